@@ -1,0 +1,150 @@
+package websocket
+
+import (
+	"context"
+)
+
+// Dial connects to url and returns the socket once it is open, or the
+// reason it could not open (*SyntaxError, *ConfigError, *DNSError,
+// *ConnectError, *TLSError, *HandshakeError, or ctx's error). cfg may be
+// nil; its Loop is ignored.
+//
+// A dialed socket has a private loop, driven by the blocking calls
+// (WaitForNextMessage, LowLevelReceive) on the goroutine that makes them,
+// and keeps every message it receives for them. Event handlers still fire,
+// during those calls. Send and Close work from any goroutine; bytes the
+// kernel cannot take at once are written while a blocking call runs.
+func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	c.Loop = NewEventLoop()
+	ws, err := NewWithConfig(url, &c)
+	if err != nil {
+		c.Loop.poller.Close()
+		return nil, err
+	}
+	ws.mu.Lock()
+	ws.blocking = true
+	ws.ownsLoop = true
+	ws.mu.Unlock()
+
+	err = c.Loop.run(ctx, func() bool { return ws.ReadyState() != Connecting })
+	if err != nil {
+		ws.Close()
+		c.Loop.run(context.Background(), nil) // the dial ends at once: it was cancelled
+		return nil, err
+	}
+	if ws.ReadyState() != Open {
+		c.Loop.run(context.Background(), nil)
+		if ws.failErr != nil {
+			return nil, ws.failErr
+		}
+		return nil, ws.closedError()
+	}
+	return ws, nil
+}
+
+// deliver keeps e for the blocking API.
+func (ws *WebSocket) deliver(e Event) {
+	ws.mu.Lock()
+	if ws.blocking {
+		ws.inbox = append(ws.inbox, e)
+	}
+	ws.mu.Unlock()
+}
+
+// WaitForNextMessage returns the next message, running the socket's loop on
+// the calling goroutine until one arrives. Once the socket is closed and its
+// messages are taken, it returns a *ClosedError carrying the CloseEvent
+// (errors.Is(err, ErrClosed) holds). Pings and pongs waiting before the
+// message are skipped. It is for sockets made by Dial; on others it returns
+// ErrLoopRunning while their loop runs elsewhere.
+func (ws *WebSocket) WaitForNextMessage(ctx context.Context) (MessageEvent, error) {
+	for {
+		e, err := ws.receive(ctx, true)
+		if err != nil {
+			return MessageEvent{}, err
+		}
+		if m, ok := e.(MessageEvent); ok {
+			return m, nil
+		}
+	}
+}
+
+// LowLevelReceive returns the next thing received of any kind: a
+// MessageEvent, PingEvent or PongEvent, in arrival order; after the close,
+// a *ClosedError as WaitForNextMessage.
+func (ws *WebSocket) LowLevelReceive(ctx context.Context) (Event, error) {
+	return ws.receive(ctx, false)
+}
+
+func (ws *WebSocket) receive(ctx context.Context, messagesOnly bool) (Event, error) {
+	ready := func() bool {
+		ws.mu.Lock()
+		defer ws.mu.Unlock()
+		if messagesOnly {
+			// Pings waiting for a message must not pile up.
+			for len(ws.inbox) > 0 {
+				if _, ok := ws.inbox[0].(MessageEvent); ok {
+					break
+				}
+				ws.popLocked()
+			}
+		}
+		return len(ws.inbox) > 0 || ws.ReadyState() == Closed
+	}
+	for {
+		if ready() {
+			ws.mu.Lock()
+			if len(ws.inbox) > 0 {
+				e := ws.popLocked()
+				ws.mu.Unlock()
+				return e, nil
+			}
+			ws.mu.Unlock()
+			return nil, ws.closedError()
+		}
+		if err := ws.loop.run(ctx, ready); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (ws *WebSocket) popLocked() Event {
+	e := ws.inbox[0]
+	ws.inbox[0] = nil
+	ws.inbox = ws.inbox[1:]
+	if len(ws.inbox) == 0 {
+		ws.inbox = nil
+	}
+	return e
+}
+
+func (ws *WebSocket) closedError() error {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return &ClosedError{Event: ws.closeEv}
+}
+
+// IsMessageBuffered reports whether a received message is waiting, so that
+// WaitForNextMessage would return without reading.
+func (ws *WebSocket) IsMessageBuffered() bool {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for _, e := range ws.inbox {
+		if _, ok := e.(MessageEvent); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// IsDataPending reports whether anything received is waiting: a message,
+// ping or pong not yet taken, or part of a message still arriving.
+func (ws *WebSocket) IsDataPending() bool {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return len(ws.inbox) > 0 || (ws.core != nil && ws.core.Partial())
+}

@@ -1,0 +1,115 @@
+package websocket
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/textproto"
+	"time"
+)
+
+// Defaults for the Config fields left zero.
+const (
+	DefaultHandshakeTimeout = 30 * time.Second
+	DefaultCloseTimeout     = 5 * time.Second
+	DefaultMaxMessageSize   = 32 << 20
+	DefaultUserAgent        = "wsloop"
+)
+
+// Config is everything a dial can be told. The zero value (or a nil
+// *Config) is a browser's default: no protocols, no extra headers.
+type Config struct {
+	// Protocols are the subprotocols offered, in order of preference, as
+	// the second argument of JavaScript's new WebSocket(url, protocols).
+	// The server's choice is Protocol(); a server choosing one not offered
+	// fails the connection.
+	Protocols []string
+	// Header holds extra request headers for the opening handshake. The
+	// headers the handshake itself sets (Host, Upgrade, Connection and the
+	// Sec-WebSocket-* ones) are refused with a ConfigError.
+	Header http.Header
+	// Origin, when set, is sent as the Origin header, as a browser sends
+	// its page's origin. Empty: no Origin header.
+	Origin string
+	// UserAgent is sent as the User-Agent header; empty means
+	// DefaultUserAgent. A User-Agent in Header wins over it.
+	UserAgent string
+	// TLSConfig configures wss:// connections; nil means the system's
+	// roots and the URL's host as the server name.
+	TLSConfig *tls.Config
+	// HandshakeTimeout bounds the whole opening: name resolution, TCP,
+	// TLS and the HTTP upgrade. Zero means DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+	// CloseTimeout bounds the closing handshake: how long the client waits
+	// for the server's close frame and then for the server to close TCP.
+	// Zero means DefaultCloseTimeout.
+	CloseTimeout time.Duration
+	// MaxMessageSize is the largest message accepted, in bytes; a larger
+	// one fails the connection with close code 1009 before it is buffered.
+	// Zero means DefaultMaxMessageSize (32 MiB).
+	MaxMessageSize int64
+	// Loop is the event loop the socket lives on; nil means DefaultLoop().
+	// Dial ignores it: a blocking socket has a private loop of its own.
+	Loop *EventLoop
+}
+
+// reservedHeaders are set by the handshake itself.
+var reservedHeaders = []string{
+	"Host", "Upgrade", "Connection",
+	"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol",
+	"Sec-Websocket-Extensions", "Sec-Websocket-Accept",
+}
+
+// withDefaults returns a copy of c with every zero field given its default,
+// or a ConfigError.
+func (c *Config) withDefaults() (Config, error) {
+	var out Config
+	if c != nil {
+		out = *c
+	}
+	for _, name := range reservedHeaders {
+		for k := range out.Header {
+			if textproto.CanonicalMIMEHeaderKey(k) == name {
+				return out, &ConfigError{Field: "Header", Msg: k + " is set by the handshake itself"}
+			}
+		}
+	}
+	switch {
+	case out.HandshakeTimeout < 0:
+		return out, &ConfigError{Field: "HandshakeTimeout", Msg: "negative"}
+	case out.CloseTimeout < 0:
+		return out, &ConfigError{Field: "CloseTimeout", Msg: "negative"}
+	case out.MaxMessageSize < 0:
+		return out, &ConfigError{Field: "MaxMessageSize", Msg: "negative"}
+	}
+	if out.HandshakeTimeout == 0 {
+		out.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if out.CloseTimeout == 0 {
+		out.CloseTimeout = DefaultCloseTimeout
+	}
+	if out.MaxMessageSize == 0 {
+		out.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if out.UserAgent == "" {
+		out.UserAgent = DefaultUserAgent
+	}
+	if out.Loop == nil {
+		out.Loop = DefaultLoop()
+	}
+	return out, nil
+}
+
+// requestHeader is the upgrade request's extra headers.
+func (c *Config) requestHeader() http.Header {
+	h := c.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if c.Origin != "" {
+		h.Set("Origin", c.Origin)
+	}
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", c.UserAgent)
+	}
+	return h
+}

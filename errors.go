@@ -1,0 +1,118 @@
+package websocket
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Errors a method returns for the socket's state, as the browser throws
+// InvalidStateError or drops data.
+var (
+	// ErrInvalidState is returned by Send, SendText, Ping and Pong while
+	// the socket is still Connecting (the browser's InvalidStateError).
+	ErrInvalidState = errors.New("websocket: InvalidStateError: the socket is still connecting")
+	// ErrClosed is returned by Send, SendText, Ping and Pong once the
+	// closing handshake has started: the data is dropped and, as the
+	// standard says, counted in BufferedAmount. The browser drops it
+	// silently; Go tells the caller.
+	ErrClosed = errors.New("websocket: the socket is closing or closed: data dropped")
+)
+
+// SyntaxError is the browser's SyntaxError: New was given a URL or a
+// protocol list it refuses, or CloseWith a reason it cannot send.
+type SyntaxError struct {
+	Msg string
+}
+
+func (e *SyntaxError) Error() string { return "websocket: SyntaxError: " + e.Msg }
+
+// InvalidAccessError is the browser's InvalidAccessError: CloseWith was
+// given a code other than 1000 or 3000-4999.
+type InvalidAccessError struct {
+	Code int
+}
+
+func (e *InvalidAccessError) Error() string {
+	return fmt.Sprintf("websocket: InvalidAccessError: close code %d is neither 1000 nor in 3000-4999", e.Code)
+}
+
+// ConfigError reports a Config field that cannot be used.
+type ConfigError struct {
+	Field string
+	Msg   string
+}
+
+func (e *ConfigError) Error() string { return "websocket: Config." + e.Field + ": " + e.Msg }
+
+// ProtocolError is the server breaking RFC 6455 (a masked frame, a bad
+// opcode, invalid UTF-8, a message over Config.MaxMessageSize, ...). Code is
+// the close code the client sent: 1002, 1007 or 1009.
+type ProtocolError struct {
+	Code   int
+	Reason string
+}
+
+func (e *ProtocolError) Error() string {
+	return fmt.Sprintf("websocket: protocol error (close %d): %s", e.Code, e.Reason)
+}
+
+// DNSError reports that the server's host name could not be resolved.
+type DNSError struct {
+	Host string
+	Err  error
+}
+
+func (e *DNSError) Error() string { return "websocket: resolving " + e.Host + ": " + e.Err.Error() }
+func (e *DNSError) Unwrap() error { return e.Err }
+
+// ConnectError reports that no TCP connection to the server could be made.
+type ConnectError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ConnectError) Error() string {
+	return "websocket: connecting to " + e.Addr + ": " + e.Err.Error()
+}
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// TLSError reports that the TLS handshake with the server failed (an
+// untrusted certificate, a wrong name, no common cipher, ...).
+type TLSError struct {
+	Err error
+}
+
+func (e *TLSError) Error() string { return "websocket: TLS handshake: " + e.Err.Error() }
+func (e *TLSError) Unwrap() error { return e.Err }
+
+// HandshakeError reports that the server did not accept the WebSocket
+// upgrade, or answered it wrongly (a bad Sec-WebSocket-Accept, a protocol
+// or extension the client did not offer). StatusCode and Header are the
+// server's HTTP response when it refused with a status other than 101.
+type HandshakeError struct {
+	StatusCode int
+	Header     http.Header
+	Err        error
+}
+
+func (e *HandshakeError) Error() string {
+	if e.StatusCode != 0 && e.StatusCode != http.StatusSwitchingProtocols {
+		return fmt.Sprintf("websocket: handshake refused with HTTP %d", e.StatusCode)
+	}
+	return "websocket: handshake: " + e.Err.Error()
+}
+func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// ClosedError is what the blocking API returns once the socket is closed:
+// it carries the CloseEvent, and errors.Is(err, ErrClosed) holds.
+type ClosedError struct {
+	Event CloseEvent
+}
+
+func (e *ClosedError) Error() string {
+	return fmt.Sprintf("websocket: closed (code %d, reason %q, clean %t)", e.Event.Code, e.Event.Reason, e.Event.WasClean)
+}
+
+// Is makes errors.Is(err, ErrClosed) true.
+func (e *ClosedError) Is(target error) bool { return target == ErrClosed }

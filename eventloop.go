@@ -1,0 +1,200 @@
+package websocket
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wsloop/websocket/internal/poll"
+)
+
+// ErrLoopRunning is returned by Run when the loop is already running on
+// another goroutine: a loop has exactly one goroutine at a time.
+var ErrLoopRunning = errors.New("websocket: event loop is already running")
+
+// EventLoop runs callbacks one at a time on the goroutine that calls Run,
+// like a browser tab or Node: event handlers, posted tasks and timers never
+// run concurrently with each other, so user code on the loop needs no locks.
+// One loop multiplexes any number of sockets; a program that outgrows one
+// core runs one loop per core.
+//
+// Post, SetTimeout, SetInterval, Timer.Stop and Stop are safe from any
+// goroutine. Everything else a callback touches should be touched only on
+// the loop's goroutine (or before Run starts).
+type EventLoop struct {
+	// OnPanic, when set, is called on the loop's goroutine with the value
+	// and stack of a panic in a callback. Like a browser reporting an
+	// exception in an event handler, the loop then goes on with the next
+	// callback: one faulty handler does not take every other socket down.
+	// When nil, the panic is printed to standard error. Set it before Run.
+	OnPanic func(v any, stack []byte)
+
+	poller  poll.Poller
+	running atomic.Bool
+	stop    atomic.Bool
+
+	mu     sync.Mutex
+	tasks  []func()
+	spare  []func()
+	timers timerHeap
+	refs   int // sockets that are not closed yet
+}
+
+var (
+	defaultLoopOnce sync.Once
+	defaultLoop     *EventLoop
+)
+
+// DefaultLoop returns the loop used by sockets whose Config names none, and
+// run by the package-level Run.
+func DefaultLoop() *EventLoop {
+	defaultLoopOnce.Do(func() { defaultLoop = NewEventLoop() })
+	return defaultLoop
+}
+
+// Run runs the default loop; see EventLoop.Run.
+func Run() error { return DefaultLoop().Run() }
+
+// NewEventLoop returns a loop that is not running yet.
+func NewEventLoop() *EventLoop {
+	p, err := poll.New()
+	if err != nil {
+		// poll.New fails only when the system refuses a readiness API; the
+		// portable poller needs nothing from it.
+		p = poll.NewPortable()
+	}
+	return &EventLoop{poller: p}
+}
+
+// Run runs callbacks on the calling goroutine until no socket, timer or
+// task is left, or until Stop is called. It returns ErrLoopRunning if the
+// loop is already running elsewhere. After Stop, Run may be called again:
+// sockets and timers are kept.
+func (l *EventLoop) Run() error {
+	return l.run(context.Background(), nil)
+}
+
+// Stop makes the running Run return after the callback in progress, or,
+// when the loop is not running, the next Run return at once. It is safe
+// from any goroutine, including one that handles signals.
+func (l *EventLoop) Stop() {
+	l.stop.Store(true)
+	l.poller.Wake()
+}
+
+// Post queues fn to run on the loop's goroutine, after the callbacks already
+// queued. It is safe from any goroutine; a queued task keeps the loop alive.
+func (l *EventLoop) Post(fn func()) {
+	l.mu.Lock()
+	l.tasks = append(l.tasks, fn)
+	l.mu.Unlock()
+	l.poller.Wake()
+}
+
+// run is the loop itself. until, when not nil, is checked after every step
+// and ends the run when it returns true: the blocking API's "run until a
+// message arrives".
+func (l *EventLoop) run(ctx context.Context, until func() bool) error {
+	if !l.running.CompareAndSwap(false, true) {
+		return ErrLoopRunning
+	}
+	defer l.running.Store(false)
+	if ctx.Done() != nil {
+		defer context.AfterFunc(ctx, l.poller.Wake)()
+	}
+	for {
+		if l.stop.Swap(false) {
+			return nil
+		}
+		l.runTasks()
+		wait := l.runTimers()
+		if until != nil && until() {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		l.mu.Lock()
+		alive := len(l.tasks) > 0 || len(l.timers) > 0 || l.refs > 0
+		if len(l.tasks) > 0 {
+			wait = 0
+		}
+		l.mu.Unlock()
+		if !alive {
+			return nil
+		}
+		if err := l.poller.Wait(wait); err != nil {
+			return err
+		}
+	}
+}
+
+// runTasks runs the tasks queued before it started; tasks they post run in
+// the next turn, so a task that reposts itself cannot starve I/O.
+func (l *EventLoop) runTasks() {
+	l.mu.Lock()
+	tasks := l.tasks
+	l.tasks = l.spare[:0]
+	l.spare = nil
+	l.mu.Unlock()
+	for i, fn := range tasks {
+		tasks[i] = nil
+		l.protect(fn)
+	}
+	l.mu.Lock()
+	if l.spare == nil {
+		l.spare = tasks[:0]
+	}
+	l.mu.Unlock()
+}
+
+// protect runs a user callback; a panic is reported and does not unwind the
+// loop.
+func (l *EventLoop) protect(fn func()) {
+	defer l.recoverPanic()
+	fn()
+}
+
+func (l *EventLoop) recoverPanic() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	stack := debug.Stack()
+	if h := l.OnPanic; h != nil {
+		defer func() {
+			if v2 := recover(); v2 != nil {
+				fmt.Fprintf(os.Stderr, "websocket: panic in OnPanic: %v\n", v2)
+			}
+		}()
+		h(v, stack)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "websocket: panic in callback: %v\n%s", v, stack)
+}
+
+// call runs a typed user callback under protect without allocating a
+// closure.
+func call[E any](l *EventLoop, fn func(E), e E) {
+	if fn == nil {
+		return
+	}
+	defer l.recoverPanic()
+	fn(e)
+}
+
+func (l *EventLoop) addRef() {
+	l.mu.Lock()
+	l.refs++
+	l.mu.Unlock()
+}
+
+func (l *EventLoop) release() {
+	l.mu.Lock()
+	l.refs--
+	l.mu.Unlock()
+}

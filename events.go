@@ -1,0 +1,134 @@
+package websocket
+
+import "strconv"
+
+// Event is any event a WebSocket fires. Its dynamic type is OpenEvent,
+// MessageEvent, ErrorEvent, CloseEvent, PingEvent or PongEvent: listeners
+// added with AddEventListener use a type switch or assertion to reach the
+// fields, as JavaScript code reads e.data or e.code.
+type Event interface {
+	// Type is the event's name: "open", "message", "error", "close",
+	// "ping" or "pong".
+	Type() string
+	isEvent()
+}
+
+// OpenEvent fires once, when the connection is established.
+type OpenEvent struct {
+	Target *WebSocket
+}
+
+// MessageEvent carries one received message.
+type MessageEvent struct {
+	Target *WebSocket
+	// Data is the whole message; it belongs to the receiver, which may keep
+	// or modify it.
+	Data []byte
+	// Binary reports a binary message; otherwise Data is valid UTF-8 text.
+	Binary bool
+}
+
+// Text returns the message as a string, as JavaScript's e.data for a text
+// message.
+func (m MessageEvent) Text() string { return string(m.Data) }
+
+// ErrorEvent fires when the connection fails, just before the CloseEvent.
+// Unlike the browser, which hides the cause, Err says what went wrong; use
+// errors.As with *HandshakeError, *DNSError, *ConnectError, *TLSError or
+// *ProtocolError to tell the causes apart.
+type ErrorEvent struct {
+	Target *WebSocket
+	Err    error
+}
+
+// PingEvent reports a ping from the server; the pong has already been sent.
+// Browsers do not expose pings; Go programs sometimes want to see them.
+type PingEvent struct {
+	Target *WebSocket
+	Data   []byte
+}
+
+// PongEvent reports a pong from the server, solicited by Ping or not.
+type PongEvent struct {
+	Target *WebSocket
+	Data   []byte
+}
+
+// Type implements Event.
+func (OpenEvent) Type() string { return "open" }
+
+// Type implements Event.
+func (MessageEvent) Type() string { return "message" }
+
+// Type implements Event.
+func (ErrorEvent) Type() string { return "error" }
+
+// Type implements Event.
+func (CloseEvent) Type() string { return "close" }
+
+// Type implements Event.
+func (PingEvent) Type() string { return "ping" }
+
+// Type implements Event.
+func (PongEvent) Type() string { return "pong" }
+
+func (OpenEvent) isEvent()    {}
+func (MessageEvent) isEvent() {}
+func (ErrorEvent) isEvent()   {}
+func (CloseEvent) isEvent()   {}
+func (PingEvent) isEvent()    {}
+func (PongEvent) isEvent()    {}
+
+// listener is one AddEventListener registration; removed marks it for a
+// dispatch already in progress.
+type listener struct {
+	typ     string
+	fn      func(Event)
+	removed bool
+}
+
+// AddEventListener adds fn as a listener for events of type typ ("open",
+// "message", "error", "close", "ping", "pong") and returns a function that
+// removes it. Listeners run in the order they were added, after the
+// matching On* field (which counts as one more listener, always first).
+// As in a browser, a listener added during a dispatch does not see that
+// event, one removed during it is not called, and an unknown type is
+// accepted and never fires. Call it on the loop's goroutine or before the
+// loop runs.
+func (ws *WebSocket) AddEventListener(typ string, fn func(Event)) (remove func()) {
+	if fn == nil {
+		return func() {}
+	}
+	li := &listener{typ: typ, fn: fn}
+	ws.listeners = append(ws.listeners, li)
+	return func() {
+		if li.removed {
+			return
+		}
+		li.removed = true
+		// Copy on write: a dispatch in progress keeps iterating its own
+		// slice.
+		kept := make([]*listener, 0, len(ws.listeners)-1)
+		for _, l := range ws.listeners {
+			if l != li {
+				kept = append(kept, l)
+			}
+		}
+		ws.listeners = kept
+	}
+}
+
+// dispatch calls the listeners of e's type. It runs on the loop.
+func (ws *WebSocket) dispatch(e Event) {
+	if len(ws.listeners) == 0 {
+		return
+	}
+	typ := e.Type()
+	for _, li := range ws.listeners {
+		if li.typ == typ && !li.removed {
+			call(ws.loop, li.fn, e)
+		}
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

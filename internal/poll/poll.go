@@ -1,0 +1,66 @@
+// Package poll is the seam between the event loop and the operating
+// system's sockets. The loop asks a Poller to wait for I/O readiness (or a
+// wake-up) and the Poller calls each ready connection's Handler on the
+// loop's goroutine. This keeps one blocking point per loop, which is what
+// lets an epoll or kqueue implementation hold very many sockets without a
+// goroutine each; the portable implementation here emulates that contract
+// with goroutines.
+package poll
+
+import (
+	"net"
+	"time"
+)
+
+// Handler receives a registered connection's I/O, always on the goroutine
+// that called Poller.Wait.
+type Handler interface {
+	// OnRead is given bytes read from the connection. They are valid only
+	// during the call: the buffer is reused for the next read.
+	OnRead(p []byte)
+	// OnWritable follows a Write that accepted less than it was given, once
+	// the connection can take more.
+	OnWritable()
+	// OnHangup reports the end of the input: err is nil on a clean EOF.
+	// No OnRead follows it.
+	OnHangup(err error)
+}
+
+// Conn is a connection registered with a Poller.
+type Conn interface {
+	// Write accepts as much of p as the connection can take without
+	// blocking and returns how much that was. When it returns n < len(p)
+	// and a nil error, OnWritable follows once more can be written.
+	// Write is safe to call from any goroutine.
+	Write(p []byte) (int, error)
+	// CloseWrite half-closes the connection once every accepted byte is
+	// written, so the peer sees our last frame and then EOF while we can
+	// still read its answer.
+	CloseWrite() error
+	// Close unregisters the connection and closes it after the accepted
+	// bytes are written (bounded by a short deadline). No Handler call
+	// follows Close.
+	Close() error
+}
+
+// Poller waits for I/O on its connections.
+type Poller interface {
+	// Add registers c; from then on the Poller owns it and reports its I/O
+	// to h.
+	Add(c net.Conn, h Handler) (Conn, error)
+	// Wait blocks until some connection has I/O to report, Wake is called
+	// or timeout passes (timeout < 0: no limit; 0: do not block), and calls
+	// the Handlers of the ready connections before it returns.
+	Wait(timeout time.Duration) error
+	// Wake makes a blocked or the next Wait return. It is safe from any
+	// goroutine and cheap when called often: wake-ups coalesce.
+	Wake()
+	// Close releases the Poller's resources. Connections still registered
+	// are closed.
+	Close() error
+}
+
+// New returns the Poller for this platform.
+func New() (Poller, error) {
+	return NewPortable(), nil
+}

@@ -1,0 +1,322 @@
+package poll
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+const (
+	// portableReadSize is each portable connection's own read buffer: the
+	// price of having no readiness API.
+	portableReadSize = 16 << 10
+	// portableSendBuffer plays the kernel's send buffer: Write accepts up to
+	// this many bytes that the connection's writer goroutine has not yet
+	// handed to the kernel.
+	portableSendBuffer = 256 << 10
+	// lingerTimeout bounds how long Close waits for accepted bytes to be
+	// written to a peer that does not read.
+	lingerTimeout = 2 * time.Second
+)
+
+type eventKind uint8
+
+const (
+	evRead eventKind = iota
+	evWritable
+	evHangup
+)
+
+type event struct {
+	c    *portableConn
+	kind eventKind
+	data []byte
+	err  error
+}
+
+// Portable is the Poller for platforms without a readiness API: a reader
+// goroutine per connection hands each read to Wait and waits until the
+// handler is done with it (so TCP flow control still pushes back on the
+// peer), and a writer goroutine runs only while there is output to write.
+type Portable struct {
+	mu     sync.Mutex
+	ready  []event
+	spare  []event
+	conns  map[*portableConn]struct{}
+	wake   chan struct{}
+	timer  *time.Timer
+	closed bool
+}
+
+// NewPortable returns a goroutine-based Poller that works wherever net.Conn
+// does.
+func NewPortable() *Portable {
+	return &Portable{
+		wake:  make(chan struct{}, 1),
+		conns: make(map[*portableConn]struct{}),
+	}
+}
+
+// Add implements Poller.
+func (p *Portable) Add(nc net.Conn, h Handler) (Conn, error) {
+	c := &portableConn{p: p, nc: nc, h: h, ack: make(chan struct{}, 1), done: make(chan struct{})}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, net.ErrClosed
+	}
+	p.conns[c] = struct{}{}
+	p.mu.Unlock()
+	go c.readLoop()
+	return c, nil
+}
+
+func (p *Portable) post(e event) {
+	p.mu.Lock()
+	p.ready = append(p.ready, e)
+	p.mu.Unlock()
+	p.Wake()
+}
+
+// Wake implements Poller.
+func (p *Portable) Wake() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Portable) take() []event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.ready) == 0 {
+		return nil
+	}
+	evs := p.ready
+	p.ready, p.spare = p.spare[:0], nil
+	return evs
+}
+
+// Wait implements Poller.
+func (p *Portable) Wait(timeout time.Duration) error {
+	evs := p.take()
+	if len(evs) == 0 && timeout != 0 {
+		var expired <-chan time.Time
+		if timeout > 0 {
+			if p.timer == nil {
+				p.timer = time.NewTimer(timeout)
+			} else {
+				p.timer.Reset(timeout)
+			}
+			expired = p.timer.C
+		}
+		select {
+		case <-p.wake:
+		case <-expired:
+		}
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		evs = p.take()
+	}
+	for i := range evs {
+		e := &evs[i]
+		e.c.dispatch(e)
+		*e = event{}
+	}
+	if evs != nil {
+		p.mu.Lock()
+		p.spare = evs[:0]
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// Close implements Poller.
+func (p *Portable) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	conns := p.conns
+	p.conns = nil
+	p.mu.Unlock()
+	for c := range conns {
+		c.Close()
+	}
+	return nil
+}
+
+type portableConn struct {
+	p    *Portable
+	nc   net.Conn
+	h    Handler
+	ack  chan struct{}
+	done chan struct{}
+
+	// closed is touched only on the Wait goroutine (Close is called there
+	// too): it stops handler calls after Close.
+	closed bool
+
+	wmu          sync.Mutex
+	pending      []byte
+	spare        []byte
+	writing      bool
+	wantWritable bool
+	shutdown     bool // CloseWrite asked for
+	finish       bool // Close asked for
+	werr         error
+}
+
+func (c *portableConn) readLoop() {
+	buf := make([]byte, portableReadSize)
+	for {
+		n, err := c.nc.Read(buf)
+		if n > 0 {
+			c.p.post(event{c: c, kind: evRead, data: buf[:n]})
+			select {
+			case <-c.ack:
+			case <-c.done:
+				return
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			select {
+			case <-c.done:
+			default:
+				c.p.post(event{c: c, kind: evHangup, err: err})
+			}
+			return
+		}
+	}
+}
+
+func (c *portableConn) dispatch(e *event) {
+	if e.kind == evRead {
+		// The reader waits for this ack before it reuses the buffer.
+		defer func() { c.ack <- struct{}{} }()
+	}
+	if c.closed {
+		return
+	}
+	switch e.kind {
+	case evRead:
+		c.h.OnRead(e.data)
+	case evWritable:
+		c.h.OnWritable()
+	case evHangup:
+		c.h.OnHangup(e.err)
+	}
+}
+
+func (c *portableConn) Write(b []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.werr != nil {
+		return 0, c.werr
+	}
+	if c.shutdown || c.finish {
+		return 0, net.ErrClosed
+	}
+	n := min(portableSendBuffer-len(c.pending), len(b))
+	if n < len(b) {
+		c.wantWritable = true
+	}
+	if n <= 0 {
+		return 0, nil
+	}
+	if c.pending == nil && c.spare != nil {
+		c.pending = c.spare[:0]
+		c.spare = nil
+	}
+	c.pending = append(c.pending, b[:n]...)
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+	return n, nil
+}
+
+// writeLoop runs only while there is output, so an idle connection has no
+// writer goroutine.
+func (c *portableConn) writeLoop() {
+	for {
+		c.wmu.Lock()
+		if len(c.pending) == 0 || c.werr != nil {
+			c.writing = false
+			notify := c.wantWritable && c.werr == nil && !c.finish
+			c.wantWritable = false
+			shutdown, finish := c.shutdown, c.finish
+			c.wmu.Unlock()
+			switch {
+			case finish:
+				c.nc.Close()
+			case shutdown:
+				closeWrite(c.nc)
+			case notify:
+				c.p.post(event{c: c, kind: evWritable})
+			}
+			return
+		}
+		buf := c.pending
+		c.pending = nil
+		c.wmu.Unlock()
+
+		_, err := c.nc.Write(buf)
+
+		c.wmu.Lock()
+		if err != nil {
+			c.werr = err
+		}
+		if cap(buf) <= portableReadSize {
+			c.spare = buf[:0]
+		}
+		c.wmu.Unlock()
+	}
+}
+
+func closeWrite(nc net.Conn) {
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		return
+	}
+	nc.Close()
+}
+
+func (c *portableConn) CloseWrite() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.shutdown || c.finish {
+		return nil
+	}
+	c.shutdown = true
+	if !c.writing {
+		closeWrite(c.nc)
+	}
+	return nil
+}
+
+func (c *portableConn) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	close(c.done)
+	c.p.mu.Lock()
+	delete(c.p.conns, c)
+	c.p.mu.Unlock()
+
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.finish = true
+	if c.writing {
+		// The writer closes the connection when it is done; the deadline
+		// keeps a peer that never reads from holding it open.
+		c.nc.SetWriteDeadline(time.Now().Add(lingerTimeout))
+		return nil
+	}
+	return c.nc.Close()
+}

@@ -1,0 +1,282 @@
+package websocket
+
+import (
+	"errors"
+
+	"github.com/wsloop/websocket/internal/dial"
+	"github.com/wsloop/websocket/internal/protocol"
+)
+
+// This file is the socket's life on its loop: the dial's outcome, bytes in,
+// the closing handshake and the end. Everything here runs on the loop's
+// goroutine.
+
+// ioHandler is the socket as the poller sees it; a separate type keeps
+// OnRead and friends out of the WebSocket's public methods.
+type ioHandler WebSocket
+
+func (h *ioHandler) OnRead(p []byte)    { (*WebSocket)(h).onRead(p) }
+func (h *ioHandler) OnWritable()        { (*WebSocket)(h).onWritable() }
+func (h *ioHandler) OnHangup(err error) { (*WebSocket)(h).onHangup() }
+
+func (ws *WebSocket) onDialed(res dial.Result, err error) {
+	ws.dialing = false
+	ws.mu.Lock()
+	if ws.ReadyState() != Connecting {
+		// Close was called while connecting; its task has fired the
+		// events already.
+		ws.mu.Unlock()
+		if res.Conn != nil {
+			res.Conn.Close()
+		}
+		ws.maybeRelease()
+		return
+	}
+	if err == nil {
+		ws.conn, err = ws.loop.poller.Add(res.Conn, (*ioHandler)(ws))
+		if err != nil {
+			res.Conn.Close()
+		}
+	}
+	if err != nil {
+		ws.mu.Unlock()
+		ws.failErr = publicDialError(err)
+		ws.fireClose(CloseEvent{Target: ws, Code: CloseAbnormal}, ws.failErr)
+		ws.maybeRelease()
+		return
+	}
+	ws.core = protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage})
+	ws.protocol = res.Protocol
+	ws.state.Store(int32(Open))
+	ws.mu.Unlock()
+
+	e := OpenEvent{Target: ws}
+	call(ws.loop, ws.OnOpen, Event(e))
+	ws.dispatch(e)
+	if len(res.Leftover) > 0 {
+		ws.onRead(res.Leftover)
+	}
+}
+
+// abortConnecting fails a socket closed while connecting, as the browser
+// does: error, then close 1006.
+func (ws *WebSocket) abortConnecting() {
+	ws.fireClose(CloseEvent{Target: ws, Code: CloseAbnormal}, ErrClosedWhileConnecting)
+	ws.maybeRelease()
+}
+
+func (ws *WebSocket) onRead(p []byte) {
+	if ws.closeFired || ws.gotClose {
+		return // draining after a failure, or waiting for the server's FIN
+	}
+	ws.mu.Lock()
+	evs, err := ws.core.Feed(p)
+	ws.flushLocked()
+	ws.mu.Unlock()
+
+	for i := range evs {
+		e := &evs[i]
+		switch e.Kind {
+		case protocol.KindMessage:
+			if ws.ReadyState() == Open {
+				ws.fireMessage(MessageEvent{Target: ws, Data: e.Data, Binary: e.Binary})
+			}
+		case protocol.KindPing:
+			if ws.ReadyState() == Open {
+				pe := PingEvent{Target: ws, Data: e.Data}
+				call(ws.loop, ws.OnPing, pe)
+				ws.dispatch(pe)
+				ws.deliver(pe)
+			}
+		case protocol.KindPong:
+			if ws.ReadyState() == Open {
+				pe := PongEvent{Target: ws, Data: e.Data}
+				call(ws.loop, ws.OnPong, pe)
+				ws.dispatch(pe)
+				ws.deliver(pe)
+			}
+		case protocol.KindClose:
+			ws.onCloseFrame(e.Code, e.Reason)
+		}
+	}
+	if err != nil {
+		var pe *protocol.Error
+		if errors.As(err, &pe) {
+			ws.failProtocol(&ProtocolError{Code: int(pe.Code), Reason: pe.Reason})
+		}
+	}
+}
+
+func (ws *WebSocket) fireMessage(m MessageEvent) {
+	call(ws.loop, ws.OnMessage, m)
+	ws.dispatch(m)
+	ws.deliver(m)
+}
+
+// onCloseFrame handles the server's close frame: the core has queued the
+// echo (unless the client closed first). The connection is closed once the
+// server ends TCP, or after CloseTimeout.
+func (ws *WebSocket) onCloseFrame(code uint16, reason string) {
+	ws.gotClose = true
+	ws.closeEv = CloseEvent{Target: ws, Code: int(code), Reason: reason, WasClean: true}
+	if code == 0 {
+		ws.closeEv.Code = CloseNoStatus
+	}
+	ws.mu.Lock()
+	if ws.ReadyState() == Open {
+		ws.state.Store(int32(Closing))
+	}
+	ws.armCloseTimerLocked()
+	ws.mu.Unlock()
+}
+
+// failProtocol fails the connection for the server's protocol violation:
+// the core has queued a close frame with the code; once it is written the
+// client half-closes and reads until the server's FIN (or CloseTimeout), so
+// the server sees the code rather than a reset.
+func (ws *WebSocket) failProtocol(err error) {
+	ws.mu.Lock()
+	ws.state.Store(int32(Closing))
+	ws.shutdownWait = true
+	ws.shutdownIfDrainedLocked()
+	ws.armCloseTimerLocked()
+	ws.mu.Unlock()
+	ws.fireClose(CloseEvent{Target: ws, Code: CloseAbnormal}, err)
+}
+
+func (ws *WebSocket) onWritable() {
+	ws.mu.Lock()
+	ws.waitWritable = false
+	ws.flushLocked()
+	ws.shutdownIfDrainedLocked()
+	ws.mu.Unlock()
+}
+
+// onHangup is the end of the server's input: clean when its close frame
+// came first, abnormal (1006, no error event, as browsers do) otherwise.
+func (ws *WebSocket) onHangup() {
+	if !ws.closeFired {
+		if ws.gotClose {
+			ws.fireClose(ws.closeEv, nil)
+		} else {
+			ws.fireClose(CloseEvent{Target: ws, Code: CloseAbnormal}, nil)
+		}
+	}
+	ws.closeTCP()
+}
+
+// onCloseTimeout ends a closing handshake the server did not finish in time.
+func (ws *WebSocket) onCloseTimeout() {
+	ws.onHangup()
+}
+
+// flushLocked hands the core's output to the connection, as much as it
+// takes now.
+func (ws *WebSocket) flushLocked() {
+	if ws.conn == nil || ws.waitWritable || ws.writeFailed {
+		return
+	}
+	out := ws.core.Output()
+	if len(out) == 0 {
+		return
+	}
+	n, err := ws.conn.Write(out)
+	ws.core.Advance(n)
+	if err != nil {
+		ws.writeFailed = true
+		if ws.ReadyState() == Open {
+			ws.state.Store(int32(Closing))
+		}
+		ws.loop.Post(ws.onHangup)
+		return
+	}
+	if n < len(out) {
+		ws.waitWritable = true
+	}
+}
+
+func (ws *WebSocket) shutdownIfDrainedLocked() {
+	if ws.shutdownWait && ws.conn != nil && !ws.waitWritable && len(ws.core.Output()) == 0 {
+		ws.shutdownWait = false
+		ws.conn.CloseWrite()
+	}
+}
+
+func (ws *WebSocket) armCloseTimerLocked() {
+	if ws.closeTimer == nil {
+		ws.closeTimer = ws.loop.SetTimeout(ws.onCloseTimeout, ws.closeTimeout)
+	}
+}
+
+// fireClose moves to Closed and fires error (when err is set) and close,
+// once.
+func (ws *WebSocket) fireClose(ev CloseEvent, err error) {
+	if ws.closeFired {
+		return
+	}
+	ws.closeFired = true
+	ws.mu.Lock()
+	ws.closeEv = ev
+	ws.state.Store(int32(Closed))
+	ws.mu.Unlock()
+	if err != nil {
+		ee := ErrorEvent{Target: ws, Err: err}
+		call(ws.loop, ws.OnError, ee)
+		ws.dispatch(ee)
+	}
+	call(ws.loop, ws.OnClose, ev)
+	ws.dispatch(ev)
+}
+
+// closeTCP closes the connection and, the close event being fired,
+// releases the socket's hold on the loop.
+func (ws *WebSocket) closeTCP() {
+	ws.mu.Lock()
+	c := ws.conn
+	ws.conn = nil
+	if ws.closeTimer != nil {
+		ws.closeTimer.Stop()
+	}
+	ws.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+	ws.maybeRelease()
+}
+
+// maybeRelease lets the loop end once nothing of the socket is left: the
+// close event fired, no dial in flight, no connection open.
+func (ws *WebSocket) maybeRelease() {
+	if ws.released || !ws.closeFired || ws.dialing {
+		return
+	}
+	ws.mu.Lock()
+	open := ws.conn != nil
+	ws.mu.Unlock()
+	if open {
+		return
+	}
+	ws.released = true
+	ws.loop.release()
+	if ws.ownsLoop {
+		ws.loop.poller.Close()
+	}
+}
+
+// publicDialError gives a dial failure its exported type.
+func publicDialError(err error) error {
+	var de *dial.Error
+	if !errors.As(err, &de) {
+		return err
+	}
+	switch de.Stage {
+	case dial.StageDNS:
+		return &DNSError{Host: de.Addr, Err: de.Err}
+	case dial.StageConnect:
+		return &ConnectError{Addr: de.Addr, Err: de.Err}
+	case dial.StageTLS:
+		return &TLSError{Err: de.Err}
+	default:
+		return &HandshakeError{StatusCode: de.Status, Header: de.Header, Err: de.Err}
+	}
+}

@@ -1,0 +1,273 @@
+// Package websocket is the browser's WebSocket, in Go: a WHATWG-shaped
+// WebSocket object (ReadyState, BufferedAmount, OnOpen, OnMessage, OnError,
+// OnClose) living on an event loop that runs every callback on one
+// goroutine, one at a time, and multiplexes many sockets; plus a blocking
+// API (Dial, WaitForNextMessage) on the same loop and protocol core.
+//
+// A program ported from JavaScript reads line for line:
+//
+//	ws, err := websocket.New("wss://example.org/feed", "v2.chat")
+//	ws.OnOpen = func(websocket.Event) { ws.SendText("hello") }
+//	ws.OnMessage = func(m websocket.MessageEvent) { fmt.Println(m.Text()) }
+//	ws.OnClose = func(c websocket.CloseEvent) { fmt.Println(c.Code, c.Reason) }
+//	websocket.Run()
+//
+// Events fire as in a browser: open before any message; on a failure
+// (refused handshake, protocol error) error then close with code 1006; an
+// abrupt end of TCP gives close 1006 alone; close fires exactly once. Every
+// event is a task on the socket's loop, so handlers set right after New on
+// the loop's goroutine, or before Run, never miss one.
+package websocket
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsloop/websocket/internal/dial"
+	"github.com/wsloop/websocket/internal/poll"
+	"github.com/wsloop/websocket/internal/protocol"
+)
+
+// ErrClosedWhileConnecting is the ErrorEvent's Err when Close or CloseWith
+// was called before the connection opened, which fails it as in a browser.
+var ErrClosedWhileConnecting = errors.New("websocket: closed before the connection was established")
+
+// ErrPayloadTooLong is returned by Ping and Pong for a payload over the 125
+// bytes a control frame may carry.
+var ErrPayloadTooLong = errors.New("websocket: control frame payload longer than 125 bytes")
+
+var lastID atomic.Uint64
+
+// WebSocket is one client connection with the browser's semantics. Create it
+// with New or NewWithConfig (event-driven) or Dial (blocking).
+//
+// The On* fields and AddEventListener are read on the loop's goroutine: set
+// them before the loop runs or from a callback on it. Send, SendText, Close,
+// CloseWith, Ping, Pong and the attribute methods are safe from any
+// goroutine.
+type WebSocket struct {
+	// OnOpen is called once the opening handshake succeeds (an OpenEvent).
+	OnOpen func(Event)
+	// OnMessage is called for each message received while Open.
+	OnMessage func(MessageEvent)
+	// OnError is called when the connection fails, just before OnClose.
+	OnError func(ErrorEvent)
+	// OnClose is called exactly once, when the connection has closed.
+	OnClose func(CloseEvent)
+	// OnPing is called for each ping from the server, after the pong is
+	// queued.
+	OnPing func(PingEvent)
+	// OnPong is called for each pong from the server.
+	OnPong func(PongEvent)
+
+	loop         *EventLoop
+	url          string
+	id           uint64
+	closeTimeout time.Duration
+	maxMessage   int64
+	listeners    []*listener
+	state        atomic.Int32
+
+	// mu guards the protocol core and the write side, which Send and Close
+	// reach from any goroutine, and the blocking API's inbox.
+	mu           sync.Mutex
+	core         *protocol.Conn
+	conn         poll.Conn
+	protocol     string
+	cancelDial   context.CancelFunc
+	closeTimer   *Timer
+	waitWritable bool // conn took less than offered; OnWritable follows
+	shutdownWait bool // half-close once the output is drained
+	writeFailed  bool
+	dropped      int // bytes sent after close, counted as the standard says
+	inbox        []Event
+	blocking     bool
+	ownsLoop     bool
+
+	// Loop-only state.
+	dialing    bool
+	gotClose   bool // the server's close frame arrived
+	closeEv    CloseEvent
+	closeFired bool
+	failErr    error
+	released   bool
+}
+
+// New creates a socket and starts connecting to url in the background, as
+// JavaScript's new WebSocket(url, protocols). It uses the default loop:
+// call Run to run it. The URL must be absolute with scheme ws, wss, http or
+// https and no fragment, and each protocol a distinct token; otherwise the
+// error is a *SyntaxError, as the browser throws.
+func New(url string, protocols ...string) (*WebSocket, error) {
+	return NewWithConfig(url, &Config{Protocols: protocols})
+}
+
+// NewWithConfig is New with everything a dial can be told; cfg may be nil.
+// A field that cannot be used is a *ConfigError.
+func NewWithConfig(url string, cfg *Config) (*WebSocket, error) {
+	u, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkProtocols(c.Protocols); err != nil {
+		return nil, err
+	}
+	ws := &WebSocket{
+		loop:         c.Loop,
+		url:          u.String(),
+		id:           lastID.Add(1),
+		closeTimeout: c.CloseTimeout,
+		maxMessage:   c.MaxMessageSize,
+		dialing:      true,
+	}
+	opts := dial.Options{
+		URL:       u,
+		Protocols: append([]string(nil), c.Protocols...),
+		Header:    c.requestHeader(),
+		TLSConfig: c.TLSConfig,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.HandshakeTimeout)
+	ws.cancelDial = cancel
+	ws.loop.addRef()
+	go func() {
+		res, err := dial.Dial(ctx, opts)
+		cancel()
+		ws.loop.Post(func() { ws.onDialed(res, err) })
+	}()
+	return ws, nil
+}
+
+// URL is the URL the socket connects to, after the constructor's mapping
+// (http to ws, https to wss, an empty path to /).
+func (ws *WebSocket) URL() string { return ws.url }
+
+// ID is a number unique to this socket within the process, for logs and
+// maps.
+func (ws *WebSocket) ID() uint64 { return ws.id }
+
+// ReadyState is the socket's state.
+func (ws *WebSocket) ReadyState() ReadyState { return ReadyState(ws.state.Load()) }
+
+// Protocol is the subprotocol the server selected, empty until open or when
+// it selected none.
+func (ws *WebSocket) Protocol() string {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return ws.protocol
+}
+
+// Extensions is the extensions the server selected, as in its
+// Sec-WebSocket-Extensions header; no extension is offered yet, so it is
+// empty.
+func (ws *WebSocket) Extensions() string { return "" }
+
+// BufferedAmount is the number of bytes of message data accepted by Send
+// and SendText but not yet handed to the operating system. As the standard
+// says, data sent after the closing handshake started is counted too and
+// never leaves the count.
+func (ws *WebSocket) BufferedAmount() int {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	n := ws.dropped
+	if ws.core != nil {
+		n += ws.core.BufferedPayload()
+	}
+	return n
+}
+
+// Send sends p as one binary message. It returns ErrInvalidState while
+// Connecting and ErrClosed once Closing or Closed (the data is dropped and
+// counted in BufferedAmount, as the browser does silently). p may be reused
+// as soon as Send returns.
+func (ws *WebSocket) Send(p []byte) error {
+	return ws.write(func(c *protocol.Conn) error { return c.WriteMessage(true, p) }, len(p), true)
+}
+
+// SendText sends s as one text message; see Send. s must be valid UTF-8,
+// as every JavaScript string sent is; invalid bytes are sent as they are
+// and the server will fail the connection.
+func (ws *WebSocket) SendText(s string) error {
+	return ws.write(func(c *protocol.Conn) error { return c.WriteText(s) }, len(s), true)
+}
+
+// Ping sends a ping with payload p (at most 125 bytes); the server's pong
+// fires OnPong. Browsers cannot do this.
+func (ws *WebSocket) Ping(p []byte) error {
+	if len(p) > 125 {
+		return ErrPayloadTooLong
+	}
+	return ws.write(func(c *protocol.Conn) error { return c.WritePing(p) }, 0, false)
+}
+
+// Pong sends an unsolicited pong with payload p (at most 125 bytes), which
+// RFC 6455 allows as a one-way heartbeat.
+func (ws *WebSocket) Pong(p []byte) error {
+	if len(p) > 125 {
+		return ErrPayloadTooLong
+	}
+	return ws.write(func(c *protocol.Conn) error { return c.WritePong(p) }, 0, false)
+}
+
+func (ws *WebSocket) write(enc func(*protocol.Conn) error, n int, data bool) error {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	switch ws.ReadyState() {
+	case Connecting:
+		return ErrInvalidState
+	case Open:
+		if err := enc(ws.core); err == nil {
+			ws.flushLocked()
+			return nil
+		}
+		// The core has queued a close frame the loop has not reported yet.
+	}
+	if data {
+		ws.dropped += n
+	}
+	return ErrClosed
+}
+
+// Close starts the closing handshake with a close frame that has no status
+// code, as the browser's close() does. While Connecting it fails the
+// connection instead (error, then close 1006). It does nothing once Closing
+// or Closed, and always returns nil; it exists in this form so that
+// `defer ws.Close()` reads naturally.
+func (ws *WebSocket) Close() error {
+	ws.close(0, "")
+	return nil
+}
+
+// CloseWith starts the closing handshake with code and reason, as the
+// browser's close(code, reason): code must be 1000 or 3000-4999
+// (*InvalidAccessError otherwise) and reason at most 123 bytes of UTF-8
+// (*SyntaxError otherwise).
+func (ws *WebSocket) CloseWith(code int, reason string) error {
+	if err := checkCloseArgs(code, reason); err != nil {
+		return err
+	}
+	ws.close(uint16(code), reason)
+	return nil
+}
+
+func (ws *WebSocket) close(code uint16, reason string) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	switch ws.ReadyState() {
+	case Connecting:
+		ws.state.Store(int32(Closing))
+		ws.cancelDial()
+		ws.loop.Post(ws.abortConnecting)
+	case Open:
+		ws.state.Store(int32(Closing))
+		ws.core.WriteClose(code, reason)
+		ws.flushLocked()
+		ws.armCloseTimerLocked()
+	}
+}
