@@ -2,7 +2,13 @@ package websocket
 
 import (
 	"context"
+	"errors"
 )
+
+// ErrNotDialed is returned by the blocking receive calls on a socket made by
+// New or NewWithConfig: such a socket hands its messages to its event
+// handlers and keeps none for a blocking call to take.
+var ErrNotDialed = errors.New("websocket: blocking receive on a socket not made by Dial")
 
 // Dial connects to url and returns the socket once it is open, or the
 // reason it could not open (*SyntaxError, *ConfigError, *DNSError,
@@ -59,8 +65,9 @@ func (ws *WebSocket) deliver(e Event) {
 // the calling goroutine until one arrives. Once the socket is closed and its
 // messages are taken, it returns a *ClosedError carrying the CloseEvent
 // (errors.Is(err, ErrClosed) holds). Pings and pongs waiting before the
-// message are skipped. It is for sockets made by Dial; on others it returns
-// ErrLoopRunning while their loop runs elsewhere.
+// message are skipped. It is for sockets made by Dial (ErrNotDialed
+// otherwise), one goroutine at a time: a second concurrent call returns
+// ErrLoopRunning.
 func (ws *WebSocket) WaitForNextMessage(ctx context.Context) (MessageEvent, error) {
 	for {
 		e, err := ws.receive(ctx, true)
@@ -81,6 +88,12 @@ func (ws *WebSocket) LowLevelReceive(ctx context.Context) (Event, error) {
 }
 
 func (ws *WebSocket) receive(ctx context.Context, messagesOnly bool) (Event, error) {
+	ws.mu.Lock()
+	blocking := ws.blocking
+	ws.mu.Unlock()
+	if !blocking {
+		return nil, ErrNotDialed
+	}
 	ready := func() bool {
 		ws.mu.Lock()
 		defer ws.mu.Unlock()

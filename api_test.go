@@ -1,0 +1,136 @@
+package websocket_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	websocket "github.com/wsloop/websocket"
+)
+
+func TestNewURLSyntax(t *testing.T) {
+	bad := []string{
+		"", "example.org/x", "/relative", "//host/x", "ftp://host/", "file:///etc/passwd",
+		"ws://host/#", "ws://host/x#frag", "wss://host#a", "ws://", "ws:///path", "ws://host:99999/",
+		"ws://host:port/", "ws://[::1/", "ws://ho st/",
+	}
+	for _, u := range bad {
+		ws, err := websocket.New(u)
+		var se *websocket.SyntaxError
+		if !errors.As(err, &se) || ws != nil {
+			t.Errorf("New(%q) = %v, %v; want *SyntaxError", u, ws, err)
+		}
+	}
+}
+
+func TestNewURLMapping(t *testing.T) {
+	cases := map[string]string{
+		"ws://127.0.0.1:1":          "ws://127.0.0.1:1/",
+		"WS://127.0.0.1:1/a?b=c":    "ws://127.0.0.1:1/a?b=c",
+		"http://127.0.0.1:1/x":      "ws://127.0.0.1:1/x",
+		"https://127.0.0.1:1/x?y":   "wss://127.0.0.1:1/x?y",
+		"wss://LOCALHOST:1/Path":    "wss://localhost:1/Path",
+		"ws://[::1]:1/":             "ws://[::1]:1/",
+		"ws://user:pw@127.0.0.1:1/": "ws://user:pw@127.0.0.1:1/",
+	}
+	l := websocket.NewEventLoop()
+	for in, want := range cases {
+		ws, err := websocket.NewWithConfig(in, &websocket.Config{Loop: l, HandshakeTimeout: time.Second})
+		if err != nil {
+			t.Errorf("New(%q): %v", in, err)
+			continue
+		}
+		if got := ws.URL(); got != want {
+			t.Errorf("New(%q).URL() = %q, want %q", in, got, want)
+		}
+		if ws.ReadyState() != websocket.Connecting {
+			t.Errorf("New(%q) state %v", in, ws.ReadyState())
+		}
+	}
+	runLoop(t, l, 10*time.Second) // every dial fails: port 1 is closed
+}
+
+func TestNewProtocolSyntax(t *testing.T) {
+	bad := [][]string{{""}, {"a b"}, {"a,b"}, {"chat", "chat"}, {"x\x7f"}, {"é"}, {"a/b"}, {"a", ""}}
+	for _, p := range bad {
+		_, err := websocket.New("ws://127.0.0.1:1/", p...)
+		var se *websocket.SyntaxError
+		if !errors.As(err, &se) {
+			t.Errorf("New(protocols %q) err = %v; want *SyntaxError", p, err)
+		}
+	}
+	l := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig("ws://127.0.0.1:1/", &websocket.Config{Loop: l, Protocols: []string{"chat", "Chat", "v2.chat", "x-y_z~!#$%&'*+^`|"}})
+	if err != nil || ws == nil {
+		t.Fatalf("valid protocols refused: %v", err)
+	}
+	runLoop(t, l, 10*time.Second)
+}
+
+func TestConfigErrors(t *testing.T) {
+	cases := map[string]*websocket.Config{
+		"Header":           {Header: map[string][]string{"sec-websocket-key": {"x"}}},
+		"HandshakeTimeout": {HandshakeTimeout: -1},
+		"CloseTimeout":     {CloseTimeout: -1},
+		"MaxMessageSize":   {MaxMessageSize: -1},
+	}
+	for field, cfg := range cases {
+		_, err := websocket.NewWithConfig("ws://127.0.0.1:1/", cfg)
+		var ce *websocket.ConfigError
+		if !errors.As(err, &ce) || ce.Field != field {
+			t.Errorf("%s: err = %v, want *ConfigError for it", field, err)
+		}
+	}
+}
+
+func TestCloseWithValidation(t *testing.T) {
+	l := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig("ws://127.0.0.1:1/", &websocket.Config{Loop: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []int{0, 999, 1001, 1005, 1006, 1011, 2999, 5000, 65536} {
+		var ia *websocket.InvalidAccessError
+		if err := ws.CloseWith(code, ""); !errors.As(err, &ia) || ia.Code != code {
+			t.Errorf("CloseWith(%d) = %v, want *InvalidAccessError", code, err)
+		}
+	}
+	for _, reason := range []string{strings.Repeat("a", 124), strings.Repeat("é", 62), "\xff"} {
+		var se *websocket.SyntaxError
+		if err := ws.CloseWith(1000, reason); !errors.As(err, &se) {
+			t.Errorf("CloseWith(1000, %d bytes) = %v, want *SyntaxError", len(reason), err)
+		}
+	}
+	if ws.ReadyState() != websocket.Connecting {
+		t.Fatalf("refused CloseWith changed the state to %v", ws.ReadyState())
+	}
+	if err := ws.CloseWith(4999, strings.Repeat("a", 123)); err != nil {
+		t.Fatalf("valid CloseWith: %v", err)
+	}
+	if ws.ReadyState() != websocket.Closing {
+		t.Fatalf("state after close while connecting: %v, want CLOSING", ws.ReadyState())
+	}
+	runLoop(t, l, 10*time.Second)
+}
+
+func TestReadyStateString(t *testing.T) {
+	for s, want := range map[websocket.ReadyState]string{
+		websocket.Connecting: "CONNECTING", websocket.Open: "OPEN",
+		websocket.Closing: "CLOSING", websocket.Closed: "CLOSED", 7: "ReadyState(7)",
+	} {
+		if s.String() != want {
+			t.Errorf("%d: %q", int(s), s.String())
+		}
+	}
+}
+
+func TestIDsAreUnique(t *testing.T) {
+	l := websocket.NewEventLoop()
+	a, _ := websocket.NewWithConfig("ws://127.0.0.1:1/", &websocket.Config{Loop: l})
+	b, _ := websocket.NewWithConfig("ws://127.0.0.1:1/", &websocket.Config{Loop: l})
+	if a.ID() == b.ID() || a.ID() == 0 {
+		t.Fatalf("IDs %d and %d", a.ID(), b.ID())
+	}
+	runLoop(t, l, 10*time.Second)
+}
