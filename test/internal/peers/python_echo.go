@@ -1,0 +1,124 @@
+package peers
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// pythonPath is Debian's interpreter, which sees the python3-websockets
+// package; another python3 on PATH (pyenv, a virtualenv) would not.
+const pythonPath = "/usr/bin/python3"
+
+// startTimeout bounds how long the server may take to report its port; a
+// loaded CI machine may need a few seconds to import the library.
+const startTimeout = 15 * time.Second
+
+const installHint = "apt-get install python3-websockets"
+
+//go:embed python_echo.py
+var pythonEchoScript string
+
+var pythonCheck = sync.OnceValue(checkPython)
+
+// checkPython says why the Python peer can not run, or returns "" when it
+// can. It runs once per test binary since the answer does not change.
+func checkPython() string {
+	if _, err := os.Stat(pythonPath); err != nil {
+		return fmt.Sprintf("Python peer: %v; run %s", err, installHint)
+	}
+	out, err := exec.Command(pythonPath, "-I", "-c", "import websockets").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf(
+			"Python peer: %s can not import websockets (%v: %s); run %s",
+			pythonPath, err, bytes.TrimSpace(out), installHint,
+		)
+	}
+	return ""
+}
+
+// PythonEcho starts a Python `websockets` echo server on 127.0.0.1 with an
+// ephemeral port and returns its ws:// URL; it is stopped by t.Cleanup.
+//
+// protocols are the subprotocols the server supports: it selects the first
+// one the client offers that is among them. The server echoes messages with
+// their type; the text message "!close CODE REASON" makes it close with that
+// code and reason, and "!ping PAYLOAD" makes it send a ping with that
+// payload.
+//
+// It needs /usr/bin/python3 with the websockets module (Debian package
+// python3-websockets); without them the test is skipped, or fails when
+// WSLOOP_PEERS is "required".
+func PythonEcho(t testing.TB, protocols ...string) string {
+	t.Helper()
+	if why := pythonCheck(); why != "" {
+		unavailable(t, why)
+	}
+
+	args := append([]string{"-I", "-c", pythonEchoScript}, protocols...)
+	cmd := exec.Command(pythonPath, args...)
+	stdout := newLineWriter()
+	var stderr syncBuffer
+	cmd.Stdout = stdout
+	cmd.Stderr = &stderr
+	// The script exits when its stdin closes, which happens even if this
+	// process is killed before the cleanup below can run. Wait closes the
+	// pipe, so it needs no other handling.
+	if _, err := cmd.StdinPipe(); err != nil {
+		t.Fatalf(
+			"Python peer: %v",
+			err,
+		)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf(
+			"Python peer: starting %s: %v",
+			pythonPath, err,
+		)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() && stderr.Len() > 0 {
+			t.Logf(
+				"Python peer stderr:\n%s",
+				stderr.String(),
+			)
+		}
+	})
+
+	timer := time.NewTimer(startTimeout)
+	defer timer.Stop()
+	var port string
+	select {
+	case port = <-stdout.first:
+	case <-exited:
+		t.Fatalf(
+			"Python peer exited before listening: %v\n%s",
+			cmd.ProcessState, stderr.String(),
+		)
+	case <-timer.C:
+		t.Fatalf(
+			"Python peer did not report its port within %v\n%s",
+			startTimeout, stderr.String(),
+		)
+	}
+	if port == "" || strings.Trim(port, "0123456789") != "" {
+		t.Fatalf(
+			"Python peer: printed %q instead of its port",
+			port,
+		)
+	}
+	return "ws://127.0.0.1:" + port + "/"
+}

@@ -1,0 +1,97 @@
+"""WebSocket echo server on the Python `websockets` library, run by peers.PythonEcho.
+
+Usage: python_echo.py [PROTOCOL...]
+
+It listens on 127.0.0.1 with an ephemeral port and prints the port on a line
+of its own once it accepts connections. It echoes every message with its type.
+The text message "!close CODE [REASON]" makes it close the connection with CODE
+and REASON, and "!ping [PAYLOAD]" makes it send a ping with PAYLOAD.
+
+It exits when its standard input is closed, so that it does not outlive a test
+binary that is killed before it could stop the server.
+
+Written for websockets 10.4 (Debian bookworm), the legacy API where the handler
+gets (ws, path); it sticks to what newer versions still accept.
+"""
+
+import asyncio
+import os
+import re
+import sys
+import threading
+
+import websockets
+
+MAX_SIZE = 64 << 20
+
+# Same wait as the Go echo server gives a client to answer a close frame.
+CLOSE_TIMEOUT = 2
+
+CLOSE_COMMAND = re.compile(r"!close (\d{1,5})(?: (.*))?", re.DOTALL)
+PING_COMMAND = re.compile(r"!ping(?: (.*))?", re.DOTALL)
+
+
+def select_protocol(protocols):
+    """Return a select_subprotocol callback picking the client's first choice
+    that the server supports.
+
+    The library's default ranks by client and server order together, which is
+    not what the Go echo server does, so tests could not share expectations.
+    """
+
+    def select(first, second):
+        # websockets 10.x passes (client offers, server protocols); the
+        # newer implementation passes (connection, client offers).
+        offered = first if isinstance(first, (list, tuple)) else second
+        for protocol in offered:
+            if protocol in protocols:
+                return protocol
+        return None
+
+    return select
+
+
+async def handler(ws, path=None):
+    try:
+        async for message in ws:
+            if isinstance(message, str):
+                match = CLOSE_COMMAND.fullmatch(message)
+                if match:
+                    await ws.close(int(match.group(1)), match.group(2) or "")
+                    return
+                match = PING_COMMAND.fullmatch(message)
+                if match:
+                    # The pong is of no interest: the waiter is dropped.
+                    await ws.ping(match.group(1) or "")
+                    continue
+            await ws.send(message)
+    except websockets.ConnectionClosed:
+        # A client going away is what tests do; it is not an error here.
+        pass
+
+
+def exit_when_stdin_closes():
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
+async def main(protocols):
+    server = await websockets.serve(
+        handler,
+        "127.0.0.1",
+        0,
+        subprotocols=protocols or None,
+        select_subprotocol=select_protocol(protocols),
+        max_size=MAX_SIZE,
+        # Unsolicited keepalive pings would make tests depend on timing.
+        ping_interval=None,
+        close_timeout=CLOSE_TIMEOUT,
+    )
+    port = server.sockets[0].getsockname()[1]
+    print(port, flush=True)
+    await asyncio.Future()
+
+
+if __name__ == "__main__":
+    threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
+    asyncio.run(main(sys.argv[1:]))
