@@ -18,8 +18,11 @@ var ErrNotDialed = errors.New("websocket: blocking receive on a socket not made 
 // A dialed socket has a private loop, driven by the blocking calls
 // (WaitForNextMessage, LowLevelReceive) on the goroutine that makes them,
 // and keeps every message it receives for them. Event handlers still fire,
-// during those calls. Send and Close work from any goroutine; bytes the
-// kernel cannot take at once are written while a blocking call runs.
+// during those calls. Send works from any goroutine; bytes the kernel
+// cannot take at once are written while a blocking call runs. Close and
+// CloseWith on a dialed socket wait, up to Config.CloseTimeout, for the
+// closing handshake to end, so that `defer ws.Close()` leaves nothing
+// behind.
 func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
 	var c Config
 	if cfg != nil {
@@ -50,6 +53,15 @@ func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
 		return nil, ws.closedError()
 	}
 	return ws, nil
+}
+
+// finishClose runs a dialed socket's private loop until the socket is
+// closed. From a handler on that loop, or while a blocking call runs it on
+// another goroutine, it returns at once: that run finishes the close.
+func (ws *WebSocket) finishClose() {
+	if ws.ownsLoop {
+		ws.loop.run(context.Background(), nil)
+	}
 }
 
 // deliver keeps e for the blocking API.
@@ -138,7 +150,7 @@ func (ws *WebSocket) popLocked() Event {
 func (ws *WebSocket) closedError() error {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	return &ClosedError{Event: ws.closeEv}
+	return &ClosedError{Event: ws.closeEv, Err: ws.failErr}
 }
 
 // IsMessageBuffered reports whether a received message is waiting, so that

@@ -105,14 +105,24 @@ func (e *HandshakeError) Error() string {
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
 // ClosedError is what the blocking API returns once the socket is closed:
-// it carries the CloseEvent, and errors.Is(err, ErrClosed) holds.
+// it carries the CloseEvent and, when the connection failed, the cause the
+// ErrorEvent carried (a *ProtocolError, say), which errors.As reaches.
+// errors.Is(err, ErrClosed) holds.
 type ClosedError struct {
 	Event CloseEvent
+	Err   error // the failure's cause; nil after a closing handshake or an abrupt end
 }
 
 func (e *ClosedError) Error() string {
-	return fmt.Sprintf("websocket: closed (code %d, reason %q, clean %t)", e.Event.Code, e.Event.Reason, e.Event.WasClean)
+	s := fmt.Sprintf("websocket: closed (code %d, reason %q, clean %t)", e.Event.Code, e.Event.Reason, e.Event.WasClean)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
 
 // Is makes errors.Is(err, ErrClosed) true.
 func (e *ClosedError) Is(target error) bool { return target == ErrClosed }
+
+// Unwrap returns the failure's cause.
+func (e *ClosedError) Unwrap() error { return e.Err }

@@ -237,10 +237,12 @@ func (ws *WebSocket) write(enc func(*protocol.Conn) error, n int, data bool) err
 // Close starts the closing handshake with a close frame that has no status
 // code, as the browser's close() does. While Connecting it fails the
 // connection instead (error, then close 1006). It does nothing once Closing
-// or Closed, and always returns nil; it exists in this form so that
-// `defer ws.Close()` reads naturally.
+// or Closed, and always returns nil, so that `defer ws.Close()` reads
+// naturally. On an event loop it returns at once and the close event
+// follows; on a socket made by Dial it waits for the close (see Dial).
 func (ws *WebSocket) Close() error {
 	ws.close(0, "")
+	ws.finishClose()
 	return nil
 }
 
@@ -253,6 +255,7 @@ func (ws *WebSocket) CloseWith(code int, reason string) error {
 		return err
 	}
 	ws.close(uint16(code), reason)
+	ws.finishClose()
 	return nil
 }
 

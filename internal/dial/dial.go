@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -90,7 +91,7 @@ func connect(ctx context.Context, host, port string) (net.Conn, error) {
 	} else {
 		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
 		if err != nil {
-			return nil, &Error{Stage: StageDNS, Addr: host, Err: err}
+			return nil, &Error{Stage: StageDNS, Addr: host, Err: ctxErr(ctx, err)}
 		}
 		for _, ip := range ips {
 			addrs = append(addrs, ip.String())
@@ -104,7 +105,7 @@ func connect(ctx context.Context, host, port string) (net.Conn, error) {
 		if err == nil {
 			return c, nil
 		}
-		last = &Error{Stage: StageConnect, Addr: addr, Err: err}
+		last = &Error{Stage: StageConnect, Addr: addr, Err: ctxErr(ctx, err)}
 		if ctx.Err() != nil {
 			break
 		}
@@ -184,10 +185,20 @@ func handshake(ctx context.Context, conn net.Conn, o Options, host string) (Resu
 	return res, nil
 }
 
-// ctxErr prefers the context's error to the I/O timeout it caused.
+// ctxErr makes an I/O error that the context caused match the context's
+// error with errors.Is. The connection's deadline is the context's, and its
+// timer may fire before the context's own: a timeout at or past the
+// deadline counts as the context's.
 func ctxErr(ctx context.Context, err error) error {
 	if ce := ctx.Err(); ce != nil {
-		return ce
+		if errors.Is(err, ce) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", ce, err)
+	}
+	var ne net.Error
+	if dl, ok := ctx.Deadline(); ok && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(dl) {
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	return err
 }

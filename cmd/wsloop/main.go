@@ -1,0 +1,70 @@
+// Command wsloop shows the wsloop WebSocket client at work and helps try it
+// out by hand.
+//
+// Usage:
+//
+//	wsloop demo
+//	wsloop serve [-addr 127.0.0.1:8080] [-protocols a,b]
+//	wsloop connect [-protocol p]... URL
+//
+// demo starts the embedded echo server and walks one client through a whole
+// connection, printing every event; serve runs that echo server until
+// interrupted; connect sends each line of standard input as a text message
+// and prints what comes back.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: wsloop <command> [flags] [arguments]
+
+Commands:
+  demo                                  run a client against the embedded echo server, printing each event
+  serve [-addr ADDR] [-protocols a,b]   run the embedded echo server until interrupted
+  connect [-protocol p]... URL          send stdin lines as text messages, print what comes back
+
+Run "wsloop <command> -h" for a command's flags.
+`
+
+// exitUsage is the exit code for a command line that cannot be run, as the
+// flag package uses.
+const exitUsage = 2
+
+func main() {
+	// The first SIGINT or SIGTERM cancels ctx, which each command turns
+	// into its own orderly end (a closing handshake, a server shutdown);
+	// only after that do signals kill the process as usual.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run picks the command named by args[0] and returns the process's exit
+// code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "demo":
+		return demoCommand(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return serveCommand(ctx, args[1:], stdout, stderr)
+	case "connect":
+		return connectCommand(ctx, args[1:], stdin, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "wsloop: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+}

@@ -1,0 +1,275 @@
+package websocket_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wsloop/websocket"
+	"github.com/wsloop/websocket/internal/echoserver"
+)
+
+// startEcho starts the embedded echo server on a loopback port; its URL
+// changes from run to run, so the examples never print it.
+func startEcho(protocols ...string) *echoserver.Server {
+	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{Protocols: protocols})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return srv
+}
+
+// A program ported from JavaScript: the constructor, the four handlers,
+// and the default loop run until the socket is closed.
+func ExampleNew() {
+	srv := startEcho()
+	defer srv.Close()
+
+	ws, err := websocket.New(srv.URL())
+	if err != nil {
+		log.Fatal(err)
+	}
+	ws.OnOpen = func(websocket.Event) {
+		fmt.Println("open:", ws.ReadyState())
+		ws.SendText("hello")
+	}
+	ws.OnMessage = func(m websocket.MessageEvent) {
+		fmt.Println("message:", m.Text())
+		ws.Close()
+	}
+	ws.OnError = func(e websocket.ErrorEvent) {
+		fmt.Println("error:", e.Err)
+	}
+	ws.OnClose = func(c websocket.CloseEvent) {
+		// Close sends no status code, as the browser's close(), so the
+		// server's answer has none either: 1005.
+		fmt.Println("close:", c.Code, c.WasClean, ws.ReadyState())
+	}
+	if err := websocket.Run(); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// open: OPEN
+	// message: hello
+	// close: 1005 true CLOSED
+}
+
+// The blocking API: no handlers, no loop in sight.
+func ExampleDial() {
+	srv := startEcho()
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, err := websocket.Dial(ctx, srv.URL(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ws.SendText("hello")
+	ws.Send([]byte{1, 2, 3})
+	for range 2 {
+		m, err := ws.WaitForNextMessage(ctx)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("binary=%t data=%q\n", m.Binary, m.Data)
+	}
+
+	// The closing handshake runs during the next blocking call, which
+	// reports the close.
+	ws.CloseWith(websocket.CloseNormal, "bye")
+	_, err = ws.WaitForNextMessage(ctx)
+	var closed *websocket.ClosedError
+	if errors.As(err, &closed) {
+		fmt.Println("closed:", closed.Event.Code, closed.Event.WasClean, errors.Is(err, websocket.ErrClosed))
+	}
+	// Output:
+	// binary=false data="hello"
+	// binary=true data="\x01\x02\x03"
+	// closed: 1000 true true
+}
+
+// Tasks and timers, to port JavaScript's setTimeout and setInterval: every
+// callback runs on the goroutine that calls Run, which returns once no
+// task, timer or socket is left.
+func ExampleEventLoop() {
+	loop := websocket.NewEventLoop()
+
+	ticks := 0
+	var interval *websocket.Timer
+	interval = loop.SetInterval(func() {
+		ticks++
+		fmt.Println("tick", ticks)
+		if ticks == 3 {
+			interval.Stop() // clearInterval, from its own callback
+			loop.SetTimeout(func() { fmt.Println("timeout") }, 10*time.Millisecond)
+		}
+	}, 5*time.Millisecond)
+	// A posted task runs before any timer is due.
+	loop.Post(func() { fmt.Println("posted task") })
+
+	err := loop.Run()
+	fmt.Println("Run returned:", err)
+	// Output:
+	// posted task
+	// tick 1
+	// tick 2
+	// tick 3
+	// timeout
+	// Run returned: <nil>
+}
+
+// CloseWith checks its arguments as the browser's close(code, reason)
+// does, whatever the socket's state.
+func ExampleWebSocket_CloseWith() {
+	srv := startEcho()
+	defer srv.Close()
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(srv.URL(), &websocket.Config{Loop: loop})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var access *websocket.InvalidAccessError
+	err = ws.CloseWith(websocket.CloseGoingAway, "")
+	fmt.Println("1001:", errors.As(err, &access))
+	var syntax *websocket.SyntaxError
+	err = ws.CloseWith(4000, strings.Repeat("x", 124))
+	fmt.Println("124-byte reason:", errors.As(err, &syntax))
+
+	ws.OnOpen = func(websocket.Event) {
+		ws.CloseWith(4000, "maintenance")
+		fmt.Println("after CloseWith:", ws.ReadyState())
+		// Data sent once closing is dropped, and the caller is told.
+		fmt.Println("send:", ws.SendText("too late"), ws.BufferedAmount())
+	}
+	ws.OnClose = func(c websocket.CloseEvent) {
+		// The echo server answers with the same code and no reason.
+		fmt.Printf("close: code=%d reason=%q wasClean=%t\n", c.Code, c.Reason, c.WasClean)
+	}
+	loop.Run()
+	// Output:
+	// 1001: true
+	// 124-byte reason: true
+	// after CloseWith: CLOSING
+	// send: websocket: the socket is closing or closed: data dropped 8
+	// close: code=4000 reason="" wasClean=true
+}
+
+// Listeners beside the On* fields, as addEventListener: the On* handler
+// runs first, then the listeners in the order they were added; an event's
+// data is reached with a type assertion.
+func ExampleWebSocket_AddEventListener() {
+	srv := startEcho()
+	defer srv.Close()
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(srv.URL(), &websocket.Config{Loop: loop})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ws.OnMessage = func(m websocket.MessageEvent) { fmt.Println("OnMessage:", m.Text()) }
+	var removeOnce func()
+	removeOnce = ws.AddEventListener("message", func(e websocket.Event) {
+		fmt.Println("once:", e.(websocket.MessageEvent).Text())
+		removeOnce()
+	})
+	ws.AddEventListener("message", func(e websocket.Event) {
+		m := e.(websocket.MessageEvent)
+		fmt.Println("logger:", m.Text())
+		if m.Text() == "second" {
+			ws.Close()
+		}
+	})
+	ws.AddEventListener("open", func(websocket.Event) {
+		ws.SendText("first")
+		ws.SendText("second")
+	})
+	ws.AddEventListener("close", func(e websocket.Event) {
+		fmt.Println(e.Type(), e.(websocket.CloseEvent).WasClean)
+	})
+	loop.Run()
+	// Output:
+	// OnMessage: first
+	// once: first
+	// logger: first
+	// OnMessage: second
+	// logger: second
+	// close true
+}
+
+// Stop ends Run early, from a callback or from any other goroutine (a
+// signal handler, say); the loop keeps its sockets and timers, and the
+// next Run carries on.
+func ExampleEventLoop_Stop() {
+	loop := websocket.NewEventLoop()
+
+	ticks := 0
+	stopFromOutside := make(chan struct{})
+	heartbeat := loop.SetInterval(func() {
+		ticks++
+		switch ticks {
+		case 3:
+			loop.Stop()
+		case 5:
+			close(stopFromOutside)
+		}
+	}, time.Millisecond)
+	go func() {
+		<-stopFromOutside
+		loop.Stop()
+	}()
+
+	// The interval alone would keep the loop running forever.
+	loop.Run()
+	fmt.Println("stopped from a callback at tick", ticks)
+	loop.Run()
+	fmt.Println("stopped from another goroutine after tick 5:", ticks >= 5)
+
+	heartbeat.Stop()
+	loop.Run()
+	fmt.Println("nothing left: Run returns at once")
+	// Output:
+	// stopped from a callback at tick 3
+	// stopped from another goroutine after tick 5: true
+	// nothing left: Run returns at once
+}
+
+// Everything a dial can be told: subprotocols in order of preference,
+// extra request headers, the page's Origin, the loop to live on.
+func ExampleConfig() {
+	srv := startEcho("chat.v1", "chat.v2")
+	defer srv.Close()
+	loop := websocket.NewEventLoop()
+
+	cfg := &websocket.Config{
+		Protocols: []string{"chat.v3", "chat.v2"},
+		Header:    http.Header{"Authorization": {"Bearer 0123456789"}},
+		Origin:    "https://app.example",
+		Loop:      loop,
+	}
+	ws, err := websocket.NewWithConfig(srv.URL(), cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ws.OnOpen = func(websocket.Event) {
+		fmt.Printf("protocol: %q\n", ws.Protocol())
+		ws.Close()
+	}
+	loop.Run()
+
+	// Headers that belong to the handshake itself are refused.
+	_, err = websocket.NewWithConfig(srv.URL(), &websocket.Config{
+		Header: http.Header{"Sec-WebSocket-Protocol": {"chat.v1"}},
+		Loop:   loop,
+	})
+	var ce *websocket.ConfigError
+	fmt.Println(errors.As(err, &ce), ce.Field)
+	// Output:
+	// protocol: "chat.v2"
+	// true Header
+}
