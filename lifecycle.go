@@ -98,6 +98,9 @@ func (ws *WebSocket) onRead(p []byte) {
 		case protocol.KindClose:
 			ws.onCloseFrame(e.Code, e.Reason)
 		}
+		// The core reuses this array: drop the payload so that an idle
+		// socket does not keep its last message alive.
+		*e = protocol.Event{}
 	}
 	if err != nil {
 		var pe *protocol.Error

@@ -1,0 +1,28 @@
+package protocol
+
+import "math"
+
+// DefaultMaxMessageSize is the message size limit used when Config leaves it
+// unset. It is large enough for ordinary application messages while keeping
+// a hostile server from making the client buffer without bound.
+const DefaultMaxMessageSize = 32 << 20
+
+// Config tunes a Conn. The zero value is ready to use.
+type Config struct {
+	// MaxMessageSize caps the size of one received message in bytes. It is
+	// enforced as each frame header arrives, before any payload of that frame
+	// is buffered, so an oversized message costs no memory. Zero or a
+	// negative value selects DefaultMaxMessageSize: there is deliberately no
+	// way to disable the limit.
+	MaxMessageSize int64
+}
+
+// maxMessageSize resolves the configured limit, clamped to what a byte slice
+// can hold on this platform so that sizes derived from it always fit an int.
+func (cfg Config) maxMessageSize() int64 {
+	n := cfg.MaxMessageSize
+	if n <= 0 {
+		n = DefaultMaxMessageSize
+	}
+	return min(n, int64(math.MaxInt))
+}

@@ -1,0 +1,89 @@
+package protocol
+
+import "github.com/gobwas/ws"
+
+// Conn is the protocol state of one client connection. It holds no buffer
+// while idle: partial frames and messages are kept only while they are
+// partial, and a large output buffer is dropped once drained, so that a
+// server process with many idle connections stays small.
+type Conn struct {
+	// Read side.
+	msg    []byte  // payload of a message still incomplete; nil otherwise
+	ctrl   []byte  // payload of a control frame split across Feed calls; nil otherwise
+	events []Event // Feed's result, reused to avoid an allocation per call
+
+	remaining int64  // payload bytes of the current frame not yet seen
+	maxSize   int64  // resolved Config.MaxMessageSize
+	err       *Error // the violation that failed the connection, if any
+
+	// Write side.
+	out      []byte // queued frames; out[head:] is still to be written
+	head     int    // bytes of out already written
+	payLeft  int    // payload bytes of the frame at head not yet written
+	buffered int    // message payload bytes queued but not yet written
+
+	hdr       [maxServerHeader]byte // header bytes while a header straddles Feed calls
+	hdrLen    uint8                 // valid bytes in hdr
+	frameOp   ws.OpCode             // opcode of the current frame
+	frameFin  bool                  // FIN bit of the current frame
+	inPayload bool                  // the current frame's header is done, its payload is not
+	msgOp     ws.OpCode             // OpText or OpBinary while a message is incomplete, else 0
+	utf8      utf8Validator         // state of the text message being received
+
+	// allowedRsv holds the RSV bits (in ws.Header.Rsv's layout) that a
+	// negotiated extension gives meaning to. It is the hook for
+	// permessage-deflate, which will set RSV1 (and must then also check
+	// that RSV1 appears only on the first frame of a message). Until an
+	// extension is negotiated it is zero and any RSV bit fails the
+	// connection.
+	allowedRsv byte
+
+	closeSent bool // a close frame is queued: no more writes, no more automatic replies
+	closeRecv bool // a valid close frame arrived: the rest of the input is ignored
+
+	hdrLeft   uint8 // header bytes of the frame at head not yet written
+	dataFrame bool  // the frame at head carries message payload
+}
+
+// NewConn returns the state for a freshly opened connection, after the
+// opening handshake succeeded.
+func NewConn(cfg Config) *Conn {
+	return &Conn{maxSize: cfg.maxMessageSize()}
+}
+
+// CloseSent reports whether a close frame has been queued, by WriteClose, by
+// the automatic echo of the server's close, or on failure. After that the
+// driver only drains output and waits for the server's close or EOF.
+func (c *Conn) CloseSent() bool { return c.closeSent }
+
+// CloseReceived reports whether a valid close frame has been received; the
+// driver then closes the TCP connection once the output is drained (the
+// server closes first in RFC 6455, but a client must not wait forever).
+func (c *Conn) CloseReceived() bool { return c.closeRecv }
+
+// Failed returns the violation that failed the connection, or nil. It returns
+// a plain error so that a nil result compares equal to nil.
+func (c *Conn) Failed() error {
+	if c.err == nil {
+		return nil
+	}
+	return c.err
+}
+
+// Partial reports whether bytes of an incomplete frame or message are held,
+// which the blocking API reports as pending data.
+func (c *Conn) Partial() bool {
+	return c.hdrLen > 0 || c.inPayload || c.msgOp != 0
+}
+
+// fail records a violation, queues the close frame that reports it to the
+// server (unless one was already sent) and drops all partial input, since
+// nothing more will be read.
+func (c *Conn) fail(e *Error) {
+	c.err = e
+	c.msg, c.ctrl = nil, nil
+	c.msgOp, c.inPayload, c.hdrLen = 0, false, 0
+	if !c.closeSent {
+		c.queueClose(e.Code, e.Reason)
+	}
+}

@@ -1,0 +1,65 @@
+package protocol
+
+import "github.com/gobwas/ws"
+
+// controlPayload handles the next chunk of a control frame's payload. Control
+// payloads are at most 125 bytes, so one that straddles Feed calls is
+// collected whole in c.ctrl, sized exactly, which then becomes the event's
+// Data without another copy.
+func (c *Conn) controlPayload(chunk []byte) *Error {
+	if c.ctrl == nil && int64(len(chunk)) == c.remaining {
+		c.remaining, c.inPayload = 0, false
+		return c.control(chunk, false)
+	}
+	if c.ctrl == nil {
+		c.ctrl = make([]byte, 0, c.remaining)
+	}
+	c.ctrl = append(c.ctrl, chunk...)
+	c.remaining -= int64(len(chunk))
+	if c.remaining > 0 {
+		return nil
+	}
+	payload := c.ctrl
+	c.ctrl, c.inPayload = nil, false
+	return c.control(payload, true)
+}
+
+// control acts on a complete control frame. owned says whether payload
+// already belongs to the Conn (and can be handed to the caller) or is the
+// caller's input (and must be copied).
+func (c *Conn) control(payload []byte, owned bool) *Error {
+	switch c.frameOp {
+	case ws.OpPing:
+		// RFC 6455 5.5.3: answer with the same payload, unless our close
+		// frame is already out, after which nothing may follow it.
+		if !c.closeSent {
+			c.queueControl(ws.OpPong, payload)
+		}
+		c.events = append(c.events, Event{Kind: KindPing, Data: keep(payload, owned)})
+	case ws.OpPong:
+		c.events = append(c.events, Event{Kind: KindPong, Data: keep(payload, owned)})
+	default: // ws.OpClose: checkStart let no other control opcode through.
+		code, reason, e := ParseClosePayload(payload)
+		if e != nil {
+			return e
+		}
+		c.closeRecv = true
+		// The closing handshake ends any message in progress.
+		c.msg, c.msgOp = nil, 0
+		c.events = append(c.events, Event{Kind: KindClose, Code: code, Reason: reason})
+		if !c.closeSent {
+			// RFC 6455 5.5.1: echo the status code; the reason is ours
+			// to give, and an empty one keeps the echo small.
+			c.queueClose(code, "")
+		}
+	}
+	return nil
+}
+
+// keep returns payload as a slice the caller may own.
+func keep(payload []byte, owned bool) []byte {
+	if owned || len(payload) == 0 {
+		return payload
+	}
+	return append([]byte(nil), payload...)
+}

@@ -1,0 +1,75 @@
+package protocol
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/gobwas/ws"
+)
+
+func TestPingQueuesPong(t *testing.T) {
+	c := NewConn(Config{})
+	payload := bytes.Repeat([]byte{0xfe}, 125)
+	in := frame(true, ws.OpPing, payload)
+	evs, err := c.Feed(cat(in, pingFrame("")))
+	if err != nil || len(evs) != 2 || evs[0].Kind != KindPing || !bytes.Equal(evs[0].Data, payload) || len(evs[1].Data) != 0 {
+		t.Fatalf("%v %v", eventsString(evs), err)
+	}
+	// The event's Data is a copy, not the input.
+	in[2] = 0
+	if evs[0].Data[0] != 0xfe {
+		t.Fatal("ping Data aliases the input")
+	}
+	frames := mustDecode(t, c.Output())
+	if len(frames) != 2 || frames[0].op != ws.OpPong || !bytes.Equal(frames[0].payload, payload) ||
+		frames[1].op != ws.OpPong || len(frames[1].payload) != 0 {
+		t.Fatalf("frames %+v", frames)
+	}
+	if c.BufferedPayload() != 0 {
+		t.Fatal("pong counted as message payload")
+	}
+}
+
+func TestPingSplitAcrossFeeds(t *testing.T) {
+	c := NewConn(Config{})
+	in := pingFrame("hello")
+	evs, err := feed(c, in[:1], in[1:2], in[2:4], in[4:])
+	if err != nil || len(evs) != 1 || string(evs[0].Data) != "hello" {
+		t.Fatalf("%v %v", eventsString(evs), err)
+	}
+	frames := mustDecode(t, c.Output())
+	if len(frames) != 1 || string(frames[0].payload) != "hello" {
+		t.Fatalf("frames %+v", frames)
+	}
+}
+
+func TestNoPongAfterCloseSent(t *testing.T) {
+	c := NewConn(Config{})
+	if err := c.WriteClose(1000, ""); err != nil {
+		t.Fatal(err)
+	}
+	before := len(c.Output())
+	evs, err := c.Feed(pingFrame("x"))
+	if err != nil || len(evs) != 1 || evs[0].Kind != KindPing {
+		t.Fatalf("%v %v", eventsString(evs), err)
+	}
+	if len(c.Output()) != before {
+		t.Fatal("pong queued after close")
+	}
+	// Data messages are still delivered while waiting for the server's close.
+	evs, err = c.Feed(textFrame("late"))
+	if err != nil || len(evs) != 1 || string(evs[0].Data) != "late" {
+		t.Fatalf("%v %v", eventsString(evs), err)
+	}
+}
+
+func TestUnsolicitedPong(t *testing.T) {
+	c := NewConn(Config{})
+	evs, err := c.Feed(cat(pongFrame("beat"), pongFrame("")))
+	if err != nil || len(evs) != 2 || evs[0].Kind != KindPong || string(evs[0].Data) != "beat" || evs[1].Kind != KindPong {
+		t.Fatalf("%v %v", eventsString(evs), err)
+	}
+	if len(c.Output()) != 0 {
+		t.Fatal("pong answered")
+	}
+}

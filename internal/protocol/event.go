@@ -1,0 +1,52 @@
+package protocol
+
+// Kind says what an Event reports.
+type Kind uint8
+
+// The kinds of events Feed reports. The zero Kind is left unused so that a
+// zero Event is recognisably empty.
+const (
+	// KindMessage is a complete text or binary message.
+	KindMessage Kind = iota + 1
+	// KindPing is a ping from the server; the pong reply is already queued
+	// unless a close frame was sent before it arrived.
+	KindPing
+	// KindPong is a pong from the server, solicited or not.
+	KindPong
+	// KindClose is a valid close frame from the server; the echo is already
+	// queued unless the client had sent its own close first.
+	KindClose
+)
+
+// String names the kind for logs and test failures.
+func (k Kind) String() string {
+	switch k {
+	case KindMessage:
+		return "message"
+	case KindPing:
+		return "ping"
+	case KindPong:
+		return "pong"
+	case KindClose:
+		return "close"
+	}
+	return "invalid kind"
+}
+
+// Event is one thing that happened on the connection, in wire order.
+type Event struct {
+	Kind Kind
+	// Binary tells a binary message (true) from a text one (false) for
+	// KindMessage.
+	Binary bool
+	// Data is the whole payload of a KindMessage, freshly allocated and
+	// owned by the caller, so it can be handed on without copying. For
+	// KindPing and KindPong it is a copy of the payload, also owned by the
+	// caller, and may be nil when the payload is empty.
+	Data []byte
+	// Code is the status code of a KindClose, or 0 when the close frame had
+	// no payload.
+	Code uint16
+	// Reason is the reason text of a KindClose, already checked to be UTF-8.
+	Reason string
+}

@@ -1,0 +1,114 @@
+package protocol
+
+import (
+	"encoding/binary"
+
+	"github.com/gobwas/ws"
+)
+
+// Headers are decoded from and encoded into byte slices here rather than with
+// ws.ReadHeader and ws.WriteHeader: those work on an io.Reader or io.Writer
+// and allocate a scratch buffer per call, while the core has no stream, must
+// cope with a header split across Feed calls at any byte, and must not
+// allocate per frame. Decoding is incremental in two steps: the first two
+// bytes alone decide whether the frame is acceptable and how long the header
+// is (checkStart and serverHeaderSize), and the rest is decoded once all of it
+// is present (decodeHeader), either in place in the caller's slice or from
+// Conn.hdr when it straddled Feed calls.
+
+// Bits of the first two header bytes.
+const (
+	bitFin    = 0x80
+	bitsRsv   = 0x70
+	bitsOp    = 0x0f
+	bitMask   = 0x80
+	bitsLen7  = 0x7f
+	len7Max   = 125 // largest length carried in the 7-bit field
+	len7Ext16 = 126 // marker: a 16-bit length follows
+	len7Ext64 = 127 // marker: a 64-bit length follows
+)
+
+// maxServerHeader is the longest header a valid server frame can have: server
+// frames carry no masking key (a masked one fails at its second byte), so it
+// is two bytes plus a 64-bit length. Conn.hdr is sized by it.
+const maxServerHeader = 10
+
+// serverHeaderSize returns the length of an unmasked header from its second
+// byte.
+func serverHeaderSize(b1 byte) int {
+	switch b1 & bitsLen7 {
+	case len7Ext16:
+		return 4
+	case len7Ext64:
+		return 10
+	}
+	return 2
+}
+
+// decodeHeader decodes a complete server header of serverHeaderSize(b[1])
+// bytes whose first two bytes already passed checkStart. Non-minimal length
+// encodings are accepted: RFC 6455 asks for minimal ones but gives no failure
+// for them, and rejecting them would only break lenient servers.
+func decodeHeader(b []byte) (ws.Header, *Error) {
+	h := ws.Header{
+		Fin:    b[0]&bitFin != 0,
+		Rsv:    (b[0] & bitsRsv) >> 4,
+		OpCode: ws.OpCode(b[0] & bitsOp),
+	}
+	switch l := b[1] & bitsLen7; l {
+	case len7Ext16:
+		h.Length = int64(binary.BigEndian.Uint16(b[2:]))
+	case len7Ext64:
+		u := binary.BigEndian.Uint64(b[2:])
+		if u>>63 != 0 {
+			return h, newError(codeProtocolError, reasonLength)
+		}
+		h.Length = int64(u)
+	default:
+		h.Length = int64(l)
+	}
+	return h, nil
+}
+
+// putClientHeader encodes the header of a final, masked client frame with an
+// n-byte payload into b, which must have room for clientHeaderSize(n) bytes,
+// and returns the header's length.
+func putClientHeader(b []byte, op ws.OpCode, n int, key [4]byte) int {
+	b[0] = bitFin | byte(op)
+	i := 2
+	switch {
+	case n <= len7Max:
+		b[1] = bitMask | byte(n)
+	case n <= 0xffff:
+		b[1] = bitMask | len7Ext16
+		binary.BigEndian.PutUint16(b[2:], uint16(n))
+		i = 4
+	default:
+		b[1] = bitMask | len7Ext64
+		binary.BigEndian.PutUint64(b[2:], uint64(n))
+		i = 10
+	}
+	copy(b[i:i+4], key[:])
+	return i + 4
+}
+
+// clientHeaderSize is the length of the header putClientHeader writes.
+func clientHeaderSize(n int) int {
+	return ws.HeaderSize(ws.Header{Length: int64(n), Masked: true})
+}
+
+// parseClientHeader reads back a header this package wrote, to walk the
+// output buffer frame by frame in Advance without keeping a list of frames.
+// It returns the header length, the payload length and whether the payload is
+// message data (as opposed to a control frame).
+func parseClientHeader(b []byte) (hdr, payload int, data bool) {
+	data = ws.OpCode(b[0] & bitsOp).IsData()
+	switch l := b[1] & bitsLen7; l {
+	case len7Ext16:
+		return 8, int(binary.BigEndian.Uint16(b[2:])), data
+	case len7Ext64:
+		return 14, int(binary.BigEndian.Uint64(b[2:])), data
+	default:
+		return 6, int(l), data
+	}
+}

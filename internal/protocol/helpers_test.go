@@ -1,0 +1,242 @@
+package protocol
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// hdr builds a server header with a minimal length encoding. b0 is the whole
+// first byte (FIN, RSV, opcode), so tests can set any bit.
+func hdr(b0 byte, n int) []byte {
+	switch {
+	case n <= 125:
+		return []byte{b0, byte(n)}
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16([]byte{b0, 126}, uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64([]byte{b0, 127}, uint64(n))
+	}
+}
+
+// raw builds an unmasked server frame from its first byte and payload.
+func raw(b0 byte, payload []byte) []byte {
+	return append(hdr(b0, len(payload)), payload...)
+}
+
+// frame builds an unmasked server frame.
+func frame(fin bool, op ws.OpCode, payload []byte) []byte {
+	b0 := byte(op)
+	if fin {
+		b0 |= 0x80
+	}
+	return raw(b0, payload)
+}
+
+func textFrame(s string) []byte  { return frame(true, ws.OpText, []byte(s)) }
+func binFrame(p []byte) []byte   { return frame(true, ws.OpBinary, p) }
+func pingFrame(s string) []byte  { return frame(true, ws.OpPing, []byte(s)) }
+func pongFrame(s string) []byte  { return frame(true, ws.OpPong, []byte(s)) }
+func closeFrame(p []byte) []byte { return frame(true, ws.OpClose, p) }
+func closeCode(code uint16, reason string) []byte {
+	return closeFrame(append(binary.BigEndian.AppendUint16(nil, code), reason...))
+}
+
+func cat(parts ...[]byte) []byte {
+	var b []byte
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b
+}
+
+// clientFrame is a frame decoded from Output, unmasked.
+type clientFrame struct {
+	fin     bool
+	rsv     byte
+	op      ws.OpCode
+	key     [4]byte
+	payload []byte
+}
+
+// decodeClientFrames decodes the frames a Conn queued. Every frame must be
+// masked, complete and minimally encoded (the core always writes minimal
+// lengths); out itself is not modified.
+func decodeClientFrames(out []byte) ([]clientFrame, error) {
+	var frames []clientFrame
+	for len(out) > 0 {
+		if len(out) < 2 {
+			return frames, errors.New("truncated header")
+		}
+		f := clientFrame{fin: out[0]&0x80 != 0, rsv: out[0] >> 4 & 7, op: ws.OpCode(out[0] & 0xf)}
+		if out[1]&0x80 == 0 {
+			return frames, errors.New("client frame without the mask bit")
+		}
+		n, i := uint64(out[1]&0x7f), 2
+		switch n {
+		case 126:
+			if len(out) < 4 {
+				return frames, errors.New("truncated header")
+			}
+			n, i = uint64(binary.BigEndian.Uint16(out[2:])), 4
+			if n < 126 {
+				return frames, errors.New("non-minimal 16-bit length")
+			}
+		case 127:
+			if len(out) < 10 {
+				return frames, errors.New("truncated header")
+			}
+			n, i = binary.BigEndian.Uint64(out[2:]), 10
+			if n <= 0xffff {
+				return frames, errors.New("non-minimal 64-bit length")
+			}
+		}
+		if uint64(len(out)) < uint64(i)+4+n {
+			return frames, errors.New("truncated frame")
+		}
+		copy(f.key[:], out[i:i+4])
+		f.payload = append([]byte{}, out[i+4:i+4+int(n)]...)
+		for j := range f.payload {
+			f.payload[j] ^= f.key[j%4]
+		}
+		frames = append(frames, f)
+		out = out[i+4+int(n):]
+	}
+	return frames, nil
+}
+
+func mustDecode(t testing.TB, out []byte) []clientFrame {
+	t.Helper()
+	frames, err := decodeClientFrames(out)
+	if err != nil {
+		t.Fatalf("decoding output: %v (% .64x)", err, out)
+	}
+	for _, f := range frames {
+		if !f.fin || f.rsv != 0 {
+			t.Fatalf("client frame fin=%v rsv=%d", f.fin, f.rsv)
+		}
+	}
+	return frames
+}
+
+// feed feeds each chunk in turn and collects the events (copied out of the
+// reused slice) up to the first error.
+func feed(c *Conn, chunks ...[]byte) ([]Event, error) {
+	var all []Event
+	for _, ch := range chunks {
+		evs, err := c.Feed(ch)
+		all = append(all, evs...)
+		if err != nil {
+			return all, err
+		}
+	}
+	return all, nil
+}
+
+// checkClose asserts that frames ends with exactly one close frame carrying
+// code (0: empty payload) and returns its reason.
+func checkClose(t testing.TB, frames []clientFrame, code uint16) string {
+	t.Helper()
+	if len(frames) == 0 {
+		t.Fatalf("no frame queued, want close %d", code)
+	}
+	f := frames[len(frames)-1]
+	if f.op != ws.OpClose {
+		t.Fatalf("last frame opcode %v, want close", f.op)
+	}
+	for _, g := range frames[:len(frames)-1] {
+		if g.op == ws.OpClose {
+			t.Fatalf("more than one close frame queued")
+		}
+	}
+	if code == 0 {
+		if len(f.payload) != 0 {
+			t.Fatalf("close payload % x, want empty", f.payload)
+		}
+		return ""
+	}
+	if len(f.payload) < 2 {
+		t.Fatalf("close payload % x, want code %d", f.payload, code)
+	}
+	if got := binary.BigEndian.Uint16(f.payload); got != code {
+		t.Fatalf("close code %d, want %d", got, code)
+	}
+	reason := f.payload[2:]
+	if len(reason) > 123 || !utf8.Valid(reason) {
+		t.Fatalf("bad close reason %q", reason)
+	}
+	return string(reason)
+}
+
+// checkFailed asserts that err is a violation with code, that the matching
+// close frame is the last thing queued, and that the Conn stays failed.
+func checkFailed(t testing.TB, c *Conn, err error, code uint16) {
+	t.Helper()
+	var pe *Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("error %v, want *Error with code %d", err, code)
+	}
+	if pe.Code != code {
+		t.Fatalf("error code %d (%s), want %d", pe.Code, pe.Reason, code)
+	}
+	checkClose(t, mustDecode(t, c.Output()), code)
+	if !c.CloseSent() {
+		t.Fatal("CloseSent false after failure")
+	}
+	if c.Failed() != err {
+		t.Fatalf("Failed() = %v, want %v", c.Failed(), err)
+	}
+	if c.Partial() {
+		t.Fatal("Partial after failure")
+	}
+	evs, err2 := c.Feed(textFrame("late"))
+	if err2 != err || len(evs) != 0 {
+		t.Fatalf("Feed after failure = %v, %v; want no events and the same error", evs, err2)
+	}
+	if e := c.WriteMessage(false, []byte("x")); e != ErrClosed {
+		t.Fatalf("WriteMessage after failure: %v", e)
+	}
+	if e := c.WritePing(nil); e != ErrClosed {
+		t.Fatalf("WritePing after failure: %v", e)
+	}
+}
+
+// expectViolation feeds input to a fresh Conn (at once, and again one byte
+// at a time) and asserts the violation code and the queued close frame.
+func expectViolation(t *testing.T, input []byte, code uint16) {
+	t.Helper()
+	c := NewConn(Config{})
+	_, err := c.Feed(input)
+	checkFailed(t, c, err, code)
+
+	c = NewConn(Config{})
+	for i := range input {
+		if _, err = c.Feed(input[i : i+1]); err != nil {
+			break
+		}
+	}
+	checkFailed(t, c, err, code)
+}
+
+// eventString renders an event compactly for comparisons and failures.
+func eventString(e Event) string {
+	switch e.Kind {
+	case KindMessage:
+		return fmt.Sprintf("message binary=%v %q", e.Binary, e.Data)
+	case KindClose:
+		return fmt.Sprintf("close %d %q", e.Code, e.Reason)
+	}
+	return fmt.Sprintf("%v %q", e.Kind, e.Data)
+}
+
+func eventsString(evs []Event) []string {
+	s := make([]string, len(evs))
+	for i, e := range evs {
+		s[i] = eventString(e)
+	}
+	return s
+}

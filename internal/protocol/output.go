@@ -1,0 +1,84 @@
+package protocol
+
+import "fmt"
+
+// Output buffer sizing. Small buffers are kept between writes so that steady
+// traffic allocates nothing; buffers grown past maxIdleOutput by a large
+// message are dropped once drained so that idle connections stay small.
+const (
+	minOutput     = 512
+	maxIdleOutput = 4 << 10
+)
+
+// Output returns the bytes waiting to be written: whole masked frames, or
+// what remains of them after earlier Advance calls. It is valid until the
+// next call on c.
+func (c *Conn) Output() []byte {
+	return c.out[c.head:]
+}
+
+// Advance records that the first n bytes of Output were written. It returns
+// how many bytes of message payload (from WriteMessage and WriteText; not
+// headers, not control frames) those bytes completed, exactly even when a
+// frame is written in several pieces, so the driver can keep a browser-style
+// bufferedAmount. It walks the frames by re-reading the headers it wrote, so
+// no per-frame bookkeeping is kept. n beyond len(Output()) is a driver bug and
+// panics.
+func (c *Conn) Advance(n int) (payload int) {
+	if n < 0 || n > len(c.out)-c.head {
+		panic(fmt.Sprintf("protocol: Advance(%d) with %d bytes of output", n, len(c.out)-c.head))
+	}
+	for n > 0 {
+		if c.hdrLeft == 0 && c.payLeft == 0 {
+			h, pl, data := parseClientHeader(c.out[c.head:])
+			c.hdrLeft, c.payLeft, c.dataFrame = uint8(h), pl, data
+		}
+		k := min(n, int(c.hdrLeft))
+		c.hdrLeft -= uint8(k)
+		c.head += k
+		n -= k
+		k = min(n, c.payLeft)
+		c.payLeft -= k
+		c.head += k
+		n -= k
+		if c.dataFrame {
+			payload += k
+		}
+	}
+	c.buffered -= payload
+	if c.head == len(c.out) {
+		c.head = 0
+		if cap(c.out) > maxIdleOutput {
+			c.out = nil
+		} else {
+			c.out = c.out[:0]
+		}
+	}
+	return payload
+}
+
+// BufferedPayload returns the message payload bytes queued but not yet
+// written.
+func (c *Conn) BufferedPayload() int {
+	return c.buffered
+}
+
+// reserve makes room for n more bytes after len(c.out), first by sliding the
+// unwritten bytes to the front when that suffices, so a connection whose
+// output is never quite drained does not grow without bound.
+func (c *Conn) reserve(n int) {
+	if cap(c.out)-len(c.out) >= n {
+		return
+	}
+	pending := len(c.out) - c.head
+	if c.head > 0 && cap(c.out)-pending >= n {
+		copy(c.out, c.out[c.head:])
+		c.out = c.out[:pending]
+		c.head = 0
+		return
+	}
+	buf := make([]byte, pending, max(pending+n, 2*cap(c.out), minOutput))
+	copy(buf, c.out[c.head:])
+	c.out = buf
+	c.head = 0
+}

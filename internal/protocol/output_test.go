@@ -1,0 +1,174 @@
+package protocol
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gobwas/ws"
+)
+
+// payloadMap marks which bytes of out are message payload.
+func payloadMap(t *testing.T, out []byte) []bool {
+	t.Helper()
+	m := make([]bool, 0, len(out))
+	frames := mustDecode(t, out)
+	for _, f := range frames {
+		h := clientHeaderSize(len(f.payload))
+		for range h {
+			m = append(m, false)
+		}
+		for range f.payload {
+			m = append(m, f.op.IsData())
+		}
+	}
+	return m
+}
+
+func TestAdvanceExactPayload(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for round := range 200 {
+		c := NewConn(Config{})
+		var mp []bool
+		written := 0
+		queued := 0
+		queue := func() {
+			before := len(c.Output())
+			switch r.IntN(5) {
+			case 0:
+				n := r.IntN(300)
+				c.WriteMessage(true, make([]byte, n))
+				queued += n
+			case 1:
+				n := r.IntN(70000)
+				c.WriteText(string(bytes.Repeat([]byte{'a'}, n)))
+				queued += n
+			case 2:
+				c.WritePing(make([]byte, r.IntN(126)))
+			case 3:
+				c.WritePong(nil)
+			default:
+				c.WriteMessage(false, nil)
+			}
+			out := c.Output()
+			mp = append(mp, payloadMap(t, out[before:])...)
+		}
+		for range 1 + r.IntN(6) {
+			queue()
+		}
+		for len(c.Output()) > 0 {
+			n := r.IntN(len(c.Output()) + 1)
+			if r.IntN(4) == 0 {
+				n = r.IntN(min(len(c.Output()), 16) + 1)
+			}
+			want := 0
+			for _, p := range mp[written : written+n] {
+				if p {
+					want++
+				}
+			}
+			if got := c.Advance(n); got != want {
+				t.Fatalf("round %d: Advance(%d) = %d, want %d", round, n, got, want)
+			}
+			written += n
+			queued -= want
+			if c.BufferedPayload() != queued {
+				t.Fatalf("BufferedPayload %d, want %d", c.BufferedPayload(), queued)
+			}
+			// Sometimes queue more while partly drained, which may slide
+			// or regrow the buffer under Advance's cursor.
+			if r.IntN(5) == 0 && round%2 == 0 {
+				mp = mp[written:]
+				written = 0
+				queue()
+			}
+		}
+		if c.BufferedPayload() != 0 {
+			t.Fatalf("BufferedPayload %d after drain", c.BufferedPayload())
+		}
+	}
+}
+
+func TestAdvanceByteByByte(t *testing.T) {
+	c := NewConn(Config{})
+	c.WriteText("abc")
+	c.WritePing([]byte("zz"))
+	c.WriteMessage(true, make([]byte, 200))
+	total, calls := 0, 0
+	for len(c.Output()) > 0 {
+		total += c.Advance(1)
+		calls++
+	}
+	if total != 203 || calls != (6+3)+(6+2)+(8+200) {
+		t.Fatalf("total %d over %d calls", total, calls)
+	}
+}
+
+func TestOutputRelease(t *testing.T) {
+	c := NewConn(Config{})
+	c.WriteMessage(true, make([]byte, 10000))
+	c.Advance(100)
+	if cap(c.out) < 10000 {
+		t.Fatal("buffer released while not drained")
+	}
+	c.Advance(len(c.Output()))
+	if c.out != nil || c.head != 0 || len(c.Output()) != 0 {
+		t.Fatalf("large buffer kept after drain: cap %d", cap(c.out))
+	}
+	// A small buffer is kept so steady traffic does not allocate.
+	c.WriteText("small")
+	c.Advance(len(c.Output()))
+	if cap(c.out) == 0 || cap(c.out) > maxIdleOutput {
+		t.Fatalf("small buffer: cap %d", cap(c.out))
+	}
+}
+
+func TestOutputCompaction(t *testing.T) {
+	// A connection that never fully drains must not grow without bound.
+	c := NewConn(Config{})
+	for range 10000 {
+		c.WriteMessage(true, make([]byte, 50))
+		c.Advance(len(c.Output()) - 10)
+	}
+	if cap(c.out) > 4*minOutput {
+		t.Fatalf("buffer grew to %d", cap(c.out))
+	}
+	if len(c.Output()) != 10 {
+		t.Fatalf("%d bytes pending", len(c.Output()))
+	}
+	c.Advance(len(c.Output()))
+	if c.BufferedPayload() != 0 {
+		t.Fatalf("BufferedPayload %d", c.BufferedPayload())
+	}
+}
+
+func TestAdvancePanicsPastOutput(t *testing.T) {
+	c := NewConn(Config{})
+	c.WritePing(nil)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic")
+		}
+	}()
+	c.Advance(len(c.Output()) + 1)
+}
+
+func TestAutomaticFramesInOutput(t *testing.T) {
+	// Pongs and the close echo queued by Feed interleave with writes and
+	// count as control bytes.
+	c := NewConn(Config{})
+	c.WriteText("one")
+	c.Feed(pingFrame("p"))
+	c.WriteText("two")
+	c.Feed(closeCode(1000, ""))
+	frames := mustDecode(t, c.Output())
+	ops := []ws.OpCode{ws.OpText, ws.OpPong, ws.OpText, ws.OpClose}
+	for i, f := range frames {
+		if f.op != ops[i] {
+			t.Fatalf("frame %d: %v", i, f.op)
+		}
+	}
+	if got := c.Advance(len(c.Output())); got != 6 {
+		t.Fatalf("payload %d", got)
+	}
+}

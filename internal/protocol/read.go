@@ -1,0 +1,193 @@
+package protocol
+
+import "github.com/gobwas/ws"
+
+// eagerReserve bounds how much of a frame's announced length is allocated
+// before its bytes arrive. Up to it, a message fed in pieces gets a buffer of
+// exactly its final size at once; beyond it the buffer doubles towards the
+// final size as bytes come in, so a server that announces a huge frame and
+// then stalls ties up at most this much memory rather than the whole limit.
+const eagerReserve = 1 << 20
+
+// maxKeptEvents bounds the capacity of the event slice kept between Feed
+// calls; ordinary reads produce a handful of events, so this is never hit in
+// steady state.
+const maxKeptEvents = 64
+
+// Feed consumes bytes read from the server and returns the events they
+// completed, in order. p is never retained: bytes of an incomplete frame are
+// copied into the Conn, and only for as long as the frame is incomplete. The
+// returned slice is reused by the next call; the Data of message events
+// belongs to the caller.
+//
+// On a violation Feed returns the *Error together with the events completed
+// before it, which are still valid and should be delivered; the close frame
+// reporting the violation is queued, and every later call returns the same
+// error. After a valid close frame, all further input is ignored.
+func (c *Conn) Feed(p []byte) ([]Event, error) {
+	clear(c.events)
+	c.events = c.events[:0]
+	if cap(c.events) > maxKeptEvents {
+		// One read full of tiny frames must not leave a large slice on
+		// the Conn for the rest of its life.
+		c.events = nil
+	}
+	if c.err != nil || c.closeRecv {
+		// Nothing will be reported any more: let the slice go with the
+		// last Data it referenced.
+		c.events = nil
+		if c.err != nil {
+			return nil, c.err
+		}
+		return nil, nil
+	}
+	for len(p) > 0 && !c.closeRecv {
+		var e *Error
+		if c.inPayload {
+			p, e = c.readPayload(p)
+		} else {
+			p, e = c.readHeader(p)
+		}
+		if e != nil {
+			c.fail(e)
+			return c.events, e
+		}
+	}
+	return c.events, nil
+}
+
+// readHeader consumes header bytes and, once the header is complete, starts
+// the frame. It returns the unconsumed input.
+func (c *Conn) readHeader(p []byte) ([]byte, *Error) {
+	if c.hdrLen == 0 && len(p) >= 2 {
+		if e := c.checkStart(p[0], p[1]); e != nil {
+			return p, e
+		}
+		// Common case: the whole header is in p, decode it in place.
+		if n := serverHeaderSize(p[1]); len(p) >= n {
+			return c.startFrame(p[:n], p[n:])
+		}
+	}
+	// The header straddles Feed calls: collect it in c.hdr a byte at a time
+	// (at most 10 bytes, and rare), checking the first two as soon as they
+	// are both there.
+	for len(p) > 0 {
+		c.hdr[c.hdrLen] = p[0]
+		c.hdrLen++
+		p = p[1:]
+		if c.hdrLen < 2 {
+			continue
+		}
+		if c.hdrLen == 2 {
+			if e := c.checkStart(c.hdr[0], c.hdr[1]); e != nil {
+				return p, e
+			}
+		}
+		if n := serverHeaderSize(c.hdr[1]); int(c.hdrLen) == n {
+			c.hdrLen = 0
+			return c.startFrame(c.hdr[:n], p)
+		}
+	}
+	return p, nil
+}
+
+// startFrame applies the rules that need the whole header, sets up the
+// frame, and processes whatever of its payload p already holds.
+func (c *Conn) startFrame(hb, p []byte) ([]byte, *Error) {
+	h, e := decodeHeader(hb)
+	if e != nil {
+		return p, e
+	}
+	if h.OpCode.IsData() {
+		// Enforce the limit on the announced length, before buffering any
+		// of the payload. len(c.msg) never exceeds maxSize, so the
+		// subtraction cannot overflow.
+		if h.Length > c.maxSize-int64(len(c.msg)) {
+			return p, newError(codeTooBig, reasonTooBig)
+		}
+		if h.OpCode != ws.OpContinuation {
+			c.msgOp = h.OpCode
+			c.utf8 = utf8Validator{}
+		}
+	}
+	c.frameOp, c.frameFin, c.remaining, c.inPayload = h.OpCode, h.Fin, h.Length, true
+	if len(p) == 0 && c.remaining > 0 {
+		return p, nil
+	}
+	// An empty frame completes right here, even with no input left, so
+	// that an empty message is reported by the Feed that finished it.
+	return c.readPayload(p)
+}
+
+// readPayload consumes payload bytes of the current frame and returns the
+// unconsumed input.
+func (c *Conn) readPayload(p []byte) ([]byte, *Error) {
+	n := len(p)
+	if int64(n) > c.remaining {
+		n = int(c.remaining)
+	}
+	if c.frameOp.IsControl() {
+		return p[n:], c.controlPayload(p[:n])
+	}
+	return p[n:], c.dataPayload(p[:n])
+}
+
+// dataPayload handles the next chunk of a data frame's payload.
+func (c *Conn) dataPayload(chunk []byte) *Error {
+	// Validate before buffering, so an invalid text message fails as soon
+	// as its bad bytes arrive and is never kept.
+	if c.msgOp == ws.OpText && !c.utf8.feed(chunk) {
+		return newError(codeInvalidData, reasonUTF8)
+	}
+	c.remaining -= int64(len(chunk))
+	if c.remaining == 0 && c.frameFin && c.msg == nil {
+		// Nothing buffered and this chunk ends the message: it is the
+		// whole message, so copy it once into a buffer of exactly its size.
+		data := make([]byte, len(chunk))
+		copy(data, chunk)
+		return c.finishMessage(data)
+	}
+	c.appendMsg(chunk)
+	if c.remaining > 0 {
+		return nil
+	}
+	c.inPayload = false
+	if !c.frameFin {
+		return nil
+	}
+	data := c.msg
+	c.msg = nil
+	return c.finishMessage(data)
+}
+
+// appendMsg buffers a chunk of an incomplete message.
+func (c *Conn) appendMsg(chunk []byte) {
+	if len(chunk) == 0 {
+		return
+	}
+	need := len(c.msg) + len(chunk)
+	if need > cap(c.msg) {
+		newCap := max(2*cap(c.msg), need)
+		if c.frameFin {
+			// The final size is known: never allocate past it, and
+			// allocate it at once when it is modest.
+			final := need + int(c.remaining)
+			newCap = min(max(newCap, min(final, eagerReserve)), final)
+		}
+		buf := make([]byte, len(c.msg), newCap)
+		copy(buf, c.msg)
+		c.msg = buf
+	}
+	c.msg = append(c.msg, chunk...)
+}
+
+// finishMessage reports a complete message.
+func (c *Conn) finishMessage(data []byte) *Error {
+	c.inPayload = false
+	if c.msgOp == ws.OpText && !c.utf8.complete() {
+		return newError(codeInvalidData, reasonUTF8Truncated)
+	}
+	c.events = append(c.events, Event{Kind: KindMessage, Binary: c.msgOp == ws.OpBinary, Data: data})
+	c.msgOp = 0
+	return nil
+}

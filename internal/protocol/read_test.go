@@ -1,0 +1,273 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/binary"
+	"slices"
+	"testing"
+
+	"github.com/gobwas/ws"
+)
+
+func TestSingleFrameMessages(t *testing.T) {
+	c := NewConn(Config{})
+	big := bytes.Repeat([]byte{0xab}, 70000)
+	evs, err := c.Feed(cat(textFrame("hello"), binFrame([]byte{1, 2, 3}), textFrame(""), binFrame(big)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Event{
+		{Kind: KindMessage, Data: []byte("hello")},
+		{Kind: KindMessage, Binary: true, Data: []byte{1, 2, 3}},
+		{Kind: KindMessage, Data: []byte{}},
+		{Kind: KindMessage, Binary: true, Data: big},
+	}
+	if !slices.Equal(eventsString(evs), eventsString(want)) {
+		t.Fatalf("events %v", eventsString(evs))
+	}
+	if evs[2].Data == nil {
+		t.Error("empty message has nil Data")
+	}
+	if len(c.Output()) != 0 || c.Partial() {
+		t.Fatalf("output %d bytes, partial %v", len(c.Output()), c.Partial())
+	}
+}
+
+func TestFeedDoesNotRetainInput(t *testing.T) {
+	c := NewConn(Config{})
+	in := textFrame("hello world")
+	a, _ := c.Feed(in[:5])
+	b, _ := c.Feed(in[5:9])
+	for i := range in[:9] {
+		in[i] = 'X'
+	}
+	evs, err := c.Feed(in[9:])
+	if err != nil || len(a)+len(b) != 0 || len(evs) != 1 || string(evs[0].Data) != "hello world" {
+		t.Fatalf("events %v, %v", eventsString(evs), err)
+	}
+	in = textFrame("again")
+	evs, _ = c.Feed(in)
+	data := evs[0].Data
+	copy(in, "XXXXXXXXXX")
+	if string(data) != "again" {
+		t.Fatalf("message aliases input: %q", data)
+	}
+}
+
+func TestFragmentedWithInterleavedControl(t *testing.T) {
+	c := NewConn(Config{})
+	in := cat(
+		frame(false, ws.OpText, []byte("Hel")),
+		pingFrame("p1"),
+		frame(false, ws.OpContinuation, []byte("lo, ")),
+		pongFrame("p2"),
+		frame(false, ws.OpContinuation, nil),
+		frame(true, ws.OpContinuation, []byte("world")),
+		frame(false, ws.OpBinary, []byte{1}),
+		frame(true, ws.OpContinuation, []byte{2}),
+	)
+	evs, err := c.Feed(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		eventString(Event{Kind: KindPing, Data: []byte("p1")}),
+		eventString(Event{Kind: KindPong, Data: []byte("p2")}),
+		eventString(Event{Kind: KindMessage, Data: []byte("Hello, world")}),
+		eventString(Event{Kind: KindMessage, Binary: true, Data: []byte{1, 2}}),
+	}
+	if got := eventsString(evs); !slices.Equal(got, want) {
+		t.Fatalf("events %q\nwant %q", got, want)
+	}
+	frames := mustDecode(t, c.Output())
+	if len(frames) != 1 || frames[0].op != ws.OpPong || string(frames[0].payload) != "p1" {
+		t.Fatalf("output %+v", frames)
+	}
+}
+
+func TestPartial(t *testing.T) {
+	c := NewConn(Config{})
+	steps := []struct {
+		in      []byte
+		partial bool
+	}{
+		{[]byte{0x81}, true},                               // half a header
+		{[]byte{0x03, 'a'}, true},                          // frame incomplete
+		{[]byte("bc"), false},                              // message done
+		{frame(false, ws.OpBinary, []byte{1}), true},       // message incomplete
+		{pingFrame(""), true},                              // still inside it
+		{frame(true, ws.OpContinuation, []byte{2}), false}, // done
+		{pingFrame("x")[:2], true},                         // control payload pending
+		{[]byte("x"), false},
+	}
+	for i, s := range steps {
+		if _, err := c.Feed(s.in); err != nil {
+			t.Fatal(err)
+		}
+		if c.Partial() != s.partial {
+			t.Fatalf("step %d: Partial %v", i, c.Partial())
+		}
+	}
+	if c.msg != nil || c.ctrl != nil {
+		t.Fatal("idle conn holds a buffer")
+	}
+}
+
+func TestMaskedServerFrame(t *testing.T) {
+	for _, op := range []ws.OpCode{ws.OpText, ws.OpBinary, ws.OpPing, ws.OpClose} {
+		f := frame(true, op, []byte("abcd"))
+		f[1] |= 0x80
+		f = slices.Insert(f, 2, 1, 2, 3, 4)
+		expectViolation(t, f, 1002)
+	}
+}
+
+func TestContinuationWithoutStart(t *testing.T) {
+	expectViolation(t, frame(true, ws.OpContinuation, []byte("x")), 1002)
+	expectViolation(t, frame(false, ws.OpContinuation, nil), 1002)
+	// After a complete message there is nothing to continue either.
+	expectViolation(t, cat(textFrame("a"), frame(true, ws.OpContinuation, []byte("x"))), 1002)
+}
+
+func TestDataFrameInsideFragmented(t *testing.T) {
+	for _, op := range []ws.OpCode{ws.OpText, ws.OpBinary} {
+		for _, first := range []ws.OpCode{ws.OpText, ws.OpBinary} {
+			expectViolation(t, cat(frame(false, first, []byte("a")), frame(true, op, []byte("b"))), 1002)
+		}
+	}
+}
+
+func TestFragmentedControl(t *testing.T) {
+	for _, op := range []ws.OpCode{ws.OpPing, ws.OpPong, ws.OpClose} {
+		expectViolation(t, frame(false, op, nil), 1002)
+	}
+}
+
+func TestControlTooLong(t *testing.T) {
+	for _, op := range []ws.OpCode{ws.OpPing, ws.OpPong, ws.OpClose} {
+		// 126 bytes, with the 16-bit length the encoding requires, and fed
+		// as a header only: the length alone decides.
+		expectViolation(t, hdr(0x80|byte(op), 126), 1002)
+		// 127 marker with a small 64-bit length is still over the limit
+		// for the 7-bit field.
+		expectViolation(t, []byte{0x80 | byte(op), 127, 0, 0, 0, 0, 0, 0, 0, 5}, 1002)
+	}
+	// 125 is fine.
+	c := NewConn(Config{})
+	evs, err := c.Feed(frame(true, ws.OpPing, bytes.Repeat([]byte{'x'}, 125)))
+	if err != nil || len(evs) != 1 || len(evs[0].Data) != 125 {
+		t.Fatalf("125-byte ping: %v %v", evs, err)
+	}
+}
+
+func TestReservedOpcodes(t *testing.T) {
+	for op := byte(3); op <= 0xf; op++ {
+		if op >= 8 && op <= 0xa {
+			continue
+		}
+		expectViolation(t, raw(0x80|op, []byte("x")), 1002)
+		expectViolation(t, raw(op, nil), 1002)
+	}
+}
+
+func TestRsvBits(t *testing.T) {
+	for _, rsv := range []byte{0x40, 0x20, 0x10, 0x70} {
+		expectViolation(t, raw(0x81|rsv, []byte("x")), 1002)
+		expectViolation(t, raw(0x89|rsv, nil), 1002)
+		// On a continuation frame too.
+		expectViolation(t, cat(frame(false, ws.OpText, []byte("a")), raw(0x80|rsv, []byte("b"))), 1002)
+	}
+}
+
+func TestRsvHook(t *testing.T) {
+	// The hook permessage-deflate will use: bits named in allowedRsv pass.
+	c := NewConn(Config{})
+	c.allowedRsv = ws.Rsv(true, false, false)
+	evs, err := c.Feed(raw(0x81|0x40, []byte("x")))
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("RSV1 with hook: %v %v", evs, err)
+	}
+	_, err = c.Feed(raw(0x81|0x20, []byte("x")))
+	checkFailed(t, c, err, 1002)
+}
+
+func TestLengthTopBit(t *testing.T) {
+	in := []byte{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0}
+	expectViolation(t, in, 1002)
+	in[2] = 0xff
+	expectViolation(t, in, 1002)
+	// 2^63-1 is a legal length; it is merely over the size limit.
+	in = []byte{0x82, 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	expectViolation(t, in, 1009)
+}
+
+func TestNonMinimalLengthAccepted(t *testing.T) {
+	c := NewConn(Config{})
+	p16 := binary.BigEndian.AppendUint16([]byte{0x81, 126}, 3)
+	p64 := binary.BigEndian.AppendUint64([]byte{0x82, 127}, 2)
+	evs, err := c.Feed(cat(p16, []byte("abc"), p64, []byte{7, 8}))
+	if err != nil || len(evs) != 2 || string(evs[0].Data) != "abc" || !bytes.Equal(evs[1].Data, []byte{7, 8}) {
+		t.Fatalf("non-minimal lengths: %v %v", eventsString(evs), err)
+	}
+}
+
+func TestEventsBeforeViolationAreReturned(t *testing.T) {
+	c := NewConn(Config{})
+	evs, err := c.Feed(cat(textFrame("a"), pingFrame("b"), raw(0x83, nil), textFrame("never")))
+	if len(evs) != 2 || evs[0].Kind != KindMessage || evs[1].Kind != KindPing {
+		t.Fatalf("events %v", eventsString(evs))
+	}
+	frames := mustDecode(t, c.Output())
+	if len(frames) != 2 || frames[0].op != ws.OpPong {
+		t.Fatalf("frames %+v", frames)
+	}
+	checkFailed(t, c, err, 1002)
+}
+
+func TestFailureAfterCloseSentQueuesNothing(t *testing.T) {
+	c := NewConn(Config{})
+	if err := c.WriteClose(1000, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Feed(raw(0x83, nil))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	frames := mustDecode(t, c.Output())
+	if len(frames) != 1 || string(frames[0].payload[2:]) != "bye" {
+		t.Fatalf("frames %+v", frames)
+	}
+}
+
+func TestConnIsSmall(t *testing.T) {
+	// An idle Conn must stay in the 100-200 byte range; the figure guards
+	// against a field that quietly embeds a buffer.
+	c := NewConn(Config{})
+	if n := sizeofConn(c); n > 200 {
+		t.Fatalf("Conn is %d bytes", n)
+	}
+}
+
+func TestEventSliceNotKeptLarge(t *testing.T) {
+	c := NewConn(Config{})
+	var in []byte
+	for range 500 {
+		in = append(in, textFrame("x")...)
+	}
+	evs, err := c.Feed(in)
+	if err != nil || len(evs) != 500 {
+		t.Fatalf("%d events, %v", len(evs), err)
+	}
+	c.Feed(nil)
+	if cap(c.events) > maxKeptEvents {
+		t.Fatalf("kept %d event slots", cap(c.events))
+	}
+}
+
+func TestKindString(t *testing.T) {
+	for k, want := range map[Kind]string{KindMessage: "message", KindPing: "ping", KindPong: "pong", KindClose: "close", 0: "invalid kind"} {
+		if k.String() != want {
+			t.Errorf("%d: %q", k, k.String())
+		}
+	}
+}

@@ -1,0 +1,5 @@
+package protocol
+
+import "unsafe"
+
+func sizeofConn(c *Conn) uintptr { return unsafe.Sizeof(*c) }

@@ -1,0 +1,125 @@
+package protocol
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/gobwas/ws"
+)
+
+// stream is a multi-frame conversation covering every header size, split
+// text, interleaved control frames and a close.
+func stream() []byte {
+	return cat(
+		textFrame("hello"),
+		frame(false, ws.OpText, []byte("fr€"[:3])),
+		pingFrame("ping-1"),
+		frame(false, ws.OpContinuation, []byte("fr€"[3:4])),
+		frame(true, ws.OpContinuation, []byte("fr€"[4:]+"agments")),
+		binFrame(bytes.Repeat([]byte{0x5a}, 300)),   // 16-bit length
+		binFrame(bytes.Repeat([]byte{0xa5}, 70000)), // 64-bit length
+		frame(true, ws.OpBinary, nil),               // empty
+		pongFrame(""),
+		frame(false, ws.OpBinary, []byte{1}),
+		frame(false, ws.OpContinuation, nil),
+		frame(true, ws.OpContinuation, []byte{2}),
+		textFrame(""),
+		closeCode(4001, "bye"),
+		textFrame("ignored"),
+	)
+}
+
+type outcome struct {
+	events []string
+	err    error
+	frames []clientFrame
+}
+
+func run(t *testing.T, chunks [][]byte) outcome {
+	t.Helper()
+	c := NewConn(Config{})
+	evs, err := feed(c, chunks...)
+	frames := mustDecode(t, c.Output())
+	for i := range frames {
+		frames[i].key = [4]byte{}
+	}
+	return outcome{eventsString(evs), err, frames}
+}
+
+func sameOutcome(t *testing.T, what string, got, want outcome) {
+	t.Helper()
+	if !slices.Equal(got.events, want.events) {
+		t.Fatalf("%s: events\n%q\nwant\n%q", what, got.events, want.events)
+	}
+	if (got.err == nil) != (want.err == nil) || got.err != nil && got.err.Error() != want.err.Error() {
+		t.Fatalf("%s: error %v, want %v", what, got.err, want.err)
+	}
+	if len(got.frames) != len(want.frames) {
+		t.Fatalf("%s: %d frames, want %d", what, len(got.frames), len(want.frames))
+	}
+	for i := range got.frames {
+		g, w := got.frames[i], want.frames[i]
+		if g.op != w.op || !bytes.Equal(g.payload, w.payload) {
+			t.Fatalf("%s: frame %d differs", what, i)
+		}
+	}
+}
+
+func TestSplitEveryByte(t *testing.T) {
+	in := stream()
+	whole := run(t, [][]byte{in})
+	if whole.err != nil || len(whole.events) != 10 {
+		t.Fatalf("whole: %q %v", whole.events, whole.err)
+	}
+	// One byte at a time.
+	var bytewise [][]byte
+	for i := range in {
+		bytewise = append(bytewise, in[i:i+1])
+	}
+	sameOutcome(t, "byte at a time", run(t, bytewise), whole)
+	// Two pieces, cut at every boundary that lands in the first frames.
+	for cut := 0; cut <= 200; cut++ {
+		sameOutcome(t, "two pieces", run(t, [][]byte{in[:cut], in[cut:]}), whole)
+	}
+}
+
+func TestSplitRandomChunks(t *testing.T) {
+	in := stream()
+	whole := run(t, [][]byte{in})
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 300 {
+		var chunks [][]byte
+		for q := in; len(q) > 0; {
+			n := min(len(q), r.IntN(1<<uint(r.IntN(17)))+1)
+			chunks = append(chunks, q[:n])
+			q = q[n:]
+		}
+		// Empty chunks are legal and do nothing.
+		chunks = slices.Insert(chunks, r.IntN(len(chunks)), []byte{})
+		sameOutcome(t, "random chunks", run(t, chunks), whole)
+	}
+}
+
+func TestSplitViolations(t *testing.T) {
+	// Violations surface identically however the input is split, with the
+	// events that preceded them.
+	inputs := [][]byte{
+		cat(textFrame("a"), pingFrame("b"), frame(false, ws.OpText, []byte("x\xe2")), frame(true, ws.OpContinuation, []byte("\x28"))),
+		cat(textFrame("a"), []byte{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0}),
+		cat(binFrame([]byte{1}), closeCode(1005, "")),
+		cat(textFrame("a"), frame(false, ws.OpText, []byte("b")), textFrame("c")),
+	}
+	for _, in := range inputs {
+		whole := run(t, [][]byte{in})
+		if whole.err == nil {
+			t.Fatal("no violation")
+		}
+		var bytewise [][]byte
+		for i := range in {
+			bytewise = append(bytewise, in[i:i+1])
+		}
+		sameOutcome(t, "byte at a time", run(t, bytewise), whole)
+	}
+}
