@@ -21,8 +21,8 @@ var ErrNotDialed = errors.New("websocket: blocking receive on a socket not made 
 // during those calls. Send works from any goroutine; bytes the kernel
 // cannot take at once are written while a blocking call runs. Close and
 // CloseWith on a dialed socket wait, up to Config.CloseTimeout, for the
-// closing handshake to end, so that `defer ws.Close()` leaves nothing
-// behind.
+// closing handshake to end (taking turns with a blocking call in progress
+// on another goroutine), so that `defer ws.Close()` leaves nothing behind.
 func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
 	var c Config
 	if cfg != nil {
@@ -39,28 +39,35 @@ func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
 	ws.ownsLoop = true
 	ws.mu.Unlock()
 
-	err = c.Loop.run(ctx, func() bool { return ws.ReadyState() != Connecting })
+	err = c.Loop.runBlocking(ctx, func() bool { return ws.ReadyState() != Connecting })
 	if err != nil {
-		ws.Close()
-		c.Loop.run(context.Background(), nil) // the dial ends at once: it was cancelled
+		ws.Close() // the dial was cancelled: this ends at once
 		return nil, err
 	}
-	if ws.ReadyState() != Open {
-		c.Loop.run(context.Background(), nil)
-		if ws.failErr != nil {
-			return nil, ws.failErr
+	ws.mu.Lock()
+	opened, failErr := ws.opened, ws.failErr
+	ws.mu.Unlock()
+	if !opened {
+		// It failed before opening: the failure is the answer.
+		ws.finishClose()
+		if failErr == nil {
+			return nil, ws.closedError()
 		}
-		return nil, ws.closedError()
+		return nil, failErr
 	}
+	// An opened socket is returned even if frames that came with the
+	// handshake response have closed it already: its messages wait in
+	// the inbox, then the ClosedError.
 	return ws, nil
 }
 
-// finishClose runs a dialed socket's private loop until the socket is
-// closed. From a handler on that loop, or while a blocking call runs it on
-// another goroutine, it returns at once: that run finishes the close.
+// finishClose runs a dialed socket's private loop until nothing of the
+// socket is left, taking its turn after a blocking call running it on
+// another goroutine. From a callback on that loop it returns at once: the
+// loop's run finishes the close.
 func (ws *WebSocket) finishClose() {
 	if ws.ownsLoop {
-		ws.loop.run(context.Background(), nil)
+		ws.loop.runBlocking(context.Background(), ws.released.Load)
 	}
 }
 
@@ -78,8 +85,8 @@ func (ws *WebSocket) deliver(e Event) {
 // messages are taken, it returns a *ClosedError carrying the CloseEvent
 // (errors.Is(err, ErrClosed) holds). Pings and pongs waiting before the
 // message are skipped. It is for sockets made by Dial (ErrNotDialed
-// otherwise), one goroutine at a time: a second concurrent call returns
-// ErrLoopRunning.
+// otherwise). Concurrent blocking calls take turns; one made from an event
+// handler of the same socket returns ErrLoopRunning rather than deadlock.
 func (ws *WebSocket) WaitForNextMessage(ctx context.Context) (MessageEvent, error) {
 	for {
 		e, err := ws.receive(ctx, true)
@@ -118,7 +125,9 @@ func (ws *WebSocket) receive(ctx context.Context, messagesOnly bool) (Event, err
 				ws.popLocked()
 			}
 		}
-		return len(ws.inbox) > 0 || ws.ReadyState() == Closed
+		// A closed socket is reported once it is gone from its loop, so
+		// that the call which sees the close also finishes it.
+		return len(ws.inbox) > 0 || ws.released.Load()
 	}
 	for {
 		if ready() {
@@ -131,7 +140,7 @@ func (ws *WebSocket) receive(ctx context.Context, messagesOnly bool) (Event, err
 			ws.mu.Unlock()
 			return nil, ws.closedError()
 		}
-		if err := ws.loop.run(ctx, ready); err != nil {
+		if err := ws.loop.runBlocking(ctx, ready); err != nil {
 			return nil, err
 		}
 	}

@@ -36,8 +36,10 @@ type EventLoop struct {
 	poller  poll.Poller
 	running atomic.Bool
 	stop    atomic.Bool
+	runner  atomic.Uint64 // goroutine running a blocking call's run; 0 otherwise
 
 	mu     sync.Mutex
+	free   chan struct{} // closed when the current run ends
 	tasks  []func()
 	spare  []func()
 	timers timerHeap
@@ -95,14 +97,64 @@ func (l *EventLoop) Post(fn func()) {
 	l.poller.Wake()
 }
 
-// run is the loop itself. until, when not nil, is checked after every step
-// and ends the run when it returns true: the blocking API's "run until a
-// message arrives".
+// run runs the loop on the calling goroutine. until, when not nil, is
+// checked after every turn and ends the run when it returns true: the
+// blocking API's "run until a message arrives".
 func (l *EventLoop) run(ctx context.Context, until func() bool) error {
-	if !l.running.CompareAndSwap(false, true) {
+	if !l.acquire(0) {
 		return ErrLoopRunning
 	}
-	defer l.running.Store(false)
+	defer l.releaseRun()
+	return l.turns(ctx, until)
+}
+
+// runBlocking is run for the blocking API, where goroutines take turns
+// driving a dialed socket's private loop (a reader in WaitForNextMessage,
+// another goroutine in Close): instead of failing while the loop runs
+// elsewhere, it waits for its turn. Only a call from a callback on the loop
+// itself gets ErrLoopRunning, since waiting would deadlock.
+func (l *EventLoop) runBlocking(ctx context.Context, until func() bool) error {
+	me := goroutineID()
+	for !l.acquire(me) {
+		if l.runner.Load() == me {
+			return ErrLoopRunning
+		}
+		l.mu.Lock()
+		free := l.free
+		l.mu.Unlock()
+		select {
+		case <-free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer l.releaseRun()
+	return l.turns(ctx, until)
+}
+
+// acquire makes the calling goroutine (g, when known) the loop's runner.
+func (l *EventLoop) acquire(g uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.running.Load() {
+		return false
+	}
+	l.running.Store(true)
+	l.runner.Store(g)
+	l.free = make(chan struct{})
+	return true
+}
+
+func (l *EventLoop) releaseRun() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.runner.Store(0)
+	l.running.Store(false)
+	close(l.free)
+}
+
+// turns is the loop itself, on a goroutine that holds the loop.
+func (l *EventLoop) turns(ctx context.Context, until func() bool) error {
 	if ctx.Done() != nil {
 		defer context.AfterFunc(ctx, l.poller.Wake)()
 	}

@@ -40,14 +40,14 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	}
 	if err != nil {
 		ws.mu.Unlock()
-		ws.failErr = publicDialError(err)
-		ws.fireClose(CloseEvent{Target: ws, Code: CloseAbnormal}, ws.failErr)
+		ws.fireClose(CloseEvent{Target: ws, Code: CloseAbnormal}, publicDialError(err))
 		ws.maybeRelease()
 		return
 	}
 	ws.core = protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage})
 	ws.protocol = res.Protocol
 	ws.state.Store(int32(Open))
+	ws.opened = true
 	ws.mu.Unlock()
 
 	e := OpenEvent{Target: ws}
@@ -220,6 +220,9 @@ func (ws *WebSocket) fireClose(ev CloseEvent, err error) {
 	ws.closeFired = true
 	ws.mu.Lock()
 	ws.closeEv = ev
+	if err != nil {
+		ws.failErr = err
+	}
 	ws.state.Store(int32(Closed))
 	ws.mu.Unlock()
 	if err != nil {
@@ -250,7 +253,7 @@ func (ws *WebSocket) closeTCP() {
 // maybeRelease lets the loop end once nothing of the socket is left: the
 // close event fired, no dial in flight, no connection open.
 func (ws *WebSocket) maybeRelease() {
-	if ws.released || !ws.closeFired || ws.dialing {
+	if ws.released.Load() || !ws.closeFired || ws.dialing {
 		return
 	}
 	ws.mu.Lock()
@@ -259,7 +262,7 @@ func (ws *WebSocket) maybeRelease() {
 	if open {
 		return
 	}
-	ws.released = true
+	ws.released.Store(true)
 	ws.loop.release()
 	if ws.ownsLoop {
 		ws.loop.poller.Close()

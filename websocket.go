@@ -92,8 +92,9 @@ type WebSocket struct {
 	gotClose   bool // the server's close frame arrived
 	closeEv    CloseEvent
 	closeFired bool
-	failErr    error
-	released   bool
+	failErr    error       // the ErrorEvent's cause, under mu
+	opened     bool        // the open event fired, under mu
+	released   atomic.Bool // nothing of the socket is left on its loop
 }
 
 // New creates a socket and starts connecting to url in the background, as

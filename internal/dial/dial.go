@@ -167,7 +167,7 @@ func handshake(ctx context.Context, conn net.Conn, o Options, host string) (Resu
 			}
 		},
 	}
-	br, hs, err := d.Upgrade(conn, o.URL)
+	br, hs, err := d.Upgrade(&limitedConn{Conn: conn, left: maxResponseHead}, o.URL)
 	if err != nil {
 		if br != nil {
 			ws.PutReader(br)
@@ -201,4 +201,31 @@ func ctxErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	return err
+}
+
+// maxResponseHead bounds the bytes read for the handshake response (status
+// line and headers, plus any frames read along with them): gobwas reads
+// lines without a limit, and a server streaming an endless header must not
+// make the client buffer it.
+const maxResponseHead = 64 << 10
+
+// errResponseTooLarge is the handshake error past maxResponseHead.
+var errResponseTooLarge = errors.New("handshake response header larger than 64 KiB")
+
+// limitedConn fails reads past its budget; writes pass through.
+type limitedConn struct {
+	net.Conn
+	left int
+}
+
+func (c *limitedConn) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errResponseTooLarge
+	}
+	if len(p) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.Conn.Read(p)
+	c.left -= n
+	return n, err
 }

@@ -41,6 +41,7 @@ type Conn struct {
 	closeSent bool // a close frame is queued: no more writes, no more automatic replies
 	closeRecv bool // a valid close frame arrived: the rest of the input is ignored
 
+	pongLen   int   // size of the automatic pong ending out, while none of it is written; else 0
 	hdrLeft   uint8 // header bytes of the frame at head not yet written
 	dataFrame bool  // the frame at head carries message payload
 }

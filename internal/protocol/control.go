@@ -33,7 +33,7 @@ func (c *Conn) control(payload []byte, owned bool) *Error {
 		// RFC 6455 5.5.3: answer with the same payload, unless our close
 		// frame is already out, after which nothing may follow it.
 		if !c.closeSent {
-			c.queueControl(ws.OpPong, payload)
+			c.queuePong(payload)
 		}
 		c.events = append(c.events, Event{Kind: KindPing, Data: keep(payload, owned)})
 	case ws.OpPong:
@@ -62,4 +62,18 @@ func keep(payload []byte, owned bool) []byte {
 		return payload
 	}
 	return append([]byte(nil), payload...)
+}
+
+// queuePong queues the automatic answer to a ping. When the answer to an
+// earlier ping is still the last frame queued and none of it is written,
+// it is replaced rather than followed: RFC 6455 5.5.3 allows answering only
+// the most recent ping, and this keeps a server that floods pings without
+// reading our pongs from growing the output without bound.
+func (c *Conn) queuePong(payload []byte) {
+	if c.pongLen > 0 && len(c.out)-c.head >= c.pongLen {
+		c.out = c.out[:len(c.out)-c.pongLen]
+	}
+	before := len(c.out)
+	c.queueControl(ws.OpPong, payload)
+	c.pongLen = len(c.out) - before
 }

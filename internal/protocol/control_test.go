@@ -20,13 +20,52 @@ func TestPingQueuesPong(t *testing.T) {
 	if evs[0].Data[0] != 0xfe {
 		t.Fatal("ping Data aliases the input")
 	}
+	// Two pings before anything was written: only the latest is answered,
+	// as RFC 6455 5.5.3 allows.
 	frames := mustDecode(t, c.Output())
-	if len(frames) != 2 || frames[0].op != ws.OpPong || !bytes.Equal(frames[0].payload, payload) ||
-		frames[1].op != ws.OpPong || len(frames[1].payload) != 0 {
+	if len(frames) != 1 || frames[0].op != ws.OpPong || len(frames[0].payload) != 0 {
 		t.Fatalf("frames %+v", frames)
 	}
 	if c.BufferedPayload() != 0 {
 		t.Fatal("pong counted as message payload")
+	}
+}
+
+func TestPongReplacedOnlyWhileUnwrittenAndLast(t *testing.T) {
+	c := NewConn(Config{})
+	c.Feed(pingFrame("one"))
+	written := c.Output()[0]
+	c.Advance(1) // the first pong has begun: it must be finished as queued
+	c.Feed(pingFrame("two"))
+	c.Feed(pingFrame("three")) // replaces "two"
+	if err := c.WriteText("msg"); err != nil {
+		t.Fatal(err)
+	}
+	c.Feed(pingFrame("four")) // "three" is no longer last: "four" follows the message
+	c.Feed(pingFrame("five")) // replaces "four"
+	var got []string
+	for _, f := range mustDecode(t, append([]byte{written}, c.Output()...)) {
+		got = append(got, string(f.payload))
+	}
+	want := []string{"one", "three", "msg", "five"}
+	if len(got) != len(want) {
+		t.Fatalf("frames %q, want %q", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("frames %q, want %q", got, want)
+		}
+	}
+}
+
+func TestPingFloodOutputIsBounded(t *testing.T) {
+	c := NewConn(Config{})
+	ping := pingFrame(string(bytes.Repeat([]byte{'p'}, 125)))
+	for range 10000 {
+		c.Feed(ping)
+	}
+	if n := len(c.Output()); n > 200 {
+		t.Fatalf("10000 unanswered pings left %d bytes of output", n)
 	}
 }
 

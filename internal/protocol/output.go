@@ -46,6 +46,9 @@ func (c *Conn) Advance(n int) (payload int) {
 		}
 	}
 	c.buffered -= payload
+	if len(c.out)-c.head < c.pongLen {
+		c.pongLen = 0 // its writing has begun: it can no longer be replaced
+	}
 	if c.head == len(c.out) {
 		c.head = 0
 		if cap(c.out) > maxIdleOutput {

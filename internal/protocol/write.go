@@ -108,6 +108,7 @@ func (c *Conn) queueClose(code uint16, reason string) {
 func (c *Conn) beginFrame(op ws.OpCode, n int) (start int, key [4]byte) {
 	hs := clientHeaderSize(n)
 	c.reserve(hs + n)
+	c.pongLen = 0 // the frame at the end is no longer a replaceable pong
 	key = newMaskKey()
 	l := len(c.out)
 	c.out = c.out[:l+hs]

@@ -50,7 +50,10 @@ func checkPython() string {
 // one the client offers that is among them. The server echoes messages with
 // their type; the text message "!close CODE REASON" makes it close with that
 // code and reason, and "!ping PAYLOAD" makes it send a ping with that
-// payload.
+// payload. Once the client's pong with that payload arrives, the server sends
+// the text message "pong:PAYLOAD", which shows that the client answered. (A
+// second "!ping" with the payload of a ping still unanswered is an error in
+// websockets, which then fails the connection.)
 //
 // It needs /usr/bin/python3 with the websockets module (Debian package
 // python3-websockets); without them the test is skipped, or fails when

@@ -5,7 +5,9 @@ Usage: python_echo.py [PROTOCOL...]
 It listens on 127.0.0.1 with an ephemeral port and prints the port on a line
 of its own once it accepts connections. It echoes every message with its type.
 The text message "!close CODE [REASON]" makes it close the connection with CODE
-and REASON, and "!ping [PAYLOAD]" makes it send a ping with PAYLOAD.
+and REASON, and "!ping [PAYLOAD]" makes it send a ping with PAYLOAD; once the
+client's pong with that payload arrives, it sends the text message
+"pong:PAYLOAD", so that a test can tell the client answered.
 
 It exits when its standard input is closed, so that it does not outlive a test
 binary that is killed before it could stop the server.
@@ -51,7 +53,20 @@ def select_protocol(protocols):
     return select
 
 
+async def report_pong(ws, payload, pong_waiter):
+    """Send "pong:PAYLOAD" once the client answered the ping with PAYLOAD."""
+    try:
+        await pong_waiter
+        await ws.send("pong:" + payload)
+    except websockets.ConnectionClosed:
+        # The client went away without answering, or before the report
+        # could be sent: the test that wanted it fails on its side.
+        pass
+
+
 async def handler(ws, path=None):
+    # Tasks waiting for pongs; the event loop keeps only weak references.
+    reports = set()
     try:
         async for message in ws:
             if isinstance(message, str):
@@ -61,8 +76,13 @@ async def handler(ws, path=None):
                     return
                 match = PING_COMMAND.fullmatch(message)
                 if match:
-                    # The pong is of no interest: the waiter is dropped.
-                    await ws.ping(match.group(1) or "")
+                    payload = match.group(1) or ""
+                    # The ping goes out before any later echo; the pong is
+                    # awaited aside so that echoing goes on meanwhile.
+                    pong_waiter = await ws.ping(payload)
+                    task = asyncio.create_task(report_pong(ws, payload, pong_waiter))
+                    reports.add(task)
+                    task.add_done_callback(reports.discard)
                     continue
             await ws.send(message)
     except websockets.ConnectionClosed:

@@ -126,6 +126,27 @@ func TestPythonEchoPingCommand(t *testing.T) {
 			hdr.OpCode, p, err, "hi",
 		)
 	}
+	// A pong with another payload answers nothing: the report names the
+	// payload of the pong that did.
+	if err := wsutil.WriteClientMessage(c, ws.OpPong, []byte("other")); err != nil {
+		t.Fatalf(
+			"writing pong: %v",
+			err,
+		)
+	}
+	if err := wsutil.WriteClientMessage(c, ws.OpPong, []byte("hi")); err != nil {
+		t.Fatalf(
+			"writing pong: %v",
+			err,
+		)
+	}
+	got, err := wsutil.ReadServerText(c)
+	if err != nil || string(got) != "pong:hi" {
+		t.Fatalf(
+			"after the pong: read %q, %v; want %q",
+			got, err, "pong:hi",
+		)
+	}
 }
 
 func TestPythonEchoProtocol(t *testing.T) {

@@ -1,0 +1,25 @@
+package websocket
+
+import (
+	"runtime"
+	"strconv"
+)
+
+// goroutineID returns the calling goroutine's number, parsed from its stack
+// header ("goroutine 42 [running]:"). Go hides it on purpose; the blocking
+// API needs it once per call only to tell a callback calling back into its
+// own loop (which must fail, not deadlock) from another goroutine waiting
+// for its turn.
+func goroutineID() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = b[len("goroutine "):]
+	for i, c := range b {
+		if c == ' ' {
+			b = b[:i]
+			break
+		}
+	}
+	id, _ := strconv.ParseUint(string(b), 10, 64)
+	return id
+}
