@@ -47,6 +47,10 @@ type Config struct {
 	// one fails the connection with close code 1009 before it is buffered.
 	// Zero means DefaultMaxMessageSize (32 MiB).
 	MaxMessageSize int64
+	// BufferedAmountLowThreshold is the level of BufferedAmount at or
+	// below which OnBufferedAmountLow fires once a backlog drains; zero
+	// means an empty backlog.
+	BufferedAmountLowThreshold int
 	// Loop is the event loop the socket lives on; nil means DefaultLoop().
 	// Dial ignores it: a blocking socket has a private loop of its own.
 	Loop *EventLoop
@@ -80,6 +84,8 @@ func (c *Config) withDefaults() (Config, error) {
 		return out, &ConfigError{Field: "CloseTimeout", Msg: "negative"}
 	case out.MaxMessageSize < 0:
 		return out, &ConfigError{Field: "MaxMessageSize", Msg: "negative"}
+	case out.BufferedAmountLowThreshold < 0:
+		return out, &ConfigError{Field: "BufferedAmountLowThreshold", Msg: "negative"}
 	}
 	if out.HandshakeTimeout == 0 {
 		out.HandshakeTimeout = DefaultHandshakeTimeout

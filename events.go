@@ -3,12 +3,13 @@ package websocket
 import "strconv"
 
 // Event is any event a WebSocket fires. Its dynamic type is OpenEvent,
-// MessageEvent, ErrorEvent, CloseEvent, PingEvent or PongEvent: listeners
+// MessageEvent, ErrorEvent, CloseEvent, PingEvent, PongEvent or
+// BufferedAmountLowEvent: listeners
 // added with AddEventListener use a type switch or assertion to reach the
 // fields, as JavaScript code reads e.data or e.code.
 type Event interface {
 	// Type is the event's name: "open", "message", "error", "close",
-	// "ping" or "pong".
+	// "ping", "pong" or "bufferedamountlow".
 	Type() string
 	isEvent()
 }
@@ -54,6 +55,17 @@ type PongEvent struct {
 	Data   []byte
 }
 
+// BufferedAmountLowEvent fires when the send backlog has drained to
+// Config.BufferedAmountLowThreshold; see WebSocket.OnBufferedAmountLow.
+type BufferedAmountLowEvent struct {
+	Target *WebSocket
+}
+
+// Type implements Event.
+func (BufferedAmountLowEvent) Type() string { return "bufferedamountlow" }
+
+func (BufferedAmountLowEvent) isEvent() {}
+
 // Type implements Event.
 func (OpenEvent) Type() string { return "open" }
 
@@ -88,7 +100,7 @@ type listener struct {
 }
 
 // AddEventListener adds fn as a listener for events of type typ ("open",
-// "message", "error", "close", "ping", "pong") and returns a function that
+// "message", "error", "close", "ping", "pong", "bufferedamountlow") and returns a function that
 // removes it. Listeners run in the order they were added, after the
 // matching On* field (which counts as one more listener, always first).
 // As in a browser, a listener added during a dispatch does not see that

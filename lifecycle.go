@@ -185,6 +185,10 @@ func (ws *WebSocket) flushLocked() {
 	}
 	n, err := ws.conn.Write(out)
 	ws.core.Advance(n)
+	if ws.aboveLow && ws.core.BufferedPayload() <= ws.lowThreshold {
+		ws.aboveLow = false
+		ws.loop.Post(ws.fireBufferedAmountLow)
+	}
 	if err != nil {
 		ws.writeFailed = true
 		if ws.ReadyState() == Open {
@@ -285,4 +289,14 @@ func publicDialError(err error) error {
 	default:
 		return &HandshakeError{StatusCode: de.Status, Header: de.Header, Err: de.Err}
 	}
+}
+
+// fireBufferedAmountLow tells a producer it may send more.
+func (ws *WebSocket) fireBufferedAmountLow() {
+	if ws.ReadyState() != Open {
+		return
+	}
+	e := BufferedAmountLowEvent{Target: ws}
+	call(ws.loop, ws.OnBufferedAmountLow, e)
+	ws.dispatch(e)
 }

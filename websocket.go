@@ -62,6 +62,11 @@ type WebSocket struct {
 	OnPing func(PingEvent)
 	// OnPong is called for each pong from the server.
 	OnPong func(PongEvent)
+	// OnBufferedAmountLow is called when BufferedAmount, having been above
+	// Config.BufferedAmountLowThreshold when a Send returned, falls to it
+	// or below, as WebRTC's RTCDataChannel does: a producer sends until
+	// BufferedAmount passes the threshold, then waits for this event.
+	OnBufferedAmountLow func(BufferedAmountLowEvent)
 
 	loop         *EventLoop
 	url          string
@@ -81,6 +86,8 @@ type WebSocket struct {
 	closeTimer   *Timer
 	waitWritable bool // conn took less than offered; OnWritable follows
 	shutdownWait bool // half-close once the output is drained
+	lowThreshold int  // Config.BufferedAmountLowThreshold
+	aboveLow     bool // a Send left BufferedAmount above lowThreshold
 	writeFailed  bool
 	dropped      int // bytes sent after close, counted as the standard says
 	inbox        []Event
@@ -126,6 +133,7 @@ func NewWithConfig(url string, cfg *Config) (*WebSocket, error) {
 		id:           lastID.Add(1),
 		closeTimeout: c.CloseTimeout,
 		maxMessage:   c.MaxMessageSize,
+		lowThreshold: c.BufferedAmountLowThreshold,
 		dialing:      true,
 	}
 	opts := dial.Options{
@@ -225,6 +233,11 @@ func (ws *WebSocket) write(enc func(*protocol.Conn) error, n int, data bool) err
 	case Open:
 		if err := enc(ws.core); err == nil {
 			ws.flushLocked()
+			if ws.core.BufferedPayload() > ws.lowThreshold {
+				// Only a backlog the caller can see after Send returns is
+				// worth an event when it drains.
+				ws.aboveLow = true
+			}
 			return nil
 		}
 		// The core has queued a close frame the loop has not reported yet.
