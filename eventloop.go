@@ -20,7 +20,9 @@ var ErrLoopRunning = errors.New("websocket: event loop is already running")
 // like a browser tab or Node: event handlers, posted tasks and timers never
 // run concurrently with each other, so user code on the loop needs no locks.
 // One loop multiplexes any number of sockets; a program that outgrows one
-// core runs one loop per core.
+// core runs one loop per core, each Run on its own goroutine, and spreads
+// its sockets across them (Config.Loop), as examples/multicore does. Loops
+// share nothing, so only state shared across loops needs a lock.
 //
 // Post, SetTimeout, SetInterval, Timer.Stop and Stop are safe from any
 // goroutine. Everything else a callback touches should be touched only on
