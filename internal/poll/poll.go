@@ -5,10 +5,18 @@
 // lets an epoll or kqueue implementation hold very many sockets without a
 // goroutine each; the portable implementation here emulates that contract
 // with goroutines.
+//
+// On Linux, New returns an Epoll, which owns its TCP sockets outright: an
+// idle connection costs neither a goroutine nor a read buffer. Elsewhere it
+// returns a Portable. Setting the environment variable WSLOOP_POLLER to
+// "portable" makes New return a Portable on Linux too, to compare the two
+// or to rule the epoll poller out when chasing a bug; it is read by every
+// New, that is by every new event loop.
 package poll
 
 import (
 	"net"
+	"os"
 	"time"
 )
 
@@ -60,7 +68,11 @@ type Poller interface {
 	Close() error
 }
 
-// New returns the Poller for this platform.
+// New returns the Poller for this platform, or a Portable when
+// WSLOOP_POLLER is "portable" (see the package documentation).
 func New() (Poller, error) {
-	return NewPortable(), nil
+	if os.Getenv("WSLOOP_POLLER") == "portable" {
+		return NewPortable(), nil
+	}
+	return newNative()
 }

@@ -41,26 +41,112 @@ type event struct {
 // handler is done with it (so TCP flow control still pushes back on the
 // peer), and a writer goroutine runs only while there is output to write.
 type Portable struct {
-	mu     sync.Mutex
-	ready  []event
-	spare  []event
-	conns  map[*portableConn]struct{}
-	wake   chan struct{}
-	timer  *time.Timer
-	closed bool
+	hub   hub
+	sleep sleeper
 }
 
 // NewPortable returns a goroutine-based Poller that works wherever net.Conn
 // does.
 func NewPortable() *Portable {
-	return &Portable{
-		wake:  make(chan struct{}, 1),
-		conns: make(map[*portableConn]struct{}),
-	}
+	p := &Portable{sleep: newSleeper()}
+	p.hub.init(p.Wake)
+	return p
 }
 
 // Add implements Poller.
 func (p *Portable) Add(nc net.Conn, h Handler) (Conn, error) {
+	c, err := p.hub.add(nc, h)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Wake implements Poller.
+func (p *Portable) Wake() { p.sleep.interrupt() }
+
+// Wait implements Poller.
+func (p *Portable) Wait(timeout time.Duration) error {
+	evs := p.hub.take()
+	if len(evs) == 0 && timeout != 0 {
+		p.sleep.sleep(timeout)
+		evs = p.hub.take()
+	}
+	p.hub.dispatch(evs)
+	return nil
+}
+
+// Close implements Poller.
+func (p *Portable) Close() error {
+	p.hub.closeAll()
+	return nil
+}
+
+// sleeper is a wait that Wake cuts short, for a Poller that has no
+// descriptor to block on: the portable one, and an Epoll whose descriptors
+// are closed but whose loop may still wait for its timers and tasks.
+type sleeper struct {
+	wake  chan struct{}
+	timer *time.Timer
+}
+
+func newSleeper() sleeper { return sleeper{wake: make(chan struct{}, 1)} }
+
+func (s *sleeper) interrupt() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sleep blocks until interrupt or timeout (< 0: no limit). It is called on
+// one goroutine at a time, which is what lets it keep its timer.
+func (s *sleeper) sleep(timeout time.Duration) {
+	if timeout == 0 {
+		select {
+		case <-s.wake:
+		default:
+		}
+		return
+	}
+	var expired <-chan time.Time
+	if timeout > 0 {
+		if s.timer == nil {
+			s.timer = time.NewTimer(timeout)
+		} else {
+			s.timer.Reset(timeout)
+		}
+		expired = s.timer.C
+	}
+	select {
+	case <-s.wake:
+	case <-expired:
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+}
+
+// hub runs connections on goroutines and queues what they report for the
+// Poller's Wait. It is all of Portable, and the part of Epoll that serves
+// connections the kernel cannot be asked about (TLS, pipes), so both
+// pollers share one implementation of the goroutine contract.
+type hub struct {
+	mu     sync.Mutex
+	ready  []event
+	spare  []event
+	conns  map[*portableConn]struct{}
+	closed bool
+	// wake is the owning Poller's Wake: a queued event must end its Wait.
+	wake func()
+}
+
+func (p *hub) init(wake func()) {
+	p.wake = wake
+	p.conns = make(map[*portableConn]struct{})
+}
+
+func (p *hub) add(nc net.Conn, h Handler) (*portableConn, error) {
 	c := &portableConn{p: p, nc: nc, h: h, ack: make(chan struct{}, 1), done: make(chan struct{})}
 	p.mu.Lock()
 	if p.closed {
@@ -73,22 +159,14 @@ func (p *Portable) Add(nc net.Conn, h Handler) (Conn, error) {
 	return c, nil
 }
 
-func (p *Portable) post(e event) {
+func (p *hub) post(e event) {
 	p.mu.Lock()
 	p.ready = append(p.ready, e)
 	p.mu.Unlock()
-	p.Wake()
+	p.wake()
 }
 
-// Wake implements Poller.
-func (p *Portable) Wake() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (p *Portable) take() []event {
+func (p *hub) take() []event {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.ready) == 0 {
@@ -99,28 +177,9 @@ func (p *Portable) take() []event {
 	return evs
 }
 
-// Wait implements Poller.
-func (p *Portable) Wait(timeout time.Duration) error {
-	evs := p.take()
-	if len(evs) == 0 && timeout != 0 {
-		var expired <-chan time.Time
-		if timeout > 0 {
-			if p.timer == nil {
-				p.timer = time.NewTimer(timeout)
-			} else {
-				p.timer.Reset(timeout)
-			}
-			expired = p.timer.C
-		}
-		select {
-		case <-p.wake:
-		case <-expired:
-		}
-		if p.timer != nil {
-			p.timer.Stop()
-		}
-		evs = p.take()
-	}
+// dispatch calls the handlers for events taken from the queue and keeps
+// the array for the next events.
+func (p *hub) dispatch(evs []event) {
 	for i := range evs {
 		e := &evs[i]
 		e.c.dispatch(e)
@@ -131,11 +190,9 @@ func (p *Portable) Wait(timeout time.Duration) error {
 		p.spare = evs[:0]
 		p.mu.Unlock()
 	}
-	return nil
 }
 
-// Close implements Poller.
-func (p *Portable) Close() error {
+func (p *hub) closeAll() {
 	p.mu.Lock()
 	p.closed = true
 	conns := p.conns
@@ -144,11 +201,10 @@ func (p *Portable) Close() error {
 	for c := range conns {
 		c.Close()
 	}
-	return nil
 }
 
 type portableConn struct {
-	p    *Portable
+	p    *hub
 	nc   net.Conn
 	h    Handler
 	ack  chan struct{}

@@ -1,0 +1,10 @@
+package poll
+
+// newNative is the Poller that New picks unless told otherwise.
+func newNative() (Poller, error) {
+	e, err := NewEpoll()
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}

@@ -1,0 +1,69 @@
+package poll
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// These wrappers return the bare errno instead of an error so that the hot
+// path neither boxes nor compares interfaces; callers wrap an errno in an
+// *os.SyscallError only when they hand it on.
+
+func sysRead(fd int32, p []byte) (int, unix.Errno) {
+	n, _, e := unix.Syscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), 0
+}
+
+func sysWrite(fd int32, p []byte) (int, unix.Errno) {
+	n, _, e := unix.Syscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), 0
+}
+
+// sysSend is write(2) without SIGPIPE: a peer that has gone away must give
+// the writer EPIPE, not a signal to a thread that may be running anything.
+func sysSend(fd int32, p []byte) (int, unix.Errno) {
+	n, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
+		unix.MSG_NOSIGNAL, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), 0
+}
+
+// sysDiscard drops up to max queued bytes of a TCP socket without copying
+// them: with MSG_TRUNC, TCP's recvmsg skips the copy to user space, so no
+// buffer is needed (and the nil one would fault rather than corrupt memory
+// should a kernel copy after all).
+func sysDiscard(fd int32, max int) (int, unix.Errno) {
+	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), 0, uintptr(max), unix.MSG_TRUNC|unix.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), 0
+}
+
+// epollWait polls without the scheduler's syscall bookkeeping when it may
+// not block: the loop calls Wait(0) whenever tasks are queued, so this is
+// a hot path.
+func epollWait(epfd int, evs []unix.EpollEvent, msec int) (int, unix.Errno) {
+	var n uintptr
+	var e unix.Errno
+	if msec == 0 {
+		n, _, e = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(evs))),
+			uintptr(len(evs)), 0, 0, 0)
+	} else {
+		n, _, e = unix.Syscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(evs))),
+			uintptr(len(evs)), uintptr(msec), 0, 0)
+	}
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), 0
+}
