@@ -22,6 +22,7 @@ func (h *ioHandler) OnHangup(err error) { (*WebSocket)(h).onHangup() }
 func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	ws.dialing = false
 	ws.mu.Lock()
+	ws.cancelDial = nil // the dial's context is done: let it go
 	if ws.ReadyState() != Connecting {
 		// Close was called while connecting; its task has fired the
 		// events already.

@@ -279,7 +279,9 @@ func (ws *WebSocket) close(code uint16, reason string) {
 	switch ws.ReadyState() {
 	case Connecting:
 		ws.state.Store(int32(Closing))
-		ws.cancelDial()
+		if ws.cancelDial != nil {
+			ws.cancelDial()
+		}
 		ws.loop.Post(ws.abortConnecting)
 	case Open:
 		ws.state.Store(int32(Closing))
