@@ -74,9 +74,7 @@ func (ws *WebSocket) finishClose() {
 // deliver keeps e for the blocking API.
 func (ws *WebSocket) deliver(e Event) {
 	ws.mu.Lock()
-	if ws.blocking {
-		ws.inbox = append(ws.inbox, e)
-	}
+	ws.inbox = append(ws.inbox, e)
 	ws.mu.Unlock()
 }
 

@@ -51,9 +51,7 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	ws.opened = true
 	ws.mu.Unlock()
 
-	e := OpenEvent{Target: ws}
-	call(ws.loop, ws.OnOpen, Event(e))
-	ws.dispatch(e)
+	emit(ws, ws.OnOpen, Event(OpenEvent{Target: ws}), false)
 	if len(res.Leftover) > 0 {
 		ws.onRead(res.Leftover)
 	}
@@ -80,21 +78,15 @@ func (ws *WebSocket) onRead(p []byte) {
 		switch e.Kind {
 		case protocol.KindMessage:
 			if ws.ReadyState() == Open {
-				ws.fireMessage(MessageEvent{Target: ws, Data: e.Data, Binary: e.Binary})
+				emit(ws, ws.OnMessage, MessageEvent{Target: ws, Data: e.Data, Binary: e.Binary}, true)
 			}
 		case protocol.KindPing:
 			if ws.ReadyState() == Open {
-				pe := PingEvent{Target: ws, Data: e.Data}
-				call(ws.loop, ws.OnPing, pe)
-				ws.dispatch(pe)
-				ws.deliver(pe)
+				emit(ws, ws.OnPing, PingEvent{Target: ws, Data: e.Data}, true)
 			}
 		case protocol.KindPong:
 			if ws.ReadyState() == Open {
-				pe := PongEvent{Target: ws, Data: e.Data}
-				call(ws.loop, ws.OnPong, pe)
-				ws.dispatch(pe)
-				ws.deliver(pe)
+				emit(ws, ws.OnPong, PongEvent{Target: ws, Data: e.Data}, true)
 			}
 		case protocol.KindClose:
 			ws.onCloseFrame(e.Code, e.Reason)
@@ -109,12 +101,6 @@ func (ws *WebSocket) onRead(p []byte) {
 			ws.failProtocol(&ProtocolError{Code: int(pe.Code), Reason: pe.Reason})
 		}
 	}
-}
-
-func (ws *WebSocket) fireMessage(m MessageEvent) {
-	call(ws.loop, ws.OnMessage, m)
-	ws.dispatch(m)
-	ws.deliver(m)
 }
 
 // onCloseFrame handles the server's close frame: the core has queued the
@@ -231,12 +217,9 @@ func (ws *WebSocket) fireClose(ev CloseEvent, err error) {
 	ws.state.Store(int32(Closed))
 	ws.mu.Unlock()
 	if err != nil {
-		ee := ErrorEvent{Target: ws, Err: err}
-		call(ws.loop, ws.OnError, ee)
-		ws.dispatch(ee)
+		emit(ws, ws.OnError, ErrorEvent{Target: ws, Err: err}, false)
 	}
-	call(ws.loop, ws.OnClose, ev)
-	ws.dispatch(ev)
+	emit(ws, ws.OnClose, ev, false)
 }
 
 // closeTCP closes the connection and, the close event being fired,
@@ -297,7 +280,19 @@ func (ws *WebSocket) fireBufferedAmountLow() {
 	if ws.ReadyState() != Open {
 		return
 	}
-	e := BufferedAmountLowEvent{Target: ws}
-	call(ws.loop, ws.OnBufferedAmountLow, e)
-	ws.dispatch(e)
+	emit(ws, ws.OnBufferedAmountLow, BufferedAmountLowEvent{Target: ws}, false)
+}
+
+// emit fires e: the On* handler, the listeners, and, when kept is set and
+// the socket was made by Dial, the blocking API's inbox. It is generic so
+// that e is boxed into an Event only when a listener or the inbox needs
+// it: a message costs no allocation beyond its payload.
+func emit[E Event](ws *WebSocket, handler func(E), e E, kept bool) {
+	call(ws.loop, handler, e)
+	if len(ws.listeners) > 0 {
+		ws.dispatch(e)
+	}
+	if kept && ws.blocking {
+		ws.deliver(e)
+	}
 }

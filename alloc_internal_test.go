@@ -1,0 +1,66 @@
+package websocket
+
+import (
+	"testing"
+
+	"github.com/wsloop/websocket/internal/protocol"
+)
+
+// discardConn is a poll.Conn that takes every byte at once.
+type discardConn struct{}
+
+func (discardConn) Write(p []byte) (int, error) { return len(p), nil }
+func (discardConn) CloseWrite() error           { return nil }
+func (discardConn) Close() error                { return nil }
+
+// openSocket is a socket in the Open state wired to discardConn, for
+// measuring the loop side of the hot path without a network.
+func openSocket() *WebSocket {
+	ws := &WebSocket{loop: NewEventLoop(), core: protocol.NewConn(protocol.Config{}), conn: discardConn{}}
+	ws.state.Store(int32(Open))
+	return ws
+}
+
+// A received message costs one allocation, its payload; a sent one none.
+func TestHotPathAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	ws := openSocket()
+	got := 0
+	ws.OnMessage = func(m MessageEvent) { got += len(m.Data) }
+	frame := append([]byte{0x81, 32}, make([]byte, 32)...)
+	if n := testing.AllocsPerRun(1000, func() { ws.onRead(frame) }); n != 1 {
+		t.Errorf("receiving a message: %v allocations, want 1 (the payload)", n)
+	}
+	if got == 0 {
+		t.Fatal("no message delivered")
+	}
+	payload := make([]byte, 32)
+	if n := testing.AllocsPerRun(1000, func() { ws.Send(payload) }); n != 0 {
+		t.Errorf("Send: %v allocations, want 0", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() { ws.SendText("thirty-two bytes of text message") }); n != 0 {
+		t.Errorf("SendText: %v allocations, want 0", n)
+	}
+}
+
+func BenchmarkReceiveMessage(b *testing.B) {
+	ws := openSocket()
+	ws.OnMessage = func(MessageEvent) {}
+	frame := append([]byte{0x81, 32}, make([]byte, 32)...)
+	b.ReportAllocs()
+	b.SetBytes(32)
+	for b.Loop() {
+		ws.onRead(frame)
+	}
+}
+
+func BenchmarkSendText(b *testing.B) {
+	ws := openSocket()
+	b.ReportAllocs()
+	b.SetBytes(32)
+	for b.Loop() {
+		ws.SendText("thirty-two bytes of text message")
+	}
+}
