@@ -65,8 +65,8 @@ func (ws *WebSocket) abortConnecting() {
 }
 
 func (ws *WebSocket) onRead(p []byte) {
-	if ws.closeFired || ws.gotClose {
-		return // draining after a failure, or waiting for the server's FIN
+	if ws.closeFired {
+		return // draining after a failure
 	}
 	ws.mu.Lock()
 	evs, err := ws.core.Feed(p)

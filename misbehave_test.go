@@ -505,20 +505,28 @@ func TestRawServerCloseReasonMaxLength(t *testing.T) {
 	checkOnlyClose(t, rep, 3333)
 }
 
-func TestRawDataAfterServerCloseNotDelivered(t *testing.T) {
-	srv := startRawServer(t, func(c *rawConn) {
-		c.accept()
-		c.write(closeFrame(1000, ""), textFrame("ghost-1"), pingFrame([]byte("ghost-ping")))
-		c.write(textFrame("ghost-2"))
-		c.readClose()
-		c.write(binaryFrame([]byte("ghost-3")))
-		c.closeTCP()
-	})
-	tc := newTraceClient(t, srv.URL, nil)
-	tc.run()
-	rep := srv.report(t)
-	tc.expectTrace(traceOpen, traceCleanNormal)
-	checkOnlyClose(t, rep, 1000) // no pong after the close frame
+// Data after the server's close frame is not delivered: it fails the
+// connection, as in Chromium (error, close 1006), and nothing follows the
+// close echo on the wire, not even a pong.
+func TestRawDataAfterServerCloseFails(t *testing.T) {
+	for _, later := range []bool{false, true} {
+		srv := startRawServer(t, func(c *rawConn) {
+			c.accept()
+			if later {
+				c.write(closeFrame(1000, ""))
+				c.readClose()
+				c.write(textFrame("ghost"), pingFrame([]byte("ghost-ping")))
+			} else {
+				c.write(closeFrame(1000, ""), textFrame("ghost"), pingFrame([]byte("ghost-ping")))
+			}
+			c.drainUntilEOF()
+		})
+		tc := newTraceClient(t, srv.URL, nil)
+		tc.run()
+		rep := srv.report(t)
+		tc.expectTrace(traceOpen, "error CLOSED ProtocolError(1002)", traceAbnormal)
+		checkOnlyClose(t, rep, 1000)
+	}
 }
 
 // A fragmented message cut short by the server's close frame is not
@@ -526,7 +534,7 @@ func TestRawDataAfterServerCloseNotDelivered(t *testing.T) {
 func TestRawCloseInsideFragmentedMessage(t *testing.T) {
 	srv := startRawServer(t, func(c *rawConn) {
 		c.accept()
-		c.write(frag(opText, false, "never "), closeFrame(1000, ""), frag(opCont, true, "finished"))
+		c.write(frag(opText, false, "never "), closeFrame(1000, ""))
 		c.readClose()
 		c.closeTCP()
 	})

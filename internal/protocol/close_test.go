@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/binary"
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -107,22 +108,37 @@ func TestNoEchoAfterOwnClose(t *testing.T) {
 	}
 }
 
-func TestDataAfterCloseIgnored(t *testing.T) {
-	c := NewConn(Config{})
-	// Garbage after the close in the same Feed call is ignored too.
-	evs, err := c.Feed(cat(textFrame("a"), closeCode(1000, ""), textFrame("b"), []byte{0xff, 0xff, 0xff}))
-	if err != nil || len(evs) != 2 || evs[1].Kind != KindClose {
-		t.Fatalf("%v %v", eventsString(evs), err)
-	}
-	out := len(c.Output())
-	for _, in := range [][]byte{textFrame("c"), pingFrame("x"), {0x83, 0x80}, closeCode(1000, "")} {
-		evs, err := c.Feed(in)
-		if err != nil || len(evs) != 0 {
-			t.Fatalf("after close: %v %v", eventsString(evs), err)
+// A byte after the server's close frame fails the connection, as browsers
+// do; the close frame already queued (the echo) is the only one sent.
+func TestDataAfterCloseFails(t *testing.T) {
+	for _, split := range []bool{false, true} {
+		c := NewConn(Config{})
+		in := cat(textFrame("a"), closeCode(1000, ""))
+		after := textFrame("b")
+		var evs []Event
+		var err error
+		if split {
+			evs, err = feed(c, in, after)
+		} else {
+			evs, err = c.Feed(cat(in, after))
+		}
+		var pe *Error
+		if !errors.As(err, &pe) || pe.Code != 1002 || len(evs) != 2 || evs[1].Kind != KindClose {
+			t.Fatalf("split=%t: %v %v", split, eventsString(evs), err)
+		}
+		frames := mustDecode(t, c.Output())
+		if len(frames) != 1 || checkClose(t, frames, 1000) != "" {
+			t.Fatalf("split=%t: frames %+v, want only the echo", split, frames)
+		}
+		if evs, err := c.Feed(pingFrame("x")); len(evs) != 0 || err != pe {
+			t.Fatalf("after failure: %v %v", eventsString(evs), err)
 		}
 	}
-	if len(c.Output()) != out || c.Failed() != nil {
-		t.Fatal("input after close had an effect")
+	// An empty read after the close is no violation.
+	c := NewConn(Config{})
+	c.Feed(closeCode(1000, ""))
+	if _, err := c.Feed(nil); err != nil {
+		t.Fatal(err)
 	}
 }
 

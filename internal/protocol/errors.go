@@ -27,6 +27,7 @@ const (
 	reasonContinuation      = "continuation frame outside a fragmented message"
 	reasonDataInFragmented  = "new data frame inside a fragmented message"
 	reasonCloseCode         = "invalid close code"
+	reasonAfterClose        = "data after the close frame"
 	reasonCloseUTF8         = "close reason is not valid UTF-8"
 	reasonUTF8              = "invalid UTF-8 in text message"
 	reasonUTF8Truncated     = "text message ends inside a UTF-8 sequence"

@@ -23,7 +23,9 @@ const maxKeptEvents = 64
 // On a violation Feed returns the *Error together with the events completed
 // before it, which are still valid and should be delivered; the close frame
 // reporting the violation is queued, and every later call returns the same
-// error. After a valid close frame, all further input is ignored.
+// error. A byte after a valid close frame is a violation too, as browsers
+// treat it: the server promised to send nothing more (RFC 6455 5.5.1), and
+// as our close frame is out already, none is queued for it.
 func (c *Conn) Feed(p []byte) ([]Event, error) {
 	clear(c.events)
 	c.events = c.events[:0]
@@ -36,12 +38,20 @@ func (c *Conn) Feed(p []byte) ([]Event, error) {
 		// Nothing will be reported any more: let the slice go with the
 		// last Data it referenced.
 		c.events = nil
+		if c.err == nil && len(p) > 0 {
+			c.fail(newError(codeProtocolError, reasonAfterClose))
+		}
 		if c.err != nil {
 			return nil, c.err
 		}
 		return nil, nil
 	}
-	for len(p) > 0 && !c.closeRecv {
+	for len(p) > 0 {
+		if c.closeRecv {
+			e := newError(codeProtocolError, reasonAfterClose)
+			c.fail(e)
+			return c.events, e
+		}
 		var e *Error
 		if c.inPayload {
 			p, e = c.readPayload(p)
