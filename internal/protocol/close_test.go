@@ -49,9 +49,9 @@ func TestCloseCodeClasses(t *testing.T) {
 		if !c.CloseReceived() || !c.CloseSent() {
 			t.Fatalf("code %d: received %v sent %v", code, c.CloseReceived(), c.CloseSent())
 		}
-		// The echo carries the same code and no reason.
+		// The echo carries the same code and reason, as browsers echo.
 		frames := mustDecode(t, c.Output())
-		if r := checkClose(t, frames, code); r != "" || len(frames) != 1 {
+		if r := checkClose(t, frames, code); r != "why" || len(frames) != 1 {
 			t.Fatalf("code %d: echo reason %q, %d frames", code, r, len(frames))
 		}
 	}

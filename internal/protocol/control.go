@@ -48,9 +48,9 @@ func (c *Conn) control(payload []byte, owned bool) *Error {
 		c.msg, c.msgOp = nil, 0
 		c.events = append(c.events, Event{Kind: KindClose, Code: code, Reason: reason})
 		if !c.closeSent {
-			// RFC 6455 5.5.1: echo the status code; the reason is ours
-			// to give, and an empty one keeps the echo small.
-			c.queueClose(code, "")
+			// RFC 6455 5.5.1: echo the status code. The reason is ours
+			// to give; browsers echo the server's, and so do we.
+			c.queueClose(code, reason)
 		}
 	}
 	return nil

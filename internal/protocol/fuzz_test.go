@@ -28,7 +28,7 @@ func expectedOutput(evs []Event, err error) []clientFrame {
 		case KindClose:
 			var p []byte
 			if e.Code != 0 {
-				p = binary.BigEndian.AppendUint16(nil, e.Code)
+				p = append(binary.BigEndian.AppendUint16(nil, e.Code), e.Reason...)
 			}
 			want = append(want, clientFrame{op: ws.OpClose, payload: p})
 		}
