@@ -31,7 +31,6 @@ func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
 	c.Loop = NewEventLoop()
 	ws, err := NewWithConfig(url, &c)
 	if err != nil {
-		c.Loop.poller.Close()
 		return nil, err
 	}
 	ws.mu.Lock()

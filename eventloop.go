@@ -63,15 +63,22 @@ func DefaultLoop() *EventLoop {
 // Run runs the default loop; see EventLoop.Run.
 func Run() error { return DefaultLoop().Run() }
 
-// NewEventLoop returns a loop that is not running yet.
+// NewEventLoop returns a loop that is not running yet. A loop holds no
+// operating-system resource until it runs, and gives its poller back each
+// time a Run ends with nothing left, so a finished loop can simply be
+// dropped.
 func NewEventLoop() *EventLoop {
-	p, err := poll.New()
-	if err != nil {
-		// poll.New fails only when the system refuses a readiness API; the
-		// portable poller needs nothing from it.
-		p = poll.NewPortable()
+	return &EventLoop{}
+}
+
+// wake interrupts the poller's wait, if the loop has one.
+func (l *EventLoop) wake() {
+	l.mu.Lock()
+	p := l.poller
+	l.mu.Unlock()
+	if p != nil {
+		p.Wake()
 	}
-	return &EventLoop{poller: p}
 }
 
 // Run runs callbacks on the calling goroutine until no socket, timer or
@@ -87,7 +94,7 @@ func (l *EventLoop) Run() error {
 // from any goroutine, including one that handles signals.
 func (l *EventLoop) Stop() {
 	l.stop.Store(true)
-	l.poller.Wake()
+	l.wake()
 }
 
 // Post queues fn to run on the loop's goroutine, after the callbacks already
@@ -95,8 +102,11 @@ func (l *EventLoop) Stop() {
 func (l *EventLoop) Post(fn func()) {
 	l.mu.Lock()
 	l.tasks = append(l.tasks, fn)
+	p := l.poller
 	l.mu.Unlock()
-	l.poller.Wake()
+	if p != nil {
+		p.Wake()
+	}
 }
 
 // run runs the loop on the calling goroutine. until, when not nil, is
@@ -144,6 +154,15 @@ func (l *EventLoop) acquire(g uint64) bool {
 	l.running.Store(true)
 	l.runner.Store(g)
 	l.free = make(chan struct{})
+	if l.poller == nil {
+		p, err := poll.New()
+		if err != nil {
+			// poll.New fails only when the system refuses a readiness
+			// API; the portable poller needs nothing from it.
+			p = poll.NewPortable()
+		}
+		l.poller = p
+	}
 	return true
 }
 
@@ -153,12 +172,18 @@ func (l *EventLoop) releaseRun() {
 	l.runner.Store(0)
 	l.running.Store(false)
 	close(l.free)
+	if l.poller != nil && len(l.tasks) == 0 && len(l.timers) == 0 && l.refs == 0 {
+		// Nothing is left that could use the poller: give its file
+		// descriptors back. The next Run opens a new one.
+		l.poller.Close()
+		l.poller = nil
+	}
 }
 
 // turns is the loop itself, on a goroutine that holds the loop.
 func (l *EventLoop) turns(ctx context.Context, until func() bool) error {
 	if ctx.Done() != nil {
-		defer context.AfterFunc(ctx, l.poller.Wake)()
+		defer context.AfterFunc(ctx, l.wake)()
 	}
 	for {
 		if l.stop.Swap(false) {

@@ -252,9 +252,6 @@ func (ws *WebSocket) maybeRelease() {
 	}
 	ws.released.Store(true)
 	ws.loop.release()
-	if ws.ownsLoop {
-		ws.loop.poller.Close()
-	}
 }
 
 // publicDialError gives a dial failure its exported type.

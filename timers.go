@@ -34,8 +34,11 @@ func (l *EventLoop) schedule(fn func(), d, period time.Duration) *Timer {
 	t := &Timer{l: l, fn: fn, when: time.Now().Add(max(d, 0)), period: period, index: -1}
 	l.mu.Lock()
 	heap.Push(&l.timers, t)
+	p := l.poller
 	l.mu.Unlock()
-	l.poller.Wake()
+	if p != nil {
+		p.Wake()
+	}
 	return t
 }
 

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // parseURL applies the WHATWG constructor's URL steps: http and https are
@@ -28,6 +29,11 @@ func parseURL(raw string) (*url.URL, error) {
 	}
 	if strings.Contains(raw, "#") {
 		return nil, &SyntaxError{Msg: "URL " + strconv.Quote(raw) + " has a fragment"}
+	}
+	if !utf8.ValidString(u.Host) || strings.Contains(u.Host, "%") {
+		// The WHATWG URL parser has no IPv6 zones and no hosts that are
+		// not UTF-8.
+		return nil, &SyntaxError{Msg: "URL " + strconv.Quote(raw) + " has an invalid host"}
 	}
 	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
 		return nil, &SyntaxError{Msg: "URL " + strconv.Quote(raw) + " has no host"}

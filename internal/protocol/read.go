@@ -184,6 +184,8 @@ func (c *Conn) appendMsg(chunk []byte) {
 			final := need + int(c.remaining)
 			newCap = min(max(newCap, min(final, eagerReserve)), final)
 		}
+		// The limit bounds the buffer too, not only what it holds.
+		newCap = min(newCap, int(min(c.maxSize, int64(^uint(0)>>1))))
 		buf := make([]byte, len(c.msg), newCap)
 		copy(buf, c.msg)
 		c.msg = buf
