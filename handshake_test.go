@@ -431,23 +431,30 @@ func TestRawHandshakeRequestDefaults(t *testing.T) {
 }
 
 // Offered protocols, the server selects none: open, Protocol() empty.
+// A server that selects none of the protocols offered fails the
+// connection, as the WHATWG standard and every browser do.
 func TestRawHandshakeOfferedProtocolNotSelected(t *testing.T) {
-	var protocolAtOpen = "unset"
-	srv := startRawServer(t, func(c *rawConn) {
+	runBad101(t, &websocket.Config{Protocols: []string{"a", "b"}}, func(c *rawConn) {
 		c.accept()
-		c.answerClose(1000, "")
+		c.expectEOF()
 	})
-	tc := newTraceClient(t, srv.URL, &websocket.Config{Protocols: []string{"a", "b"}})
-	tc.OnOpen = func(ws *websocket.WebSocket) {
-		protocolAtOpen = ws.Protocol()
-		ws.CloseWith(1000, "")
-	}
+}
+
+// A Connection header listing the upgrade token among others is valid
+// (RFC 6455 4.1), as browsers accept it.
+func TestRawHandshakeConnectionTokenList(t *testing.T) {
+	srv := startRawServer(t, func(c *rawConn) {
+		resp := strings.Replace(string(c.response101()), "Connection: Upgrade", "Connection: keep-alive, Upgrade", 1)
+		if resp == string(c.response101()) {
+			c.fail("the response has no Connection: Upgrade line to rewrite")
+		}
+		c.write([]byte(resp), textFrame("ok"))
+		c.finish(1000, "")
+	})
+	tc := newTraceClient(t, srv.URL, nil)
 	tc.run()
 	srv.report(t)
-	tc.expectTrace(traceOpen, traceCleanNormal)
-	if protocolAtOpen != "" {
-		t.Errorf("Protocol() = %q, want empty", protocolAtOpen)
-	}
+	tc.expectTrace(traceOpen, `message OPEN text "ok"`, traceCleanNormal)
 }
 
 // The 101 response written one byte at a time.

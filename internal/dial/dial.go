@@ -6,6 +6,7 @@ package dial
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+
+	"github.com/wsloop/websocket/internal/poll"
 )
 
 // Stage is the step of dialing that failed.
@@ -148,9 +151,22 @@ func handshake(ctx context.Context, conn net.Conn, o Options, host string) (Resu
 		if cfg.ServerName == "" {
 			cfg.ServerName = host
 		}
-		tc := tls.Client(conn, cfg)
+		// The Bridge passes everything through to the TCP connection, so
+		// the handshake and the upgrade below block as usual; an event
+		// loop's Epoll then takes the socket over from it and runs the
+		// tls.Conn with no goroutine of its own (see poll.Bridge).
+		under := conn
+		var br *poll.Bridge
+		if _, ok := conn.(*net.TCPConn); ok {
+			br = poll.NewBridge(conn)
+			under = br
+		}
+		tc := tls.Client(under, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return Result{}, &Error{Stage: StageTLS, Err: ctxErr(ctx, err)}
+		}
+		if br != nil && !loopable(tc.ConnectionState().Version, cfg) {
+			br.Pin()
 		}
 		conn = tc
 	}
@@ -167,12 +183,21 @@ func handshake(ctx context.Context, conn net.Conn, o Options, host string) (Resu
 			}
 		},
 	}
-	br, hs, err := d.Upgrade(&limitedConn{Conn: conn, left: maxResponseHead}, o.URL)
+	br, hs, err := d.Upgrade(&headConn{Conn: conn}, o.URL)
 	if err != nil {
 		if br != nil {
 			ws.PutReader(br)
 		}
 		return Result{}, &Error{Stage: StageHandshake, Status: status, Header: header, Err: ctxErr(ctx, err)}
+	}
+	if len(o.Protocols) > 0 && hs.Protocol == "" {
+		// The WHATWG standard (and every browser) fails a connection
+		// whose server picks none of the protocols offered, where RFC
+		// 6455 would let the client decide.
+		if br != nil {
+			ws.PutReader(br)
+		}
+		return Result{}, &Error{Stage: StageHandshake, Err: errNoProtocol}
 	}
 	res := Result{Conn: conn, Protocol: hs.Protocol}
 	if br != nil {
@@ -183,6 +208,16 @@ func handshake(ctx context.Context, conn net.Conn, o Options, host string) (Resu
 		ws.PutReader(br)
 	}
 	return res, nil
+}
+
+// loopable reports whether a TLS connection of version v made with cfg
+// may run on an event loop: whether crypto/tls can never need to block in
+// its Read. It would in a renegotiation, a whole handshake run inside Read
+// when a TLS 1.2 server asks for one and cfg allows it; TLS 1.3 has none,
+// and with the default RenegotiateNever the request fails the connection
+// at once. A connection that is not loopable keeps its goroutines.
+func loopable(v uint16, cfg *tls.Config) bool {
+	return v >= tls.VersionTLS13 || cfg.Renegotiation == tls.RenegotiateNever
 }
 
 // ctxErr makes an I/O error that the context caused match the context's
@@ -212,20 +247,117 @@ const maxResponseHead = 64 << 10
 // errResponseTooLarge is the handshake error past maxResponseHead.
 var errResponseTooLarge = errors.New("handshake response header larger than 64 KiB")
 
-// limitedConn fails reads past its budget; writes pass through.
-type limitedConn struct {
+// errNoProtocol is the handshake error when the server selects none of
+// the protocols offered.
+var errNoProtocol = errors.New("the server selected none of the protocols offered")
+
+// headConn reads the whole handshake response head (bounded by
+// maxResponseHead) before gobwas sees any of it, so that the head can be
+// checked as a browser does where gobwas is stricter: a Connection header
+// holding the upgrade token among others ("keep-alive, Upgrade") is valid
+// (RFC 6455 4.1, and every browser accepts it) but gobwas wants exactly
+// "Upgrade"; such a line is handed to gobwas as "Connection: Upgrade".
+// Bytes read past the head (the first frames) follow it unchanged.
+type headConn struct {
 	net.Conn
-	left int
+	buf  []byte // the head, then whatever was read with it, still to serve
+	err  error  // the error that ended reading the head, served after buf
+	done bool   // the head has been read
+	read int    // bytes read from Conn
 }
 
-func (c *limitedConn) Read(p []byte) (int, error) {
-	if c.left <= 0 {
+func (c *headConn) Read(p []byte) (int, error) {
+	if !c.done {
+		c.done = true
+		c.readHead()
+	}
+	if len(c.buf) > 0 {
+		n := copy(p, c.buf)
+		c.buf = c.buf[n:]
+		return n, nil
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	// Past the head gobwas reads at most a buffer of frames, or, for a
+	// refusal, the response it parses: neither may be endless.
+	if c.read >= 2*maxResponseHead {
 		return 0, errResponseTooLarge
 	}
-	if len(p) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.Conn.Read(p)
-	c.left -= n
+	n, err := c.Conn.Read(p[:min(len(p), 2*maxResponseHead-c.read)])
+	c.read += n
 	return n, err
+}
+
+func (c *headConn) readHead() {
+	buf := make([]byte, 0, 4096)
+	for {
+		if i := bytes.Index(buf, []byte("\r\n")); i >= 0 && !validStatusLine(buf[:i]) {
+			// gobwas reads any byte from '0' to '?' as a digit, so a
+			// status such as "0:1" would pass as 101.
+			c.err = errMalformedStatus
+			return
+		}
+		if i := bytes.Index(buf, []byte("\r\n")); i >= 0 && !bytes.HasPrefix(buf, []byte("HTTP/1.1 101 ")) {
+			// Not a 101 (a refusal, or not HTTP at all): nothing to
+			// normalize, and gobwas answers at once.
+			c.buf = buf
+			return
+		}
+		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
+			c.buf = append(normalizeConnection(buf[:i+4]), buf[i+4:]...)
+			return
+		}
+		if len(buf) >= maxResponseHead {
+			c.err = errResponseTooLarge
+			return
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, make([]byte, min(cap(buf), maxResponseHead-cap(buf)))...)[:len(buf)]
+		}
+		n, err := c.Conn.Read(buf[len(buf):min(cap(buf), maxResponseHead)])
+		c.read += n
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			c.buf, c.err = buf, err
+			return
+		}
+	}
+}
+
+// errMalformedStatus is the handshake error for a status line that is not
+// "HTTP/<digit>.<digit> <three digits>".
+var errMalformedStatus = errors.New("malformed HTTP status line in the handshake response")
+
+// validStatusLine checks the HTTP status line's version and code shape.
+func validStatusLine(line []byte) bool {
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/")) || line[6] != '.' || line[8] != ' ' ||
+		(len(line) > 12 && line[12] != ' ') {
+		return false
+	}
+	for _, c := range []byte{line[5], line[7], line[9], line[10], line[11]} {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizeConnection rewrites a Connection header line whose token list
+// holds "upgrade" to exactly "Connection: Upgrade".
+func normalizeConnection(head []byte) []byte {
+	lines := bytes.Split(head, []byte("\r\n"))
+	for i, line := range lines {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || !bytes.EqualFold(bytes.TrimSpace(name), []byte("Connection")) {
+			continue
+		}
+		for _, tok := range bytes.Split(value, []byte(",")) {
+			if bytes.EqualFold(bytes.TrimSpace(tok), []byte("upgrade")) {
+				lines[i] = []byte("Connection: Upgrade")
+				break
+			}
+		}
+	}
+	return bytes.Join(lines, []byte("\r\n"))
 }

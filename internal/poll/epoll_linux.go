@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"
@@ -59,8 +60,11 @@ var wakeBytes = [8]byte{1}
 // runtime and owned by the Epoll's own epoll instance, so that an idle
 // socket costs no goroutine and no buffer, only a small record; the loop's
 // goroutine waits on the epoll descriptor and reads every ready socket
-// into one shared buffer. Connections that are not plain TCP sockets (TLS, pipes)
-// are served by goroutines as in Portable, within the same Wait.
+// into one shared buffer. A *tls.Conn over a Bridge is taken over the same
+// way once its handshake is done, crypto/tls running on the loop (see
+// epoll_tls_linux.go). Other connections (pipes, a *tls.Conn straight over
+// TCP or over a pinned Bridge) are served by goroutines as in Portable,
+// within the same Wait.
 //
 // Add, Wake and the connections' Write are safe from any goroutine; Wait,
 // Close and the connections' Close and CloseWrite belong to the goroutine
@@ -101,7 +105,12 @@ type Epoll struct {
 	events [epollBatch]unix.EpollEvent
 	ready  [epollBatch]*epollConn
 	buf    *[epollReadSize]byte // lent by readBufs during a Wait
+	plain  *[tlsPlainSize]byte  // lent by plainBufs during a Wait, for TLS
 	scrap  [8]byte              // the eventfd's counter, read to reset it
+
+	// kicks are TLS connections just taken over, whose tls.Conn may hold
+	// input already (guarded by mu): the next woken Wait drains them.
+	kicks []*epollConn
 
 	hub hub
 }
@@ -141,15 +150,21 @@ func NewEpoll() (*Epoll, error) {
 }
 
 // Add implements Poller. A *net.TCPConn is detached from the Go runtime
-// (see detach) and polled by the Epoll; any other net.Conn is served by
-// goroutines. That includes *tls.Conn: a goroutine-free TLS path is future
-// work, and the hook for it is that crypto/tls retries a Read of the
-// underlying conn that fails with a net.Error whose Temporary() is true, so
-// a conn fed from the loop's buffer could say "no more for now" that way.
-// Other types with a SyscallConn are not taken over either: a wrapper may
-// buffer or transform bytes that reading the socket would bypass.
+// (see detach) and polled by the Epoll, and so is the socket under a
+// *tls.Conn whose NetConn is a Bridge that is not pinned, once the
+// handshake is done. Any other net.Conn is served by goroutines. Other
+// types with a SyscallConn are not taken over: a wrapper may buffer or
+// transform bytes that reading the socket would bypass.
 func (e *Epoll) Add(nc net.Conn, h Handler) (Conn, error) {
-	tc, ok := nc.(*net.TCPConn)
+	var b *Bridge
+	tcp, ok := nc.(*net.TCPConn)
+	if tc, isTLS := nc.(*tls.Conn); isTLS {
+		if b, tcp = ownedBridge(tc); b != nil {
+			ok = true
+		} else if br, _ := tc.NetConn().(*Bridge); br != nil && br.s != nil {
+			return nil, errors.New("poll: TLS connection added twice")
+		}
+	}
 	if !ok {
 		c, err := e.hub.add(nc, h)
 		if err != nil {
@@ -163,15 +178,25 @@ func (e *Epoll) Add(nc net.Conn, h Handler) (Conn, error) {
 	if closed {
 		return nil, net.ErrClosed
 	}
-	fd, err := detach(tc)
+	var s *tlsSock
+	if b != nil {
+		s = &tlsSock{tc: nc.(*tls.Conn), laddr: tcp.LocalAddr(), raddr: tcp.RemoteAddr()}
+	}
+	fd, err := detach(tcp)
 	if err != nil {
 		return nil, err
 	}
-	c := &epollConn{e: e, h: h, fd: int32(fd), reading: true}
+	c := &epollConn{e: e, h: h, fd: int32(fd), reading: true, t: s}
+	if s != nil {
+		// From here on the tls.Conn runs on the Epoll's socket; should the
+		// registration fail, it is dead, and closing it does nothing more.
+		s.c = c
+		b.s, b.nc = s, nil
+	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.closed {
-		unix.Close(fd)
+		e.mu.Unlock()
+		c.abandon()
 		return nil, net.ErrClosed
 	}
 	e.gen++
@@ -188,11 +213,28 @@ func (e *Epoll) Add(nc net.Conn, h Handler) (Conn, error) {
 	err = c.rearmLocked()
 	c.mu.Unlock()
 	if err != nil {
-		unix.Close(fd)
+		e.mu.Unlock()
+		c.abandon()
 		return nil, err
 	}
 	e.conns[fd] = c
+	if s != nil {
+		e.kicks = append(e.kicks, c)
+	}
+	e.mu.Unlock()
+	if s != nil {
+		e.Wake()
+	}
 	return c, nil
+}
+
+// abandon closes the descriptor of a connection that Add failed to
+// register.
+func (c *epollConn) abandon() {
+	if c.t != nil {
+		c.t.dead = true
+	}
+	unix.Close(int(c.fd))
 }
 
 // detach makes the socket of tc ours alone. A duplicate descriptor is
@@ -323,20 +365,36 @@ func (e *Epoll) Wait(timeout time.Duration) error {
 		e.ready[i] = nil
 		c.handle(e.events[i].Events)
 	}
-	if e.buf != nil {
-		readBufs.Put(e.buf)
-		e.buf = nil
-	}
 	if woke && !e.shut.Load() {
 		// Reset the eventfd before the flag: a Wake that finds the flag
 		// still set is then one whose effect this Wait already covers.
 		sysRead(int32(e.efd), e.scrap[:])
 		e.woken.Store(false)
 		// Goroutine-served connections post, then Wake: their events are
-		// queued by now.
+		// queued by now. So does Add with its kicks.
 		e.hub.dispatch(e.hub.take())
+		e.kick()
+	}
+	if e.buf != nil {
+		readBufs.Put(e.buf)
+		e.buf = nil
+	}
+	if e.plain != nil {
+		plainBufs.Put(e.plain)
+		e.plain = nil
 	}
 	return nil
+}
+
+// kick drains the TLS connections added since the last kick.
+func (e *Epoll) kick() {
+	e.mu.Lock()
+	kicks := e.kicks
+	e.kicks = nil
+	e.mu.Unlock()
+	for _, c := range kicks {
+		c.kick()
+	}
 }
 
 // poll is the RawConn.Read callback of a parking Wait: it reports whether
@@ -455,6 +513,9 @@ type epollConn struct {
 	// closed is set only by Close, on the loop goroutine, so handle reads
 	// it without mu.
 	closed bool
+	// t is the TLS state of a socket taken over from a Bridge, nil for
+	// plain TCP.
+	t *tlsSock
 }
 
 // rearmLocked tells epoll the interest that reading and wantOut call for.
@@ -466,7 +527,7 @@ func (c *epollConn) rearmLocked() error {
 	if c.reading {
 		want |= rdEvents
 	}
-	if c.wantOut {
+	if c.wantOut || (c.t != nil && !c.closed && c.t.pending() > 0) {
 		want |= wrEvents
 	}
 	if want == c.mask {
@@ -501,10 +562,14 @@ func (c *epollConn) handle(ev uint32) {
 	if ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.mu.Lock()
 		owed := c.wantOut
+		if c.t != nil {
+			c.t.flushLocked()
+			owed = owed && (c.t.pending() == 0 || c.t.werr != nil)
+		}
 		if owed {
 			c.wantOut = false
-			c.rearmLocked()
 		}
+		c.rearmLocked()
 		c.mu.Unlock()
 		if owed {
 			c.h.OnWritable()
@@ -515,6 +580,10 @@ func (c *epollConn) handle(ev uint32) {
 // read reads once, for fairness: a socket with more to read is still
 // readable, so level-triggered epoll returns it in the next Wait.
 func (c *epollConn) read(ev uint32) {
+	if c.t != nil {
+		c.readTLS(ev)
+		return
+	}
 	buf := c.e.readBuf()
 	n, errno := sysRead(c.fd, buf)
 	if n > 0 {
@@ -561,12 +630,16 @@ func (c *epollConn) hangup(err error) {
 }
 
 // Write implements Conn: the bytes go straight to the kernel's send buffer,
-// so there is nothing of ours left to flush at CloseWrite or Close.
+// so there is nothing of ours left to flush at CloseWrite or Close. A TLS
+// connection's records may wait in its queue for a while (see writeTLS).
 func (c *epollConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed || c.wshut {
 		return 0, net.ErrClosed
+	}
+	if c.t != nil {
+		return c.writeTLS(p)
 	}
 	if len(p) == 0 {
 		return 0, nil
@@ -589,7 +662,8 @@ func (c *epollConn) Write(p []byte) (int, error) {
 }
 
 // CloseWrite implements Conn. Every accepted byte is in the kernel
-// already, which sends the FIN after them.
+// already, which sends the FIN after them. A TLS connection sends its
+// close_notify, and the FIN once its queue has drained.
 func (c *epollConn) CloseWrite() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -597,6 +671,9 @@ func (c *epollConn) CloseWrite() error {
 		return nil
 	}
 	c.wshut = true
+	if c.t != nil {
+		return c.closeWriteTLS()
+	}
 	if err := unix.Shutdown(int(c.fd), unix.SHUT_WR); err != nil {
 		return os.NewSyscallError("shutdown", err)
 	}
@@ -608,6 +685,10 @@ func (c *epollConn) CloseWrite() error {
 // which makes the peer drop whatever it has not read yet, possibly our
 // closing frame. So Close first discards what is queued; input arriving
 // later still draws a reset, as it would for any closed socket.
+//
+// A TLS connection sends its close_notify first, as tls.Conn.Close does.
+// Should the kernel not take all of its queue at once, a goroutine waits to
+// write the rest and close the socket, for lingerTimeout at most.
 func (c *epollConn) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -624,7 +705,18 @@ func (c *epollConn) Close() error {
 			break
 		}
 	}
+	var rest *[]byte
+	var sent int
+	if c.t != nil {
+		c.mu.Lock()
+		rest, sent = c.closeTLS()
+		c.mu.Unlock()
+	}
 	c.e.forget(c)
+	if rest != nil {
+		go lingerTLS(c.fd, rest, sent)
+		return nil
+	}
 	if err := unix.Close(int(c.fd)); err != nil {
 		return os.NewSyscallError("close", err)
 	}

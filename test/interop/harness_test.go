@@ -3,8 +3,9 @@
 // interface.
 //
 // scenarios_test.go holds what is checked, as functions of a peer and its
-// URL, so that each server is one small file (python_test.go) naming what it
-// does differently. This file holds the harness the scenarios share: a
+// URL, so that each server is one small file (python_test.go, node_test.go,
+// gorilla_test.go, coder_test.go) naming what it does differently, and
+// interop_test.go runs every scenario against every peer. This file holds the harness the scenarios share: a
 // socket on an event loop of its own, run on the test goroutine under a
 // watchdog, and a dialed socket for the blocking API under a deadline.
 package interop_test
@@ -24,11 +25,14 @@ import (
 // call still waiting, after it is a failure. It is a bound, never a wait:
 // every scenario ends on events, the slowest (16 MiB each way) in about a
 // second under the race detector. The margin is for loaded CI machines,
-// where the scenarios also share one single-threaded Python server.
+// where the scenarios also share one single-threaded Python server and the
+// four peers run at the same time.
 const scenarioTimeout = 30 * time.Second
 
 // peer is a server the scenarios run against.
 type peer struct {
+	// name names the peer's subtest.
+	name string
 	// start starts a server supporting protocols (it selects the first one
 	// the client offers that is among them) and returns its ws:// URL. It
 	// echoes every message with its type and understands the text commands

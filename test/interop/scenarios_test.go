@@ -1,6 +1,7 @@
 package interop_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -53,10 +54,15 @@ var scenarios = []scenario{
 	// These start servers of their own, with subprotocols.
 	{"Protocol/Selected/Loop", protocolLoop([]string{"b", "c"}, []string{"a", "c", "b"}, "c")},
 	{"Protocol/Selected/Blocking", protocolBlocking([]string{"b", "c"}, []string{"a", "c", "b"}, "c")},
-	{"Protocol/NoneMatch/Loop", protocolLoop([]string{"d"}, []string{"a", "c", "b"}, "")},
-	{"Protocol/NoneMatch/Blocking", protocolBlocking([]string{"d"}, []string{"a", "c", "b"}, "")},
-	{"Protocol/ServerHasNone/Loop", protocolLoop(nil, []string{"a", "c", "b"}, "")},
-	{"Protocol/ServerHasNone/Blocking", protocolBlocking(nil, []string{"a", "c", "b"}, "")},
+	{"Protocol/NoneOffered/Loop", protocolLoop([]string{"b", "c"}, nil, "")},
+	{"Protocol/NoneOffered/Blocking", protocolBlocking([]string{"b", "c"}, nil, "")},
+	// A server selecting none of the protocols offered fails the
+	// connection, as in a browser (the WHATWG standard, stricter than
+	// RFC 6455).
+	{"Protocol/NoneMatch/Loop", protocolRefusedLoop([]string{"d"}, []string{"a", "c", "b"})},
+	{"Protocol/NoneMatch/Blocking", protocolRefusedBlocking([]string{"d"}, []string{"a", "c", "b"})},
+	{"Protocol/ServerHasNone/Loop", protocolRefusedLoop(nil, []string{"a", "c", "b"})},
+	{"Protocol/ServerHasNone/Blocking", protocolRefusedBlocking(nil, []string{"a", "c", "b"})},
 }
 
 // runScenarios runs every scenario against p, in parallel: each has a
@@ -745,5 +751,61 @@ func protocolBlocking(supported, offered []string, want string) func(*testing.T,
 		}
 		ws.Close()
 		wantClosedError(t, ws, ctx, websocket.CloseEvent{Code: websocket.CloseNoStatus, WasClean: true})
+	}
+}
+
+// protocolRefusedLoop: the client offering offered and the server
+// supporting none of them (supported), the connection fails: no open,
+// an error event carrying a *HandshakeError, then close 1006.
+func protocolRefusedLoop(supported, offered []string) func(*testing.T, peer, string) {
+	return func(t *testing.T, p peer, _ string) {
+		url := p.start(t, supported...)
+		s := newLoopSocket(t, url, websocket.Config{Protocols: offered})
+		var errs []error
+		var errStates []websocket.ReadyState
+		s.ws.OnError = func(e websocket.ErrorEvent) {
+			errs = append(errs, e.Err)
+			errStates = append(errStates, s.ws.ReadyState())
+		}
+		s.ws.OnOpen = func(websocket.Event) {
+			s.fail("open event with protocol %q; want the connection to fail (server supports %q, client offers %q)",
+				s.ws.Protocol(), supported, offered)
+		}
+		s.run()
+		var he *websocket.HandshakeError
+		switch {
+		case len(errs) != 1:
+			t.Errorf("%d error events; want 1", len(errs))
+		case !errors.As(errs[0], &he):
+			t.Errorf("error event carries %v (%T); want a *websocket.HandshakeError", errs[0], errs[0])
+		case errStates[0] != websocket.Closed:
+			t.Errorf("readyState in OnError = %v; want CLOSED", errStates[0])
+		}
+		s.wantClose(websocket.CloseEvent{Code: websocket.CloseAbnormal})
+		if got := s.ws.Protocol(); got != "" {
+			t.Errorf("Protocol() after the failure = %q; want \"\"", got)
+		}
+	}
+}
+
+// protocolRefusedBlocking: as protocolRefusedLoop, Dial returns the
+// *HandshakeError and no socket.
+func protocolRefusedBlocking(supported, offered []string) func(*testing.T, peer, string) {
+	return func(t *testing.T, p peer, _ string) {
+		url := p.start(t, supported...)
+		ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
+		defer cancel()
+		ws, err := websocket.Dial(ctx, url, &websocket.Config{Protocols: offered})
+		var he *websocket.HandshakeError
+		if !errors.As(err, &he) {
+			if ws != nil {
+				ws.Close()
+			}
+			t.Fatalf("Dial: %v (%T); want a *websocket.HandshakeError (server supports %q, client offers %q)",
+				err, err, supported, offered)
+		}
+		if ws != nil {
+			t.Errorf("Dial returned a socket with its error")
+		}
 	}
 }

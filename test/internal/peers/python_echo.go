@@ -6,20 +6,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // pythonPath is Debian's interpreter, which sees the python3-websockets
 // package; another python3 on PATH (pyenv, a virtualenv) would not.
 const pythonPath = "/usr/bin/python3"
 
-// startTimeout bounds how long the server may take to report its port; a
-// loaded CI machine may need a few seconds to import the library.
-const startTimeout = 15 * time.Second
-
+// installHint says how to get the Python peer.
 const installHint = "apt-get install python3-websockets"
 
 //go:embed python_echo.py
@@ -65,63 +60,5 @@ func PythonEcho(t testing.TB, protocols ...string) string {
 	}
 
 	args := append([]string{"-I", "-c", pythonEchoScript}, protocols...)
-	cmd := exec.Command(pythonPath, args...)
-	stdout := newLineWriter()
-	var stderr syncBuffer
-	cmd.Stdout = stdout
-	cmd.Stderr = &stderr
-	// The script exits when its stdin closes, which happens even if this
-	// process is killed before the cleanup below can run. Wait closes the
-	// pipe, so it needs no other handling.
-	if _, err := cmd.StdinPipe(); err != nil {
-		t.Fatalf(
-			"Python peer: %v",
-			err,
-		)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf(
-			"Python peer: starting %s: %v",
-			pythonPath, err,
-		)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() && stderr.Len() > 0 {
-			t.Logf(
-				"Python peer stderr:\n%s",
-				stderr.String(),
-			)
-		}
-	})
-
-	timer := time.NewTimer(startTimeout)
-	defer timer.Stop()
-	var port string
-	select {
-	case port = <-stdout.first:
-	case <-exited:
-		t.Fatalf(
-			"Python peer exited before listening: %v\n%s",
-			cmd.ProcessState, stderr.String(),
-		)
-	case <-timer.C:
-		t.Fatalf(
-			"Python peer did not report its port within %v\n%s",
-			startTimeout, stderr.String(),
-		)
-	}
-	if port == "" || strings.Trim(port, "0123456789") != "" {
-		t.Fatalf(
-			"Python peer: printed %q instead of its port",
-			port,
-		)
-	}
-	return "ws://127.0.0.1:" + port + "/"
+	return startProcess(t, "Python", exec.Command(pythonPath, args...))
 }

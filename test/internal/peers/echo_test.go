@@ -48,8 +48,33 @@ func dial(t *testing.T, url string, protocols ...string) *conn {
 	return c
 }
 
-func TestPythonEchoRoundTrip(t *testing.T) {
-	c := dial(t, peers.PythonEcho(t))
+// servers are every peer's starter, by name.
+var servers = []struct {
+	name  string
+	start func(t testing.TB, protocols ...string) string
+}{
+	{"Python", peers.PythonEcho},
+	{"Node", peers.NodeEcho},
+	{"Gorilla", peers.GorillaEcho},
+	{"Coder", peers.CoderEcho},
+}
+
+// forEachServer runs test against every peer, in parallel.
+func forEachServer(t *testing.T, test func(t *testing.T, start func(t testing.TB, protocols ...string) string)) {
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, s.start)
+		})
+	}
+}
+
+func TestEchoRoundTrip(t *testing.T) {
+	forEachServer(t, testEchoRoundTrip)
+}
+
+func testEchoRoundTrip(t *testing.T, start func(t testing.TB, protocols ...string) string) {
+	c := dial(t, start(t))
 	if err := wsutil.WriteClientText(c, []byte("hello")); err != nil {
 		t.Fatalf(
 			"writing: %v",
@@ -79,8 +104,12 @@ func TestPythonEchoRoundTrip(t *testing.T) {
 	}
 }
 
-func TestPythonEchoCloseCommand(t *testing.T) {
-	c := dial(t, peers.PythonEcho(t))
+func TestEchoCloseCommand(t *testing.T) {
+	forEachServer(t, testEchoCloseCommand)
+}
+
+func testEchoCloseCommand(t *testing.T, start func(t testing.TB, protocols ...string) string) {
+	c := dial(t, start(t))
 	if err := wsutil.WriteClientText(c, []byte("!close 4000 bye")); err != nil {
 		t.Fatalf(
 			"writing: %v",
@@ -104,8 +133,12 @@ func TestPythonEchoCloseCommand(t *testing.T) {
 	}
 }
 
-func TestPythonEchoPingCommand(t *testing.T) {
-	c := dial(t, peers.PythonEcho(t))
+func TestEchoPingCommand(t *testing.T) {
+	forEachServer(t, testEchoPingCommand)
+}
+
+func testEchoPingCommand(t *testing.T, start func(t testing.TB, protocols ...string) string) {
+	c := dial(t, start(t))
 	if err := wsutil.WriteClientText(c, []byte("!ping hi")); err != nil {
 		t.Fatalf(
 			"writing: %v",
@@ -149,7 +182,11 @@ func TestPythonEchoPingCommand(t *testing.T) {
 	}
 }
 
-func TestPythonEchoProtocol(t *testing.T) {
+func TestEchoProtocol(t *testing.T) {
+	forEachServer(t, testEchoProtocol)
+}
+
+func testEchoProtocol(t *testing.T, start func(t testing.TB, protocols ...string) string) {
 	for _, tc := range []struct {
 		name      string
 		supported []string
@@ -178,7 +215,7 @@ func TestPythonEchoProtocol(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dial(t, peers.PythonEcho(t, tc.supported...), tc.offered...)
+			c := dial(t, start(t, tc.supported...), tc.offered...)
 			if c.protocol != tc.want {
 				t.Fatalf(
 					"selected protocol %q; want %q",

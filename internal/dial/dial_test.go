@@ -1,0 +1,154 @@
+package dial
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wsloop/websocket/internal/poll"
+)
+
+// greeting is what the test server sends right after its 101 response, in
+// the same write: it reaches the client with the handshake.
+const greeting = "first frames"
+
+// echoServer is a wss:// server that upgrades, greets and then echoes raw
+// bytes; tlsCfg adjusts its TLS configuration.
+func echoServer(t *testing.T, tlsCfg func(*tls.Config)) (*url.URL, *x509.CertPool) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _, err := ws.UpgradeHTTP(r, w)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		conn.Write([]byte(greeting))
+		io.Copy(conn, conn)
+	}))
+	srv.TLS = &tls.Config{}
+	if tlsCfg != nil {
+		tlsCfg(srv.TLS)
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(strings.Replace(srv.URL, "https://", "wss://", 1))
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	return u, roots
+}
+
+// handler keeps what the poller reports.
+type handler struct {
+	data    []byte
+	hangups int
+}
+
+func (h *handler) OnRead(p []byte) { h.data = append(h.data, p...) }
+func (h *handler) OnWritable()     {}
+func (h *handler) OnHangup(error)  { h.hangups++ }
+
+func waitFor(t *testing.T, p poll.Poller, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		if err := p.Wait(50 * time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// roundTrip adds res's connection to p and checks the greeting and an echo.
+func roundTrip(t *testing.T, p poll.Poller, res Result) {
+	t.Helper()
+	h := &handler{data: append([]byte(nil), res.Leftover...)}
+	c, err := p.Add(res.Conn, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitFor(t, p, func() bool { return len(h.data) >= len(greeting) })
+	if string(h.data) != greeting {
+		t.Fatalf("read %q, want the greeting", h.data)
+	}
+	h.data = nil
+	msg := bytes.Repeat([]byte("echo "), 1000)
+	for off := 0; off < len(msg); {
+		n, err := c.Write(msg[off:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		off += n
+		if off < len(msg) {
+			p.Wait(50 * time.Millisecond)
+		}
+	}
+	waitFor(t, p, func() bool { return len(h.data) >= len(msg) })
+	if !bytes.Equal(h.data, msg) {
+		t.Fatal("the echo differs")
+	}
+}
+
+// TestDialWSSPortable: the portable poller uses the bridged tls.Conn as a
+// plain net.Conn.
+func TestDialWSSPortable(t *testing.T) {
+	u, roots := echoServer(t, nil)
+	res, err := Dial(context.Background(), Options{URL: u, TLSConfig: &tls.Config{RootCAs: roots}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := poll.NewPortable()
+	defer p.Close()
+	roundTrip(t, p, res)
+}
+
+func TestLoopable(t *testing.T) {
+	for _, c := range []struct {
+		v    uint16
+		r    tls.RenegotiationSupport
+		want bool
+	}{
+		{tls.VersionTLS13, tls.RenegotiateNever, true},
+		{tls.VersionTLS13, tls.RenegotiateFreelyAsClient, true},
+		{tls.VersionTLS12, tls.RenegotiateNever, true},
+		{tls.VersionTLS12, tls.RenegotiateOnceAsClient, false},
+		{tls.VersionTLS12, tls.RenegotiateFreelyAsClient, false},
+	} {
+		if got := loopable(c.v, &tls.Config{Renegotiation: c.r}); got != c.want {
+			t.Errorf("loopable(%x, %v) = %v", c.v, c.r, got)
+		}
+	}
+}
+
+// TestDialWS: ws:// stays a plain TCP connection.
+func TestDialWS(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _, err := ws.UpgradeHTTP(r, w)
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(strings.Replace(srv.URL, "http://", "ws://", 1))
+	res, err := Dial(context.Background(), Options{URL: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Conn.Close()
+	if _, ok := res.Conn.(*net.TCPConn); !ok {
+		t.Fatalf("Conn is %T, want *net.TCPConn", res.Conn)
+	}
+}

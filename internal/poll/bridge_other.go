@@ -1,0 +1,14 @@
+//go:build !linux
+
+package poll
+
+import "net"
+
+// tlsSock is the state of a socket an Epoll took over from a Bridge; there
+// is no Epoll here, so no Bridge ever leaves passthrough mode.
+type tlsSock struct {
+	laddr, raddr net.Addr
+}
+
+func (s *tlsSock) read([]byte, *recordCursor) (int, error) { return 0, net.ErrClosed }
+func (s *tlsSock) write([]byte) (int, error)               { return 0, net.ErrClosed }

@@ -1,0 +1,99 @@
+package fuzzing_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fuzzTargets are every fuzz target of the repository, with the package
+// that holds it, relative to the repository's root.
+var fuzzTargets = []struct{ pkg, name string }{
+	{"./internal/protocol", "FuzzFeed"},
+	{"./internal/protocol", "FuzzParseClosePayload"},
+	{"./test/fuzzing", "FuzzHandshake"},
+	{"./test/fuzzing", "FuzzNew"},
+}
+
+// defaultFuzzTime is each target's budget: four of them, run one after the
+// other, stay within about two and a half minutes with the builds.
+const defaultFuzzTime = "30s"
+
+// TestFuzzBudget fuzzes each target for a bounded time (WSLOOP_FUZZTIME,
+// 30s by default), one after the other, by running
+//
+//	go test -run=^$ -fuzz=^FuzzX$ -fuzztime=30s -fuzzminimizetime=5s PKG
+//
+// from the repository's root. (Minimizing each new interesting input may
+// otherwise take a minute of the budget: FuzzHandshake's inputs cost a
+// connection each.) A failure prints the fuzzer's output, which
+// names the input it wrote to PKG/testdata/fuzz/FuzzX: commit that file, it
+// is a regression test from then on. Skipped with -short.
+func TestFuzzBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fuzzing takes minutes; -short skips it")
+	}
+	fuzzTime := os.Getenv("WSLOOP_FUZZTIME")
+	if fuzzTime == "" {
+		fuzzTime = defaultFuzzTime
+	}
+	budget, err := time.ParseDuration(fuzzTime)
+	if err != nil {
+		t.Fatalf("WSLOOP_FUZZTIME=%q: %v", fuzzTime, err)
+	}
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		if goTool, err = exec.LookPath("go"); err != nil {
+			t.Skipf("no go command to fuzz with: %v", err)
+		}
+	}
+	root := repoRoot(t)
+	for _, target := range fuzzTargets {
+		t.Run(target.name, func(t *testing.T) {
+			// Building takes a while on a cold cache; the fuzzer's own
+			// time is budget. Anything far past both is a hang.
+			ctx, cancel := context.WithTimeout(context.Background(), budget+3*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, goTool, "test", "-run=^$", "-fuzz=^"+target.name+"$",
+				"-fuzztime="+fuzzTime, "-fuzzminimizetime=5s", target.pkg)
+			cmd.Dir = root
+			start := time.Now()
+			out, err := cmd.CombinedOutput()
+			elapsed := time.Since(start).Round(time.Second)
+			if err != nil {
+				t.Fatalf("%s in %s: %v after %v\n%s\nA new failing input is in %s/testdata/fuzz/%s (see the output above): commit it as a regression test.",
+					target.name, target.pkg, err, elapsed, out, target.pkg, target.name)
+			}
+			t.Logf("%s: %v, %s", target.name, elapsed, lastStats(out))
+		})
+	}
+}
+
+// repoRoot is the repository's root, two directories above this file.
+func repoRoot(t *testing.T) string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot locate the test's source file")
+	}
+	root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	if _, err := os.Stat(filepath.Join(root, "go.work")); err != nil {
+		t.Fatalf("%s is not the repository's root: %v", root, err)
+	}
+	return root
+}
+
+// lastStats is the fuzzer's last progress line ("elapsed: 30s, execs: ...").
+func lastStats(out []byte) string {
+	last := ""
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "fuzz: elapsed:") {
+			last = strings.TrimPrefix(l, "fuzz: ")
+		}
+	}
+	return last
+}
