@@ -1,0 +1,274 @@
+// Client is the benchmark driver: it starts the server (bench/cmd/server)
+// in a process of its own, then runs each scenario with each client
+// library, alternating them round by round (A B C D E A B C D E ...) so
+// that drift of the machine hits all alike, and prints a Markdown table per
+// scenario with the medians. See bench/README.md.
+//
+//	cd bench && go run ./cmd/client -scenario rt -rounds 3
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wsloop/websocket/internal/poll"
+)
+
+// library is one client library under test; each function is one run of a
+// scenario and measures its own phase with a meter.
+type library struct {
+	name string
+	// echo sends msg and waits for its echo, again and again, for d.
+	echo func(url string, msg []byte, binary bool, d time.Duration) (sample, error)
+	// recv counts the messages the server pushes, for d.
+	recv func(url string, d time.Duration) (sample, error)
+	// fan opens n connections, then runs rounds round trips on each.
+	fan func(urls []string, n, rounds int, msg []byte) (sample, error)
+	// idle opens n connections and measures what holding them costs.
+	idle func(urls []string, n int) (sample, error)
+}
+
+var allLibs = []library{wsloopLib, gorillaLib, coderLib, gobwasLib, gwsLib, wsloopPortableLib}
+
+// Set from the flags.
+var (
+	dialWindow       = 128
+	phaseTimeout     = 30 * time.Second
+	handshakeTimeout = 30 * time.Second
+)
+
+// connectTimeout bounds opening n connections.
+func connectTimeout(n int) time.Duration {
+	return phaseTimeout + time.Duration(n)*5*time.Millisecond
+}
+
+type options struct {
+	scenarios  string
+	libs       string
+	rounds     int
+	duration   time.Duration
+	rtSize     int
+	bulkSize   int
+	pushSize   int
+	fanConns   int
+	fanRounds  int
+	fanSize    int
+	idleConns  int
+	addrs      int
+	serverBin  string
+	k100Conns  int
+	k100Procs  int
+	k100Server int
+	pause      time.Duration
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated scenarios: rt, bulk, recv, fan, idle, idle-100k; all = every one but idle-100k")
+	flag.StringVar(&o.libs, "libs", "wsloop,gorilla,coder,gobwas,gws", "comma-separated libraries, in the order they alternate; wsloop-portable (wsloop on the portable poller) can be added")
+	flag.IntVar(&o.rounds, "rounds", 5, "rounds: each library runs once per round")
+	flag.DurationVar(&o.duration, "duration", 2*time.Second, "length of one run of rt, bulk and recv")
+	flag.IntVar(&o.rtSize, "rt-size", 32, "rt: text message size in bytes")
+	flag.IntVar(&o.bulkSize, "bulk-size", 1<<20, "bulk: binary message size in bytes")
+	flag.IntVar(&o.pushSize, "push-size", 1024, "recv: size of the messages the server pushes")
+	flag.IntVar(&o.fanConns, "fan-conns", 1000, "fan: connections")
+	flag.IntVar(&o.fanRounds, "fan-rounds", 100, "fan: round trips per connection")
+	flag.IntVar(&o.fanSize, "fan-size", 64, "fan: text message size in bytes")
+	flag.IntVar(&o.idleConns, "idle-conns", 0, "idle: connections (0: as many as the fd limit allows, at most 19000)")
+	flag.IntVar(&o.addrs, "addrs", 8, "loopback addresses the server listens on: 127.0.0.1 to 127.0.0.N")
+	flag.StringVar(&o.serverBin, "server-bin", "", "prebuilt server binary (default: go build bench/cmd/server)")
+	flag.IntVar(&o.k100Conns, "k100-conns", 100000, "idle-100k: connections in total")
+	flag.IntVar(&o.k100Procs, "k100-procs", 6, "idle-100k: client processes")
+	flag.IntVar(&o.k100Server, "k100-servers", 6, "idle-100k: server processes")
+	flag.DurationVar(&o.pause, "pause", 200*time.Millisecond, "pause between two runs (idle: 5x)")
+	flag.IntVar(&dialWindow, "dial-window", dialWindow, "connections opened at once (fan, idle)")
+	flag.DurationVar(&phaseTimeout, "timeout", phaseTimeout, "base time-out of each phase of a run")
+	worker := flag.Bool("worker", false, "internal: run as an idle-100k client process")
+	workerConns := flag.Int("worker-conns", 0, "internal: connections of this worker")
+	workerURLs := flag.String("worker-urls", "", "internal: comma-separated server URLs of this worker")
+	flag.Parse()
+
+	if *worker {
+		os.Exit(runWorker(strings.Split(*workerURLs, ","), *workerConns))
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "client:", err)
+		os.Exit(1)
+	}
+}
+
+// pollerName is the type poll.New gives on this machine, which every new
+// wsloop EventLoop takes, and what WSLOOP_POLLER says.
+func pollerName() string {
+	env, set := os.LookupEnv("WSLOOP_POLLER")
+	if !set {
+		env = "unset"
+	} else {
+		env = fmt.Sprintf("%q", env)
+	}
+	p, err := poll.New()
+	if err != nil {
+		return fmt.Sprintf("error (%v), so *poll.Portable (WSLOOP_POLLER %s)", err, env)
+	}
+	defer p.Close()
+	return fmt.Sprintf("%T (WSLOOP_POLLER %s)", p, env)
+}
+
+func run(o options) error {
+	scen, err := parseScenarios(o.scenarios)
+	if err != nil {
+		return err
+	}
+	libs, err := parseLibs(o.libs)
+	if err != nil {
+		return err
+	}
+	if o.rounds < 1 {
+		return fmt.Errorf("-rounds must be at least 1")
+	}
+	if o.addrs < 1 || o.addrs > 254 {
+		return fmt.Errorf("-addrs must be 1 to 254")
+	}
+
+	limit, err := fdLimit()
+	if err != nil {
+		return fmt.Errorf("fd limit: %w", err)
+	}
+	if limit < 2000 {
+		return fmt.Errorf("fd limit too low: soft limit raised to the hard limit is %d; the benchmarks need at least 2000 (the fan scenario alone opens %d connections): raise it with ulimit -Hn", limit, o.fanConns)
+	}
+
+	bin, cleanup, err := buildServer(o.serverBin)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	// An interrupt must not leave servers or workers behind.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "client: %v: stopping the child processes\n", s)
+		killChildren()
+		cleanup()
+		os.Exit(130)
+	}()
+
+	printHeader(o, limit)
+	failed := false
+	for _, name := range scen {
+		var err error
+		if name == "idle-100k" {
+			err = runIdle100k(o, bin, limit)
+		} else {
+			err = runScenario(o, name, libs, bin, limit)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "client: %s: %v\n", name, err)
+			failed = true
+		}
+	}
+	if failed {
+		return fmt.Errorf("some runs failed (see above)")
+	}
+	return nil
+}
+
+func parseScenarios(s string) ([]string, error) {
+	valid := []string{"rt", "bulk", "recv", "fan", "idle", "idle-100k"}
+	var out []string
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case name == "":
+		case name == "all":
+			out = append(out, valid[:5]...)
+		case contains(valid, name):
+			out = append(out, name)
+		default:
+			return nil, fmt.Errorf("unknown scenario %q (have %s, all)", name, strings.Join(valid, ", "))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no scenario given")
+	}
+	return out, nil
+}
+
+func parseLibs(s string) ([]library, error) {
+	var out []library
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		found := false
+		for _, l := range allLibs {
+			if l.name == name {
+				out = append(out, l)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown library %q (have wsloop, gorilla, coder, gobwas, gws, wsloop-portable)", name)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no library given")
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func printHeader(o options, limit uint64) {
+	host, _ := os.Hostname()
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	fmt.Printf("# wsloop client benchmarks\n\n")
+	fmt.Printf("- date: %s, host %s, kernel %s\n", time.Now().Format("2006-01-02 15:04"), host, strings.TrimSpace(string(kernel)))
+	fmt.Printf("- %s, GOMAXPROCS %d, %d CPUs, fd limit %d\n", runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), limit)
+	fmt.Printf("- wsloop: %s; poller: %s\n", libraryVersion(), pollerName())
+	if strings.Contains(o.libs, "wsloop-portable") {
+		restore := portable()
+		fmt.Printf("- wsloop-portable poller: %s\n", pollerName())
+		restore()
+	}
+	fmt.Printf("- server: bench/cmd/server (gobwas/ws, a goroutine per connection) in its own process, on 127.0.0.1-127.0.0.%d\n", o.addrs)
+	fmt.Printf("- %d rounds, libraries alternating in the order %s; medians over the rounds\n\n", o.rounds, o.libs)
+}
+
+// libraryVersion names the library's commit, and says whether the work
+// tree differs from it (outside bench/), when git can tell.
+func libraryVersion() string {
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return "commit unknown"
+	}
+	dir := strings.TrimSpace(string(top))
+	head, err := exec.Command("git", "-C", dir, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "commit unknown"
+	}
+	v := "commit " + strings.TrimSpace(string(head))
+	st, err := exec.Command("git", "-C", dir, "status", "--porcelain", "--", ".", ":(exclude)bench").Output()
+	if err == nil && len(bytes.TrimSpace(st)) > 0 {
+		v += " with uncommitted changes"
+	}
+	return v
+}

@@ -1,0 +1,320 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// scenarioSpec says how to run one scenario and how to read its samples.
+type scenarioSpec struct {
+	title string // printed above the table
+	unit  string // of the throughput column
+	op    string // what one operation is, for the per-op columns
+	rate  func(sample) float64
+	run   func(l library) (sample, error)
+	fan   bool // latency columns
+	idle  bool // memory and goroutine columns
+}
+
+// idleConns is how many connections the idle scenario opens in one
+// process, checked against the fd limit and the ephemeral ports.
+func idleConns(o options, limit uint64) (int, error) {
+	// Each connection is one fd in the client, and briefly two for wsloop
+	// while its dialed socket is handed to the poller; the server holds
+	// one per connection too, under the same limit.
+	margin := 2*dialWindow + 200
+	n := o.idleConns
+	if n == 0 {
+		n = min(19000, int(limit)-margin)
+	}
+	if n < 1 || uint64(n+margin) > limit {
+		return 0, fmt.Errorf("fd limit too low: %d idle connections need %d descriptors in this process and in the server, the limit is %d (ulimit -Hn): lower -idle-conns or raise the limit", max(n, 1), n+margin, limit)
+	}
+	if per := (n + o.addrs - 1) / o.addrs; per > ephemeralPorts()-1000 {
+		return 0, fmt.Errorf("%d connections over %d server addresses is %d per address, more than the %d ephemeral ports allow: raise -addrs", n, o.addrs, per, ephemeralPorts())
+	}
+	return n, nil
+}
+
+func specFor(o options, name string, urls []string, limit uint64) (scenarioSpec, error) {
+	first := urls[0]
+	with := func(path string) []string {
+		out := make([]string, len(urls))
+		for i, u := range urls {
+			out[i] = u + path
+		}
+		return out
+	}
+	switch name {
+	case "rt":
+		msg := bytes.Repeat([]byte("x"), o.rtSize)
+		return scenarioSpec{
+			title: fmt.Sprintf("rt: one connection, %d-byte text messages echoed one at a time, %v per run", o.rtSize, o.duration),
+			unit:  "round trips/s", op: "round trip",
+			rate: func(s sample) float64 { return s.rate() },
+			run: func(l library) (sample, error) {
+				return l.echo(first+"/echo", msg, false, o.duration)
+			},
+		}, nil
+	case "bulk":
+		msg := bytes.Repeat([]byte{0xa5}, o.bulkSize)
+		return scenarioSpec{
+			title: fmt.Sprintf("bulk: one connection, %s binary messages echoed one at a time, %v per run", sizeName(o.bulkSize), o.duration),
+			unit:  "MB/s echoed", op: "message",
+			rate: func(s sample) float64 { return float64(s.bytes) / s.elapsed.Seconds() / 1e6 },
+			run: func(l library) (sample, error) {
+				return l.echo(first+"/echo", msg, true, o.duration)
+			},
+		}, nil
+	case "recv":
+		return scenarioSpec{
+			title: fmt.Sprintf("recv: one connection, the server pushes %s binary messages as fast as they are taken, %v per run", sizeName(o.pushSize), o.duration),
+			unit:  "messages/s", op: "message",
+			rate: func(s sample) float64 { return s.rate() },
+			run: func(l library) (sample, error) {
+				return l.recv(fmt.Sprintf("%s/push?size=%d", first, o.pushSize), o.duration)
+			},
+		}, nil
+	case "fan":
+		if uint64(o.fanConns+2*dialWindow+200) > limit {
+			return scenarioSpec{}, fmt.Errorf("fd limit too low: %d connections need about %d descriptors, the limit is %d", o.fanConns, o.fanConns+2*dialWindow+200, limit)
+		}
+		msg := bytes.Repeat([]byte("y"), o.fanSize)
+		return scenarioSpec{
+			title: fmt.Sprintf("fan: %d connections × %d sequential round trips of %d-byte text each, all connections at once (wsloop: one loop; others: a goroutine per connection)", o.fanConns, o.fanRounds, o.fanSize),
+			unit:  "messages/s", op: "round trip", fan: true,
+			rate: func(s sample) float64 { return s.rate() },
+			run: func(l library) (sample, error) {
+				return l.fan(with("/echo"), o.fanConns, o.fanRounds, msg)
+			},
+		}, nil
+	case "idle":
+		n, err := idleConns(o, limit)
+		if err != nil {
+			return scenarioSpec{}, err
+		}
+		return scenarioSpec{
+			title: fmt.Sprintf("idle: %d connections held by one process over %d server addresses, %d handshakes in flight (wsloop: one loop; others: a reader goroutine per connection)", n, len(urls), dialWindow),
+			unit:  "handshakes/s", op: "handshake", idle: true,
+			rate: func(s sample) float64 { return s.rate() },
+			run: func(l library) (sample, error) {
+				return l.idle(with("/idle"), n)
+			},
+		}, nil
+	}
+	return scenarioSpec{}, fmt.Errorf("unknown scenario %q", name)
+}
+
+func runScenario(o options, name string, libs []library, bin string, limit uint64) error {
+	srv, err := startServer(bin, loopbackAddrs(o.addrs))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	spec, err := specFor(o, name, srv.urls, limit)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "== %s\n", spec.title)
+
+	pause := o.pause
+	if spec.idle {
+		pause *= 5
+	}
+	samples := make(map[string][]sample)
+	errs := make(map[string][]error)
+	others := startOthersMeter(srv.cmd.Process.Pid)
+	for r := 1; r <= o.rounds; r++ {
+		for _, l := range libs {
+			runtime.GC()
+			time.Sleep(pause)
+			s, err := spec.run(l)
+			if err != nil {
+				errs[l.name] = append(errs[l.name], err)
+				fmt.Fprintf(os.Stderr, "%s round %d/%d %-8s FAILED: %v\n", name, r, o.rounds, l.name, err)
+				continue
+			}
+			samples[l.name] = append(samples[l.name], s)
+			fmt.Fprintf(os.Stderr, "%s round %d/%d %-8s %s %s, CPU %s/%s, %.1f allocs/%s%s\n",
+				name, r, o.rounds, l.name, fmtRate(spec.rate(s)), spec.unit,
+				fmtDur(s.cpuPerOp()), spec.op, s.allocsPerOp(), spec.op, extra(spec, s))
+		}
+	}
+	printTable(spec, libs, samples, errs)
+	if pct, ok := others.stop(); ok {
+		fmt.Printf("Other processes (not this client, not its server) used %.0f%% of the machine's CPU time while this table was measured (user+system time; 0%% is a quiet machine).\n\n", pct)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d runs failed", countErrs(errs))
+	}
+	return nil
+}
+
+func extra(spec scenarioSpec, s sample) string {
+	switch {
+	case spec.fan:
+		return fmt.Sprintf(", p50 %s, p99 %s", fmtDur(s.percentile(50)), fmtDur(s.percentile(99)))
+	case spec.idle:
+		return fmt.Sprintf(", RSS %.1f KiB/conn, %.2f goroutines/conn", s.rssPerConn/1024, s.gorPerConn)
+	}
+	return ""
+}
+
+func countErrs(m map[string][]error) int {
+	n := 0
+	for _, e := range m {
+		n += len(e)
+	}
+	return n
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func medianOf(ss []sample, f func(sample) float64) float64 {
+	xs := make([]float64, len(ss))
+	for i, s := range ss {
+		xs[i] = f(s)
+	}
+	return median(xs)
+}
+
+func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, errs map[string][]error) {
+	fmt.Printf("## %s\n\n", spec.title)
+	head := []string{"library", spec.unit + " (median)", "vs wsloop", "min–max", "CPU/" + spec.op, "allocs/" + spec.op}
+	if spec.fan {
+		head = append(head, "p50 latency", "p99 latency")
+	}
+	if spec.idle {
+		head = append(head, "RSS/conn", "goroutines/conn")
+	}
+	head = append(head, "runs")
+	fmt.Println("| " + strings.Join(head, " | ") + " |")
+	seps := make([]string, len(head))
+	for i := range seps {
+		seps[i] = "---"
+		if i > 0 {
+			seps[i] = "---:"
+		}
+	}
+	fmt.Println("|" + strings.Join(seps, "|") + "|")
+
+	ref := medianOf(samples["wsloop"], spec.rate)
+	for _, l := range libs {
+		ss := samples[l.name]
+		runs := fmt.Sprintf("%d", len(ss))
+		if n := len(errs[l.name]); n > 0 {
+			runs += fmt.Sprintf(" (%d failed)", n)
+		}
+		if len(ss) == 0 {
+			row := []string{l.name, "failed", "", "", "", ""}
+			if spec.fan {
+				row = append(row, "", "")
+			}
+			if spec.idle {
+				row = append(row, "", "")
+			}
+			row = append(row, runs)
+			fmt.Println("| " + strings.Join(row, " | ") + " |")
+			continue
+		}
+		rates := make([]float64, len(ss))
+		for i, s := range ss {
+			rates[i] = spec.rate(s)
+		}
+		med := median(rates)
+		ratio := "–"
+		if ref > 0 {
+			ratio = fmt.Sprintf("%.2f×", med/ref)
+		}
+		row := []string{
+			l.name,
+			fmtRate(med),
+			ratio,
+			fmtRate(slices.Min(rates)) + "–" + fmtRate(slices.Max(rates)),
+			fmtDur(time.Duration(medianOf(ss, func(s sample) float64 { return float64(s.cpuPerOp()) }))),
+			fmt.Sprintf("%.1f", medianOf(ss, sample.allocsPerOp)),
+		}
+		if spec.fan {
+			row = append(row,
+				fmtDur(time.Duration(medianOf(ss, func(s sample) float64 { return float64(s.percentile(50)) }))),
+				fmtDur(time.Duration(medianOf(ss, func(s sample) float64 { return float64(s.percentile(99)) }))))
+		}
+		if spec.idle {
+			row = append(row,
+				fmt.Sprintf("%.1f KiB", medianOf(ss, func(s sample) float64 { return s.rssPerConn })/1024),
+				fmt.Sprintf("%.2f", medianOf(ss, func(s sample) float64 { return s.gorPerConn })))
+		}
+		row = append(row, runs)
+		fmt.Println("| " + strings.Join(row, " | ") + " |")
+	}
+	fmt.Println()
+	for _, l := range libs {
+		for _, e := range errs[l.name] {
+			fmt.Printf("- %s failed: %v\n", l.name, e)
+		}
+	}
+	if len(errs) > 0 {
+		fmt.Println()
+	}
+}
+
+func fmtRate(x float64) string {
+	switch {
+	case x >= 1000:
+		return group(fmt.Sprintf("%.0f", x))
+	case x >= 100:
+		return fmt.Sprintf("%.0f", x)
+	default:
+		return fmt.Sprintf("%.1f", x)
+	}
+}
+
+// group puts thin separators between thousands: 1234567 → 1 234 567.
+func group(s string) string {
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < time.Microsecond:
+		return fmt.Sprintf("%dns", d.Nanoseconds())
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.1fµs", float64(d)/1e3)
+	case d < time.Second:
+		return fmt.Sprintf("%.2fms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	}
+}
+
+func sizeName(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d-byte", n)
+}

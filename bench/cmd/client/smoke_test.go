@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs every scenario of every library once, at sizes small
+// enough for a test, against a freshly built server: it proves the driver
+// and the clients work, not how fast they are.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the server")
+	}
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("needs Linux /proc")
+	}
+	bin, cleanup, err := buildServer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	srv, err := startServer(bin, loopbackAddrs(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	phaseTimeout = 10 * time.Second
+	dialWindow = 8
+
+	echoURL := srv.urls[0] + "/echo"
+	pushURL := srv.urls[1] + "/push?size=100"
+	var fanURLs, idleURLs []string
+	for _, u := range srv.urls {
+		fanURLs = append(fanURLs, u+"/echo")
+		idleURLs = append(idleURLs, u+"/idle")
+	}
+	small := bytes.Repeat([]byte("a"), 32)
+	large := bytes.Repeat([]byte{1}, 200<<10)
+
+	for _, l := range allLibs {
+		t.Run(l.name, func(t *testing.T) {
+			check := func(what string, s sample, err error, wantOps int64) {
+				t.Helper()
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				if s.ops < wantOps || s.elapsed <= 0 {
+					t.Fatalf("%s: %d ops in %v, want at least %d", what, s.ops, s.elapsed, wantOps)
+				}
+			}
+			s, err := l.echo(echoURL, small, false, 50*time.Millisecond)
+			check("rt", s, err, 1)
+			s, err = l.echo(echoURL, large, true, 50*time.Millisecond)
+			check("bulk", s, err, 1)
+			if s.bytes != s.ops*int64(len(large)) {
+				t.Errorf("bulk: %d bytes for %d messages", s.bytes, s.ops)
+			}
+			s, err = l.recv(pushURL, 50*time.Millisecond)
+			check("recv", s, err, 64)
+			s, err = l.fan(fanURLs, 20, 5, small)
+			check("fan", s, err, 100)
+			if len(s.lat) != 100 || s.percentile(99) <= 0 {
+				t.Errorf("fan: %d latencies, p99 %v", len(s.lat), s.percentile(99))
+			}
+			s, err = l.idle(idleURLs, 50)
+			check("idle", s, err, 50)
+		})
+	}
+}
+
+func TestArithmetic(t *testing.T) {
+	if got := group("1234567"); got != "1 234 567" {
+		t.Errorf("group = %q", got)
+	}
+	if got := median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("median = %v", got)
+	}
+	if got := median([]float64{4, 1, 2, 3}); got != 2.5 {
+		t.Errorf("median = %v", got)
+	}
+	s := sample{lat: []time.Duration{5, 1, 4, 2, 3}}
+	if s.percentile(50) != 3 || s.percentile(99) != 5 {
+		t.Errorf("percentiles %v %v", s.percentile(50), s.percentile(99))
+	}
+}
+
+// TestTimeouts points the echo and fan scenarios at /idle, where the
+// server never answers a message: every library's run must end with a
+// time-out error instead of hanging.
+func TestTimeouts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the server")
+	}
+	bin, cleanup, err := buildServer("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	srv, err := startServer(bin, loopbackAddrs(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	phaseTimeout = time.Second
+	dialWindow = 8
+	url := srv.urls[0] + "/idle"
+	for _, l := range allLibs {
+		t.Run(l.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := l.echo(url, []byte("x"), false, 10*time.Millisecond)
+			if !errors.Is(err, errTimeout) {
+				t.Errorf("echo: %v, want a time-out", err)
+			}
+			_, err = l.fan([]string{url}, 5, 2, []byte("x"))
+			if !errors.Is(err, errTimeout) {
+				t.Errorf("fan: %v, want a time-out", err)
+			}
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("took %v", d)
+			}
+		})
+	}
+}

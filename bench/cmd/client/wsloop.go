@@ -1,0 +1,398 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/wsloop/websocket"
+)
+
+// The wsloop client is written as a user of the event-loop API would write
+// it: one EventLoop, OnOpen/OnMessage handlers, SendText/Send, state shared
+// by the handlers kept in plain variables (they all run on the loop's
+// goroutine). Every run gets a fresh loop, which takes the default poller.
+
+var wsloopLib = library{
+	name: "wsloop",
+	echo: wsloopEcho,
+	recv: wsloopRecv,
+	fan:  wsloopFan,
+	idle: func(urls []string, n int) (sample, error) { return wsloopIdle(urls, n, nil) },
+}
+
+// wsloopPortableLib is wsloop with WSLOOP_POLLER=portable set while each
+// of its runs creates its loop: the goroutine-based poller, to compare with
+// the default one in the same alternation. It runs only when -libs names
+// it.
+var wsloopPortableLib = library{
+	name: "wsloop-portable",
+	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
+		defer portable()()
+		return wsloopEcho(url, msg, binary, d)
+	},
+	recv: func(url string, d time.Duration) (sample, error) {
+		defer portable()()
+		return wsloopRecv(url, d)
+	},
+	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
+		defer portable()()
+		return wsloopFan(urls, n, rounds, msg)
+	},
+	idle: func(urls []string, n int) (sample, error) {
+		defer portable()()
+		return wsloopIdle(urls, n, nil)
+	},
+}
+
+// portable sets WSLOOP_POLLER=portable and returns what restores it.
+func portable() func() {
+	old, had := os.LookupEnv("WSLOOP_POLLER")
+	os.Setenv("WSLOOP_POLLER", "portable")
+	return func() {
+		if had {
+			os.Setenv("WSLOOP_POLLER", old)
+		} else {
+			os.Unsetenv("WSLOOP_POLLER")
+		}
+	}
+}
+
+// wsloopEcho sends msg, waits for its echo and sends the next, for d.
+func wsloopEcho(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(url, &websocket.Config{Loop: loop})
+	if err != nil {
+		return sample{}, err
+	}
+	text := string(msg)
+	send := func() error {
+		if binary {
+			return ws.Send(msg)
+		}
+		return ws.SendText(text)
+	}
+
+	var (
+		m    meter
+		res  sample
+		n    int64
+		end  time.Time
+		fail error
+	)
+	limit := d + phaseTimeout
+	guard := loop.SetTimeout(func() {
+		fail = timeoutErr("echo", limit)
+		closeOrStop(loop, ws)
+	}, limit)
+	ws.OnOpen = func(websocket.Event) {
+		m = startMeter()
+		end = time.Now().Add(d)
+		if err := send(); err != nil {
+			fail = err
+			ws.Close()
+		}
+	}
+	ws.OnMessage = func(e websocket.MessageEvent) {
+		n++
+		if len(e.Data) != len(msg) {
+			fail = fmt.Errorf("echo of %d bytes, want %d", len(e.Data), len(msg))
+			ws.Close()
+			return
+		}
+		if time.Now().Before(end) {
+			if err := send(); err != nil {
+				fail = err
+				ws.Close()
+			}
+			return
+		}
+		res = m.stop(n)
+		ws.Close()
+	}
+	ws.OnError = func(e websocket.ErrorEvent) { fail = keepFirst(fail, e.Err) }
+	ws.OnClose = func(websocket.CloseEvent) { guard.Stop() }
+
+	if err := loop.Run(); err != nil {
+		return res, err
+	}
+	if fail == nil && res.ops == 0 {
+		fail = errors.New("closed before the run ended")
+	}
+	res.bytes = res.ops * int64(len(msg))
+	return res, fail
+}
+
+// wsloopRecv counts the messages the server pushes, for d.
+func wsloopRecv(url string, d time.Duration) (sample, error) {
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(url, &websocket.Config{Loop: loop})
+	if err != nil {
+		return sample{}, err
+	}
+	var (
+		m     meter
+		res   sample
+		n     int64
+		bytes int64
+		end   time.Time
+		fail  error
+		done  bool
+	)
+	limit := d + phaseTimeout
+	guard := loop.SetTimeout(func() {
+		fail = timeoutErr("recv", limit)
+		closeOrStop(loop, ws)
+	}, limit)
+	ws.OnOpen = func(websocket.Event) {
+		m = startMeter()
+		end = time.Now().Add(d)
+	}
+	ws.OnMessage = func(e websocket.MessageEvent) {
+		if done {
+			return
+		}
+		n++
+		bytes += int64(len(e.Data))
+		if n&63 == 0 && !time.Now().Before(end) {
+			done = true
+			res = m.stop(n)
+			res.bytes = bytes
+			ws.Close() // messages still arriving are dropped
+		}
+	}
+	ws.OnError = func(e websocket.ErrorEvent) { fail = keepFirst(fail, e.Err) }
+	ws.OnClose = func(websocket.CloseEvent) { guard.Stop() }
+
+	if err := loop.Run(); err != nil {
+		return res, err
+	}
+	if fail == nil && res.ops == 0 {
+		fail = errors.New("closed before the run ended")
+	}
+	return res, fail
+}
+
+// loopPool opens n sockets on one loop, at most dialWindow connecting at
+// a time (each OnOpen starts the next dial), and closes them all on the
+// first failure.
+type loopPool struct {
+	loop    *websocket.EventLoop
+	urls    []string
+	n       int
+	socks   []*websocket.WebSocket
+	next    int // sockets created
+	opened  int
+	closed  int
+	fail    error
+	closing bool // closeAll was called
+	guard   *websocket.Timer
+
+	onAllOpen func()
+	onMessage func(i int, e websocket.MessageEvent)
+}
+
+func newLoopPool(urls []string, n int) *loopPool {
+	return &loopPool{
+		loop:  websocket.NewEventLoop(),
+		urls:  urls,
+		n:     n,
+		socks: make([]*websocket.WebSocket, n),
+	}
+}
+
+func (p *loopPool) start(limit time.Duration) {
+	p.arm("connect", limit)
+	for p.next < min(dialWindow, p.n) && p.fail == nil {
+		p.dial()
+	}
+}
+
+// arm (re)starts the guard of the current phase. When it fires, the run
+// fails with a time-out and every socket is closed; when the close phase
+// itself times out, the loop is stopped with whatever is left.
+func (p *loopPool) arm(phase string, limit time.Duration) {
+	if p.guard != nil {
+		p.guard.Stop()
+	}
+	p.guard = p.loop.SetTimeout(func() {
+		err := timeoutErr(phase, limit)
+		if p.closing {
+			// The close itself is stuck: give up on the sockets.
+			p.fail = keepFirst(p.fail, err)
+			p.loop.Stop()
+			return
+		}
+		p.failWith(err)
+	}, limit)
+}
+
+// closeOrStop closes ws after a time-out; if the close does not end
+// within phaseTimeout either, the loop is stopped with the socket left.
+func closeOrStop(loop *websocket.EventLoop, ws *websocket.WebSocket) {
+	stop := loop.SetTimeout(loop.Stop, phaseTimeout)
+	prev := ws.OnClose
+	ws.OnClose = func(e websocket.CloseEvent) {
+		stop.Stop()
+		if prev != nil {
+			prev(e)
+		}
+	}
+	ws.Close()
+}
+
+func (p *loopPool) dial() {
+	i := p.next
+	p.next++
+	ws, err := websocket.NewWithConfig(p.urls[i%len(p.urls)], &websocket.Config{Loop: p.loop})
+	if err != nil {
+		p.next--
+		p.failWith(err)
+		return
+	}
+	p.socks[i] = ws
+	ws.OnOpen = func(websocket.Event) {
+		p.opened++
+		if p.fail != nil {
+			ws.Close()
+			return
+		}
+		if p.next < p.n {
+			p.dial()
+		}
+		if p.opened == p.n {
+			p.onAllOpen()
+		}
+	}
+	if p.onMessage != nil {
+		ws.OnMessage = func(e websocket.MessageEvent) { p.onMessage(i, e) }
+	}
+	ws.OnError = func(e websocket.ErrorEvent) {
+		p.failWith(fmt.Errorf("socket %d: %w", i, e.Err))
+	}
+	ws.OnClose = func(c websocket.CloseEvent) {
+		p.closed++
+		if !p.closing {
+			p.failWith(fmt.Errorf("socket %d closed by the server: code %d", i, c.Code))
+		}
+		p.maybeGone()
+	}
+}
+
+func (p *loopPool) failWith(err error) {
+	if p.fail == nil {
+		p.fail = err
+		p.closeAll()
+	}
+}
+
+// closeAll starts the closing handshake on every socket; Run returns once
+// they are all closed.
+func (p *loopPool) closeAll() {
+	p.closing = true
+	p.arm("close", phaseTimeout)
+	for _, ws := range p.socks[:p.next] {
+		ws.Close()
+	}
+	p.maybeGone()
+}
+
+func (p *loopPool) maybeGone() {
+	if p.closed == p.next && (p.fail != nil || p.opened == p.n) {
+		p.guard.Stop()
+	}
+}
+
+// wsloopFan opens n sockets on one loop, then runs rounds sequential round
+// trips on each, all sockets at once.
+func wsloopFan(urls []string, n, rounds int, msg []byte) (sample, error) {
+	p := newLoopPool(urls, n)
+	text := string(msg)
+	sent := make([]time.Time, n)
+	done := make([]int, n)
+	lat := make([]time.Duration, 0, n*rounds)
+	finished := 0
+	var (
+		m   meter
+		res sample
+	)
+	p.onAllOpen = func() {
+		p.arm("round trips", phaseTimeout+time.Duration(n*rounds)*time.Millisecond)
+		m = startMeter()
+		for i, ws := range p.socks {
+			sent[i] = time.Now()
+			if err := ws.SendText(text); err != nil {
+				p.failWith(err)
+				return
+			}
+		}
+	}
+	p.onMessage = func(i int, e websocket.MessageEvent) {
+		lat = append(lat, time.Since(sent[i]))
+		done[i]++
+		if done[i] < rounds {
+			sent[i] = time.Now()
+			if err := p.socks[i].SendText(text); err != nil {
+				p.failWith(err)
+			}
+			return
+		}
+		finished++
+		if finished == n {
+			res = m.stop(int64(n * rounds))
+			res.lat = lat
+			res.bytes = res.ops * int64(len(msg))
+			p.closeAll()
+		}
+	}
+	p.start(connectTimeout(n))
+	if err := p.loop.Run(); err != nil {
+		return res, err
+	}
+	if p.fail == nil && res.ops == 0 {
+		p.fail = errors.New("ended before every round trip was done")
+	}
+	return res, p.fail
+}
+
+// wsloopIdle opens n sockets on one loop and measures what holding them
+// costs. hold, when set, is called with the sample once they are all open
+// and returns a channel that is closed when they should be closed (the
+// idle-100k worker waits for its driver there).
+func wsloopIdle(urls []string, n int, hold func(sample) <-chan struct{}) (sample, error) {
+	base := takeIdleSnapshot()
+	p := newLoopPool(urls, n)
+	var res sample
+	m := startMeter()
+	p.onAllOpen = func() {
+		res = m.stop(int64(n))
+		p.guard.Stop()
+		base.finish(&res, n)
+		if hold == nil {
+			p.closeAll()
+			return
+		}
+		release := hold(res)
+		go func() {
+			<-release
+			p.loop.Post(p.closeAll)
+		}()
+	}
+	p.start(connectTimeout(n))
+	if err := p.loop.Run(); err != nil {
+		return res, err
+	}
+	if p.fail == nil && res.ops == 0 {
+		p.fail = errors.New("ended before every socket opened")
+	}
+	return res, p.fail
+}
+
+// keepFirst keeps the first error.
+func keepFirst(first, next error) error {
+	if first != nil {
+		return first
+	}
+	return next
+}
