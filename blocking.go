@@ -35,7 +35,6 @@ func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
 	}
 	ws.mu.Lock()
 	ws.blocking = true
-	ws.ownsLoop = true
 	ws.mu.Unlock()
 
 	err = c.Loop.runBlocking(ctx, func() bool { return ws.ReadyState() != Connecting })
@@ -65,7 +64,7 @@ func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
 // another goroutine. From a callback on that loop it returns at once: the
 // loop's run finishes the close.
 func (ws *WebSocket) finishClose() {
-	if ws.ownsLoop {
+	if ws.blocking { // a dialed socket, alone on its private loop
 		ws.loop.runBlocking(context.Background(), ws.released.Load)
 	}
 }

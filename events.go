@@ -1,7 +1,5 @@
 package websocket
 
-import "strconv"
-
 // Event is any event a WebSocket fires. Its dynamic type is OpenEvent,
 // MessageEvent, ErrorEvent, CloseEvent, PingEvent, PongEvent or
 // BufferedAmountLowEvent: listeners
@@ -142,5 +140,3 @@ func (ws *WebSocket) dispatch(e Event) {
 		}
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

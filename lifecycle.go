@@ -155,11 +155,6 @@ func (ws *WebSocket) onHangup() {
 	ws.closeTCP()
 }
 
-// onCloseTimeout ends a closing handshake the server did not finish in time.
-func (ws *WebSocket) onCloseTimeout() {
-	ws.onHangup()
-}
-
 // flushLocked hands the core's output to the connection, as much as it
 // takes now.
 func (ws *WebSocket) flushLocked() {
@@ -198,7 +193,9 @@ func (ws *WebSocket) shutdownIfDrainedLocked() {
 
 func (ws *WebSocket) armCloseTimerLocked() {
 	if ws.closeTimer == nil {
-		ws.closeTimer = ws.loop.SetTimeout(ws.onCloseTimeout, ws.closeTimeout)
+		// A closing handshake the server does not finish in time ends as
+		// if the server had ended TCP.
+		ws.closeTimer = ws.loop.SetTimeout(ws.onHangup, ws.closeTimeout)
 	}
 }
 

@@ -1,5 +1,7 @@
 package websocket
 
+import "strconv"
+
 // ReadyState is a socket's state, numbered as the browser's readyState.
 type ReadyState int32
 
@@ -27,5 +29,5 @@ func (s ReadyState) String() string {
 	case Closed:
 		return "CLOSED"
 	}
-	return "ReadyState(" + itoa(int(s)) + ")"
+	return "ReadyState(" + strconv.Itoa(int(s)) + ")"
 }

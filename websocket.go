@@ -91,8 +91,7 @@ type WebSocket struct {
 	writeFailed  bool
 	dropped      int // bytes sent after close, counted as the standard says
 	inbox        []Event
-	blocking     bool
-	ownsLoop     bool
+	blocking     bool // made by Dial: keeps events for the blocking API, owns its loop
 
 	// Loop-only state.
 	dialing    bool

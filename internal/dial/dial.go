@@ -291,18 +291,22 @@ func (c *headConn) Read(p []byte) (int, error) {
 
 func (c *headConn) readHead() {
 	buf := make([]byte, 0, 4096)
+	status := false // the status line is complete and says 101
 	for {
-		if i := bytes.Index(buf, []byte("\r\n")); i >= 0 && !validStatusLine(buf[:i]) {
-			// gobwas reads any byte from '0' to '?' as a digit, so a
-			// status such as "0:1" would pass as 101.
-			c.err = errMalformedStatus
-			return
-		}
-		if i := bytes.Index(buf, []byte("\r\n")); i >= 0 && !bytes.HasPrefix(buf, []byte("HTTP/1.1 101 ")) {
-			// Not a 101 (a refusal, or not HTTP at all): nothing to
-			// normalize, and gobwas answers at once.
-			c.buf = buf
-			return
+		if i := bytes.Index(buf, []byte("\r\n")); !status && i >= 0 {
+			if !validStatusLine(buf[:i]) {
+				// gobwas reads any byte from '0' to '?' as a digit, so a
+				// status such as "0:1" would pass as 101.
+				c.err = errMalformedStatus
+				return
+			}
+			if !bytes.HasPrefix(buf, []byte("HTTP/1.1 101 ")) {
+				// Not a 101 (a refusal): nothing to normalize, and
+				// gobwas answers at once.
+				c.buf = buf
+				return
+			}
+			status = true
 		}
 		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
 			c.buf = append(normalizeConnection(buf[:i+4]), buf[i+4:]...)
