@@ -91,6 +91,7 @@ func main() {
 	flag.DurationVar(&o.pause, "pause", 200*time.Millisecond, "pause between two runs (idle: 5x)")
 	flag.IntVar(&dialWindow, "dial-window", dialWindow, "connections opened at once (fan, idle)")
 	flag.DurationVar(&phaseTimeout, "timeout", phaseTimeout, "base time-out of each phase of a run")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (all libraries) to this file; use it with one library in -libs")
 	worker := flag.Bool("worker", false, "internal: run as an idle-100k client process")
 	workerConns := flag.Int("worker-conns", 0, "internal: connections of this worker")
 	workerURLs := flag.String("worker-urls", "", "internal: comma-separated server URLs of this worker")
@@ -99,9 +100,17 @@ func main() {
 	if *worker {
 		os.Exit(runWorker(strings.Split(*workerURLs, ","), *workerConns))
 	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "client:", err)
+			os.Exit(1)
+		}
+		defer stop()
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "client:", err)
-		os.Exit(1)
+		os.Exit(1) //nolint:gocritic // the profile of a failed run is of no use
 	}
 }
 
