@@ -1,5 +1,7 @@
 package websocket
 
+import "github.com/wsloop/websocket/internal/bufpool"
+
 // Event is any event a WebSocket fires. Its dynamic type is OpenEvent,
 // MessageEvent, ErrorEvent, CloseEvent, PingEvent, PongEvent or
 // BufferedAmountLowEvent: listeners
@@ -21,7 +23,9 @@ type OpenEvent struct {
 type MessageEvent struct {
 	Target *WebSocket
 	// Data is the whole message; it belongs to the receiver, which may keep
-	// or modify it.
+	// or modify it. Its capacity may exceed its length by up to a quarter:
+	// message buffers come in size classes so that they can be recycled
+	// (see Release).
 	Data []byte
 	// Binary reports a binary message; otherwise Data is valid UTF-8 text.
 	Binary bool
@@ -30,6 +34,25 @@ type MessageEvent struct {
 // Text returns the message as a string, as JavaScript's e.data for a text
 // message.
 func (m MessageEvent) Text() string { return string(m.Data) }
+
+// Release hands Data back to wsloop, to hold a later message (of any
+// socket) instead of allocating a new buffer. It is optional: Data that is
+// not released is garbage collected like any slice. At high message rates
+// it is the collector's work on those buffers that costs, so releasing
+// what you are done with is the one step that makes receiving cheaper:
+// 1 KiB messages received and released cost about half the CPU time of
+// ones left to the collector (see docs/PERFORMANCE.md).
+//
+// After Release, neither Data nor anything sliced from it may be used, by
+// this handler or any other: do not release a message you stored or passed
+// on, or one that another listener of the same event may still read, and
+// release it only once. Text copies, so
+//
+//	s := e.Text()
+//	e.Release()
+//
+// is safe. Release may be called from any goroutine.
+func (m MessageEvent) Release() { bufpool.Put(m.Data) }
 
 // ErrorEvent fires when the connection fails, just before the CloseEvent.
 // Unlike the browser, which hides the cause, Err says what went wrong; use

@@ -273,3 +273,35 @@ func ExampleConfig() {
 	// protocol: "chat.v2"
 	// true Header
 }
+
+// A handler that is done with each message when it returns gives the
+// buffer back, so that receiving at a high rate allocates next to nothing.
+func ExampleMessageEvent_Release() {
+	srv := startEcho()
+	defer srv.Close()
+
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(srv.URL(), &websocket.Config{Loop: loop})
+	if err != nil {
+		log.Fatal(err)
+	}
+	var total, count int
+	ws.OnOpen = func(websocket.Event) {
+		for i := range 3 {
+			ws.Send(make([]byte, 1000*(i+1)))
+		}
+	}
+	ws.OnMessage = func(m websocket.MessageEvent) {
+		total += len(m.Data) // the last use of m.Data
+		m.Release()
+		if count++; count == 3 {
+			ws.Close()
+		}
+	}
+	if err := loop.Run(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(count, "messages,", total, "bytes")
+	// Output:
+	// 3 messages, 6000 bytes
+}

@@ -3,6 +3,7 @@ package websocket
 import (
 	"errors"
 
+	"github.com/wsloop/websocket/internal/bufpool"
 	"github.com/wsloop/websocket/internal/dial"
 	"github.com/wsloop/websocket/internal/protocol"
 )
@@ -64,21 +65,33 @@ func (ws *WebSocket) abortConnecting() {
 	ws.maybeRelease()
 }
 
+// onRead delivers each event as soon as the core completes it, so a
+// handler that closes the socket stops the messages behind it in the same
+// read, as in the browser. Output the core queues (pongs, the close echo)
+// is written once the read is consumed, before the last event is
+// delivered, or earlier by a handler's send: pings read together get one
+// pong, the answer to the last (RFC 6455 5.5.3).
 func (ws *WebSocket) onRead(p []byte) {
 	if ws.closeFired {
 		return // draining after a failure
 	}
-	ws.mu.Lock()
-	evs, err := ws.core.Feed(p)
-	ws.flushLocked()
-	ws.mu.Unlock()
-
-	for i := range evs {
-		e := &evs[i]
+	var err error
+	for len(p) > 0 && err == nil {
+		var e protocol.Event
+		var n int
+		ws.mu.Lock()
+		e, n, err = ws.core.Next(p)
+		p = p[n:]
+		if len(p) == 0 || err != nil {
+			ws.flushLocked()
+		}
+		ws.mu.Unlock()
 		switch e.Kind {
 		case protocol.KindMessage:
 			if ws.ReadyState() == Open {
 				emit(ws, ws.OnMessage, MessageEvent{Target: ws, Data: e.Data, Binary: e.Binary}, true)
+			} else {
+				bufpool.Put(e.Data) // never seen by anyone
 			}
 		case protocol.KindPing:
 			if ws.ReadyState() == Open {
@@ -91,11 +104,9 @@ func (ws *WebSocket) onRead(p []byte) {
 		case protocol.KindClose:
 			ws.onCloseFrame(e.Code, e.Reason)
 		}
-		// The core reuses this array: drop the payload so that an idle
-		// socket does not keep its last message alive.
-		*e = protocol.Event{}
 	}
 	if err != nil {
+		// The core has queued the close frame that reports it.
 		var pe *protocol.Error
 		if errors.As(err, &pe) {
 			ws.failProtocol(&ProtocolError{Code: int(pe.Code), Reason: pe.Reason})

@@ -12,7 +12,7 @@ func BenchmarkFeedSmall(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
-		if _, err := c.Feed(in); err != nil {
+		if err := drain(c, in); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -24,7 +24,7 @@ func BenchmarkFeedLarge(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
-		if _, err := c.Feed(in); err != nil {
+		if err := drain(c, in); err != nil {
 			b.Fatal(err)
 		}
 	}

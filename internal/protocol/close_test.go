@@ -42,7 +42,7 @@ func TestCloseCodeClasses(t *testing.T) {
 	invalid := []uint16{0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 5001, 65535}
 	for _, code := range valid {
 		c := NewConn(Config{})
-		evs, err := c.Feed(closeCode(code, "why"))
+		evs, err := feedAll(c, closeCode(code, "why"))
 		if err != nil || len(evs) != 1 || evs[0].Kind != KindClose || evs[0].Code != code || evs[0].Reason != "why" {
 			t.Fatalf("code %d: %v %v", code, eventsString(evs), err)
 		}
@@ -65,7 +65,7 @@ func TestCloseOneBytePayload(t *testing.T) {
 	expectViolation(t, closeFrame([]byte{0x03}), 1002)
 	// Known from the length alone: the header suffices.
 	c := NewConn(Config{})
-	_, err := c.Feed([]byte{0x88, 0x01})
+	_, err := feedAll(c, []byte{0x88, 0x01})
 	checkFailed(t, c, err, 1002)
 }
 
@@ -77,7 +77,7 @@ func TestCloseReasonNotUTF8(t *testing.T) {
 
 func TestEmptyCloseEchoedEmpty(t *testing.T) {
 	c := NewConn(Config{})
-	evs, err := c.Feed(closeFrame(nil))
+	evs, err := feedAll(c, closeFrame(nil))
 	if err != nil || len(evs) != 1 || evs[0].Kind != KindClose || evs[0].Code != 0 || evs[0].Reason != "" {
 		t.Fatalf("%v %v", eventsString(evs), err)
 	}
@@ -98,7 +98,7 @@ func TestNoEchoAfterOwnClose(t *testing.T) {
 	if err := c.WriteClose(1000, "done"); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := c.Feed(closeCode(1000, ""))
+	evs, err := feedAll(c, closeCode(1000, ""))
 	if err != nil || len(evs) != 1 || !c.CloseReceived() {
 		t.Fatalf("%v %v", eventsString(evs), err)
 	}
@@ -120,7 +120,7 @@ func TestDataAfterCloseFails(t *testing.T) {
 		if split {
 			evs, err = feed(c, in, after)
 		} else {
-			evs, err = c.Feed(cat(in, after))
+			evs, err = feedAll(c, cat(in, after))
 		}
 		var pe *Error
 		if !errors.As(err, &pe) || pe.Code != 1002 || len(evs) != 2 || evs[1].Kind != KindClose {
@@ -130,21 +130,21 @@ func TestDataAfterCloseFails(t *testing.T) {
 		if len(frames) != 1 || checkClose(t, frames, 1000) != "" {
 			t.Fatalf("split=%t: frames %+v, want only the echo", split, frames)
 		}
-		if evs, err := c.Feed(pingFrame("x")); len(evs) != 0 || err != pe {
+		if evs, err := feedAll(c, pingFrame("x")); len(evs) != 0 || err != pe {
 			t.Fatalf("after failure: %v %v", eventsString(evs), err)
 		}
 	}
 	// An empty read after the close is no violation.
 	c := NewConn(Config{})
-	c.Feed(closeCode(1000, ""))
-	if _, err := c.Feed(nil); err != nil {
+	feedAll(c, closeCode(1000, ""))
+	if _, err := feedAll(c, nil); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestCloseDuringFragmentedMessage(t *testing.T) {
 	c := NewConn(Config{})
-	evs, err := c.Feed(cat(frame(false, ws.OpText, []byte("part")), closeCode(1000, "")))
+	evs, err := feedAll(c, cat(frame(false, ws.OpText, []byte("part")), closeCode(1000, "")))
 	if err != nil || len(evs) != 1 || evs[0].Kind != KindClose {
 		t.Fatalf("%v %v", eventsString(evs), err)
 	}

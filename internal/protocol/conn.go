@@ -8,9 +8,9 @@ import "github.com/gobwas/ws"
 // server process with many idle connections stays small.
 type Conn struct {
 	// Read side.
-	msg    []byte  // payload of a message still incomplete; nil otherwise
-	ctrl   []byte  // payload of a control frame split across Feed calls; nil otherwise
-	events []Event // Feed's result, reused to avoid an allocation per call
+	msg  []byte // payload of a message still incomplete; nil otherwise
+	ctrl []byte // payload of a control frame split across Next calls; nil otherwise
+	ev   Event  // the event the frame just completed, until Next returns it
 
 	remaining int64  // payload bytes of the current frame not yet seen
 	maxSize   int64  // resolved Config.MaxMessageSize
@@ -22,7 +22,7 @@ type Conn struct {
 	payLeft  int    // payload bytes of the frame at head not yet written
 	buffered int    // message payload bytes queued but not yet written
 
-	hdr       [maxServerHeader]byte // header bytes while a header straddles Feed calls
+	hdr       [maxServerHeader]byte // header bytes while a header straddles Next calls
 	hdrLen    uint8                 // valid bytes in hdr
 	frameOp   ws.OpCode             // opcode of the current frame
 	frameFin  bool                  // FIN bit of the current frame

@@ -3,7 +3,7 @@ package protocol
 import "github.com/gobwas/ws"
 
 // controlPayload handles the next chunk of a control frame's payload. Control
-// payloads are at most 125 bytes, so one that straddles Feed calls is
+// payloads are at most 125 bytes, so one that straddles Next calls is
 // collected whole in c.ctrl, sized exactly, which then becomes the event's
 // Data without another copy.
 func (c *Conn) controlPayload(chunk []byte) *Error {
@@ -35,9 +35,9 @@ func (c *Conn) control(payload []byte, owned bool) *Error {
 		if !c.closeSent {
 			c.queuePong(payload)
 		}
-		c.events = append(c.events, Event{Kind: KindPing, Data: keep(payload, owned)})
+		c.ev = Event{Kind: KindPing, Data: keep(payload, owned)}
 	case ws.OpPong:
-		c.events = append(c.events, Event{Kind: KindPong, Data: keep(payload, owned)})
+		c.ev = Event{Kind: KindPong, Data: keep(payload, owned)}
 	default: // ws.OpClose: checkStart let no other control opcode through.
 		code, reason, e := ParseClosePayload(payload)
 		if e != nil {
@@ -46,7 +46,7 @@ func (c *Conn) control(payload []byte, owned bool) *Error {
 		c.closeRecv = true
 		// The closing handshake ends any message in progress.
 		c.msg, c.msgOp = nil, 0
-		c.events = append(c.events, Event{Kind: KindClose, Code: code, Reason: reason})
+		c.ev = Event{Kind: KindClose, Code: code, Reason: reason}
 		if !c.closeSent {
 			// RFC 6455 5.5.1: echo the status code. The reason is ours
 			// to give; browsers echo the server's, and so do we.

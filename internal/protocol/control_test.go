@@ -11,7 +11,7 @@ func TestPingQueuesPong(t *testing.T) {
 	c := NewConn(Config{})
 	payload := bytes.Repeat([]byte{0xfe}, 125)
 	in := frame(true, ws.OpPing, payload)
-	evs, err := c.Feed(cat(in, pingFrame("")))
+	evs, err := feedAll(c, cat(in, pingFrame("")))
 	if err != nil || len(evs) != 2 || evs[0].Kind != KindPing || !bytes.Equal(evs[0].Data, payload) || len(evs[1].Data) != 0 {
 		t.Fatalf("%v %v", eventsString(evs), err)
 	}
@@ -33,16 +33,16 @@ func TestPingQueuesPong(t *testing.T) {
 
 func TestPongReplacedOnlyWhileUnwrittenAndLast(t *testing.T) {
 	c := NewConn(Config{})
-	c.Feed(pingFrame("one"))
+	feedAll(c, pingFrame("one"))
 	written := c.Output()[0]
 	c.Advance(1) // the first pong has begun: it must be finished as queued
-	c.Feed(pingFrame("two"))
-	c.Feed(pingFrame("three")) // replaces "two"
+	feedAll(c, pingFrame("two"))
+	feedAll(c, pingFrame("three")) // replaces "two"
 	if err := c.WriteText("msg"); err != nil {
 		t.Fatal(err)
 	}
-	c.Feed(pingFrame("four")) // "three" is no longer last: "four" follows the message
-	c.Feed(pingFrame("five")) // replaces "four"
+	feedAll(c, pingFrame("four")) // "three" is no longer last: "four" follows the message
+	feedAll(c, pingFrame("five")) // replaces "four"
 	var got []string
 	for _, f := range mustDecode(t, append([]byte{written}, c.Output()...)) {
 		got = append(got, string(f.payload))
@@ -62,7 +62,7 @@ func TestPingFloodOutputIsBounded(t *testing.T) {
 	c := NewConn(Config{})
 	ping := pingFrame(string(bytes.Repeat([]byte{'p'}, 125)))
 	for range 10000 {
-		c.Feed(ping)
+		feedAll(c, ping)
 	}
 	if n := len(c.Output()); n > 200 {
 		t.Fatalf("10000 unanswered pings left %d bytes of output", n)
@@ -88,7 +88,7 @@ func TestNoPongAfterCloseSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := len(c.Output())
-	evs, err := c.Feed(pingFrame("x"))
+	evs, err := feedAll(c, pingFrame("x"))
 	if err != nil || len(evs) != 1 || evs[0].Kind != KindPing {
 		t.Fatalf("%v %v", eventsString(evs), err)
 	}
@@ -96,7 +96,7 @@ func TestNoPongAfterCloseSent(t *testing.T) {
 		t.Fatal("pong queued after close")
 	}
 	// Data messages are still delivered while waiting for the server's close.
-	evs, err = c.Feed(textFrame("late"))
+	evs, err = feedAll(c, textFrame("late"))
 	if err != nil || len(evs) != 1 || string(evs[0].Data) != "late" {
 		t.Fatalf("%v %v", eventsString(evs), err)
 	}
@@ -104,7 +104,7 @@ func TestNoPongAfterCloseSent(t *testing.T) {
 
 func TestUnsolicitedPong(t *testing.T) {
 	c := NewConn(Config{})
-	evs, err := c.Feed(cat(pongFrame("beat"), pongFrame("")))
+	evs, err := feedAll(c, cat(pongFrame("beat"), pongFrame("")))
 	if err != nil || len(evs) != 2 || evs[0].Kind != KindPong || string(evs[0].Data) != "beat" || evs[1].Kind != KindPong {
 		t.Fatalf("%v %v", eventsString(evs), err)
 	}

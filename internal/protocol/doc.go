@@ -1,8 +1,8 @@
 // Package protocol is the sans-I/O core of the client side of RFC 6455.
 //
 // A Conn is a per-connection state machine that owns no socket and starts no
-// goroutine: the driver feeds it the bytes it read from the server and gets
-// events back, and it drains the masked frames the Conn queues in its output
+// goroutine: the driver hands it the bytes it read from the server and takes
+// events out one at a time (Next), and it drains the masked frames the Conn queues in its output
 // buffer. Keeping I/O out of the core lets one core serve both the blocking
 // API and the event-loop API, and lets every protocol rule be tested with
 // plain byte slices.

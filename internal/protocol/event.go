@@ -3,7 +3,7 @@ package protocol
 // Kind says what an Event reports.
 type Kind uint8
 
-// The kinds of events Feed reports. The zero Kind is left unused so that a
+// The kinds of events Next reports. The zero Kind is left unused so that a
 // zero Event is recognisably empty.
 const (
 	// KindMessage is a complete text or binary message.
@@ -33,20 +33,21 @@ func (k Kind) String() string {
 	return "invalid kind"
 }
 
-// Event is one thing that happened on the connection, in wire order.
+// Event is one thing that happened on the connection, in wire order. Its
+// fields are ordered for size: the Conn holds one while a frame completes.
 type Event struct {
+	// Data is the whole payload of a KindMessage, in a buffer from
+	// bufpool owned by the caller, so it can be handed on without copying.
+	// For KindPing and KindPong it is a copy of the payload, also owned by
+	// the caller, and may be nil when the payload is empty.
+	Data []byte
+	// Reason is the reason text of a KindClose, already checked to be UTF-8.
+	Reason string
+	// Code is the status code of a KindClose, or 0 when the close frame had
+	// no payload.
+	Code uint16
 	Kind Kind
 	// Binary tells a binary message (true) from a text one (false) for
 	// KindMessage.
 	Binary bool
-	// Data is the whole payload of a KindMessage, freshly allocated and
-	// owned by the caller, so it can be handed on without copying. For
-	// KindPing and KindPong it is a copy of the payload, also owned by the
-	// caller, and may be nil when the payload is empty.
-	Data []byte
-	// Code is the status code of a KindClose, or 0 when the close frame had
-	// no payload.
-	Code uint16
-	// Reason is the reason text of a KindClose, already checked to be UTF-8.
-	Reason string
 }

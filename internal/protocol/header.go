@@ -9,12 +9,12 @@ import (
 // Headers are decoded from and encoded into byte slices here rather than with
 // ws.ReadHeader and ws.WriteHeader: those work on an io.Reader or io.Writer
 // and allocate a scratch buffer per call, while the core has no stream, must
-// cope with a header split across Feed calls at any byte, and must not
+// cope with a header split across Next calls at any byte, and must not
 // allocate per frame. Decoding is incremental in two steps: the first two
 // bytes alone decide whether the frame is acceptable and how long the header
 // is (checkStart and serverHeaderSize), and the rest is decoded once all of it
 // is present (decodeHeader), either in place in the caller's slice or from
-// Conn.hdr when it straddled Feed calls.
+// Conn.hdr when it straddled Next calls.
 
 // Bits of the first two header bytes.
 const (

@@ -123,18 +123,56 @@ func mustDecode(t testing.TB, out []byte) []clientFrame {
 	return frames
 }
 
-// feed feeds each chunk in turn and collects the events (copied out of the
-// reused slice) up to the first error.
+// feed feeds each chunk in turn and collects the events up to the first
+// error.
 func feed(c *Conn, chunks ...[]byte) ([]Event, error) {
 	var all []Event
 	for _, ch := range chunks {
-		evs, err := c.Feed(ch)
+		evs, err := feedAll(c, ch)
 		all = append(all, evs...)
 		if err != nil {
 			return all, err
 		}
 	}
 	return all, nil
+}
+
+// feedAll calls Next until p is used up, as a driver does, and collects
+// the events up to the first error. Called with nothing, it still calls
+// Next once, so that the state of a failed Conn shows.
+func feedAll(c *Conn, p []byte) ([]Event, error) {
+	var evs []Event
+	for {
+		ev, n, err := c.Next(p)
+		if n < 0 || n > len(p) {
+			panic("Next consumed outside its input")
+		}
+		if ev.Kind != 0 {
+			if err != nil {
+				panic("Next returned an event with an error")
+			}
+			evs = append(evs, ev)
+		} else if n < len(p) && err == nil {
+			panic("Next stopped early without an event")
+		}
+		p = p[n:]
+		if err != nil || len(p) == 0 {
+			return evs, err
+		}
+	}
+}
+
+// drain calls Next until p is used up and drops the events, for the
+// allocation tests and benchmarks.
+func drain(c *Conn, p []byte) error {
+	for len(p) > 0 {
+		_, n, err := c.Next(p)
+		if err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
 }
 
 // checkClose asserts that frames ends with exactly one close frame carrying
@@ -193,7 +231,7 @@ func checkFailed(t testing.TB, c *Conn, err error, code uint16) {
 	if c.Partial() {
 		t.Fatal("Partial after failure")
 	}
-	evs, err2 := c.Feed(textFrame("late"))
+	evs, err2 := feedAll(c, textFrame("late"))
 	if err2 != err || len(evs) != 0 {
 		t.Fatalf("Feed after failure = %v, %v; want no events and the same error", evs, err2)
 	}
@@ -210,12 +248,12 @@ func checkFailed(t testing.TB, c *Conn, err error, code uint16) {
 func expectViolation(t *testing.T, input []byte, code uint16) {
 	t.Helper()
 	c := NewConn(Config{})
-	_, err := c.Feed(input)
+	_, err := feedAll(c, input)
 	checkFailed(t, c, err, code)
 
 	c = NewConn(Config{})
 	for i := range input {
-		if _, err = c.Feed(input[i : i+1]); err != nil {
+		if _, err = feedAll(c, input[i:i+1]); err != nil {
 			break
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/gobwas/ws"
+
+	"github.com/wsloop/websocket/internal/bufpool"
 )
 
 func TestSizeLimitHeaderOnly(t *testing.T) {
@@ -13,12 +15,12 @@ func TestSizeLimitHeaderOnly(t *testing.T) {
 	// payload arrives, and nothing is buffered.
 	for _, n := range []int{limit + 1, 70000, 1 << 40} {
 		c := NewConn(Config{MaxMessageSize: limit})
-		_, err := c.Feed(hdr(0x82, n))
+		_, err := feedAll(c, hdr(0x82, n))
 		checkFailed(t, c, err, 1009)
 	}
 	// Exactly the limit is fine.
 	c := NewConn(Config{MaxMessageSize: limit})
-	evs, err := c.Feed(binFrame(make([]byte, limit)))
+	evs, err := feedAll(c, binFrame(make([]byte, limit)))
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("%v %v", eventsString(evs), err)
 	}
@@ -52,23 +54,23 @@ func TestSizeLimitDefault(t *testing.T) {
 		if c.maxSize != DefaultMaxMessageSize {
 			t.Fatalf("MaxMessageSize %d resolves to %d", m, c.maxSize)
 		}
-		if _, err := c.Feed(hdr(0x82, DefaultMaxMessageSize)); err != nil {
+		if _, err := feedAll(c, hdr(0x82, DefaultMaxMessageSize)); err != nil {
 			t.Fatal(err)
 		}
 		c = NewConn(Config{MaxMessageSize: m})
-		_, err := c.Feed(hdr(0x82, DefaultMaxMessageSize+1))
+		_, err := feedAll(c, hdr(0x82, DefaultMaxMessageSize+1))
 		checkFailed(t, c, err, 1009)
 	}
 }
 
 func TestLargeFrameBufferGrowth(t *testing.T) {
-	// A large final frame fed in pieces ends up in a buffer of exactly its
-	// size, and announcing it does not allocate all of it up front.
+	// A large final frame fed in pieces ends up in a buffer of its size
+	// class, and announcing it does not allocate all of it up front.
 	const n = 3 << 20
 	c := NewConn(Config{})
 	payload := bytes.Repeat([]byte{7}, n)
 	in := binFrame(payload)
-	if _, err := c.Feed(in[:20]); err != nil {
+	if _, err := feedAll(c, in[:20]); err != nil {
 		t.Fatal(err)
 	}
 	if cap(c.msg) > eagerReserve {
@@ -77,21 +79,21 @@ func TestLargeFrameBufferGrowth(t *testing.T) {
 	var evs []Event
 	for q := in[20:]; len(q) > 0; {
 		k := min(len(q), 64<<10)
-		e, err := c.Feed(q[:k])
+		e, err := feedAll(c, q[:k])
 		if err != nil {
 			t.Fatal(err)
 		}
 		evs = append(evs, e...)
 		q = q[k:]
 	}
-	if len(evs) != 1 || !bytes.Equal(evs[0].Data, payload) || cap(evs[0].Data) != n {
+	if len(evs) != 1 || !bytes.Equal(evs[0].Data, payload) || cap(evs[0].Data) != bufpool.Cap(n) {
 		t.Fatalf("got %d events, cap %d", len(evs), cap(evs[0].Data))
 	}
-	// A small one gets its exact buffer at once.
+	// A small one gets its whole buffer at once.
 	c = NewConn(Config{})
 	in = binFrame(bytes.Repeat([]byte{1}, 1000))
-	c.Feed(in[:10])
-	if cap(c.msg) != 1000 {
+	feedAll(c, in[:10])
+	if cap(c.msg) != bufpool.Cap(1000) {
 		t.Fatalf("reserved %d", cap(c.msg))
 	}
 }

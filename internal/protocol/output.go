@@ -1,6 +1,10 @@
 package protocol
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/wsloop/websocket/internal/bufpool"
+)
 
 // Output buffer sizing. Small buffers are kept between writes so that steady
 // traffic allocates nothing; buffers grown past maxIdleOutput by a large
@@ -52,6 +56,7 @@ func (c *Conn) Advance(n int) (payload int) {
 	if c.head == len(c.out) {
 		c.head = 0
 		if cap(c.out) > maxIdleOutput {
+			bufpool.Put(c.out)
 			c.out = nil
 		} else {
 			c.out = c.out[:0]
@@ -80,8 +85,9 @@ func (c *Conn) reserve(n int) {
 		c.head = 0
 		return
 	}
-	buf := make([]byte, pending, max(pending+n, 2*cap(c.out), minOutput))
+	buf := bufpool.Get(max(pending+n, 2*cap(c.out), minOutput))[:pending]
 	copy(buf, c.out[c.head:])
+	bufpool.Put(c.out)
 	c.out = buf
 	c.head = 0
 }

@@ -158,9 +158,9 @@ func TestAutomaticFramesInOutput(t *testing.T) {
 	// count as control bytes.
 	c := NewConn(Config{})
 	c.WriteText("one")
-	c.Feed(pingFrame("p"))
+	feedAll(c, pingFrame("p"))
 	c.WriteText("two")
-	c.Feed(closeCode(1000, ""))
+	feedAll(c, closeCode(1000, ""))
 	frames := mustDecode(t, c.Output())
 	ops := []ws.OpCode{ws.OpText, ws.OpPong, ws.OpText, ws.OpClose}
 	for i, f := range frames {

@@ -1,6 +1,10 @@
 package protocol
 
-import "github.com/gobwas/ws"
+import (
+	"github.com/gobwas/ws"
+
+	"github.com/wsloop/websocket/internal/bufpool"
+)
 
 // eagerReserve bounds how much of a frame's announced length is allocated
 // before its bytes arrive. Up to it, a message fed in pieces gets a buffer of
@@ -9,61 +13,49 @@ import "github.com/gobwas/ws"
 // then stalls ties up at most this much memory rather than the whole limit.
 const eagerReserve = 1 << 20
 
-// maxKeptEvents bounds the capacity of the event slice kept between Feed
-// calls; ordinary reads produce a handful of events, so this is never hit in
-// steady state.
-const maxKeptEvents = 64
-
-// Feed consumes bytes read from the server and returns the events they
-// completed, in order. p is never retained: bytes of an incomplete frame are
-// copied into the Conn, and only for as long as the frame is incomplete. The
-// returned slice is reused by the next call; the Data of message events
-// belongs to the caller.
+// Next consumes bytes read from the server until they complete one event,
+// and returns it with the number of bytes of p it consumed. When p runs
+// out first, the event's Kind is 0 and n is len(p). The driver calls Next
+// again with p[n:] until p is used up, delivering each event as it comes:
+// no event list is built, so a read full of small messages costs no
+// allocation beyond the messages themselves. p is never retained: bytes of
+// an incomplete frame are copied into the Conn, and only for as long as
+// the frame is incomplete. The Data of a message event belongs to the
+// caller (see bufpool).
 //
-// On a violation Feed returns the *Error together with the events completed
-// before it, which are still valid and should be delivered; the close frame
-// reporting the violation is queued, and every later call returns the same
-// error. A byte after a valid close frame is a violation too, as browsers
-// treat it: the server promised to send nothing more (RFC 6455 5.5.1), and
-// as our close frame is out already, none is queued for it.
-func (c *Conn) Feed(p []byte) ([]Event, error) {
-	clear(c.events)
-	c.events = c.events[:0]
-	if cap(c.events) > maxKeptEvents {
-		// One read full of tiny frames must not leave a large slice on
-		// the Conn for the rest of its life.
-		c.events = nil
+// A violation fails the connection: Next returns the *Error with n =
+// len(p), having queued the close frame that reports it, and every later
+// call returns the same error. Events returned before it stand. A byte
+// after a valid close frame is a violation too, as browsers treat it: the
+// server promised to send nothing more (RFC 6455 5.5.1), and as our close
+// frame is out already, none is queued for it.
+func (c *Conn) Next(p []byte) (ev Event, n int, err error) {
+	if c.err != nil {
+		return Event{}, len(p), c.err
 	}
-	if c.err != nil || c.closeRecv {
-		// Nothing will be reported any more: let the slice go with the
-		// last Data it referenced.
-		c.events = nil
-		if c.err == nil && len(p) > 0 {
-			c.fail(newError(codeProtocolError, reasonAfterClose))
-		}
-		if c.err != nil {
-			return nil, c.err
-		}
-		return nil, nil
-	}
-	for len(p) > 0 {
+	rest := p
+	for len(rest) > 0 {
 		if c.closeRecv {
 			e := newError(codeProtocolError, reasonAfterClose)
 			c.fail(e)
-			return c.events, e
+			return Event{}, len(p), e
 		}
 		var e *Error
 		if c.inPayload {
-			p, e = c.readPayload(p)
+			rest, e = c.readPayload(rest)
 		} else {
-			p, e = c.readHeader(p)
+			rest, e = c.readHeader(rest)
 		}
 		if e != nil {
 			c.fail(e)
-			return c.events, e
+			return Event{}, len(p), e
+		}
+		if c.ev.Kind != 0 {
+			ev, c.ev = c.ev, Event{}
+			return ev, len(p) - len(rest), nil
 		}
 	}
-	return c.events, nil
+	return Event{}, len(p), nil
 }
 
 // readHeader consumes header bytes and, once the header is complete, starts
@@ -78,7 +70,7 @@ func (c *Conn) readHeader(p []byte) ([]byte, *Error) {
 			return c.startFrame(p[:n], p[n:])
 		}
 	}
-	// The header straddles Feed calls: collect it in c.hdr a byte at a time
+	// The header straddles Next calls: collect it in c.hdr a byte at a time
 	// (at most 10 bytes, and rare), checking the first two as soon as they
 	// are both there.
 	for len(p) > 0 {
@@ -125,7 +117,7 @@ func (c *Conn) startFrame(hb, p []byte) ([]byte, *Error) {
 		return p, nil
 	}
 	// An empty frame completes right here, even with no input left, so
-	// that an empty message is reported by the Feed that finished it.
+	// that an empty message is reported by the Next that finished it.
 	return c.readPayload(p)
 }
 
@@ -152,8 +144,8 @@ func (c *Conn) dataPayload(chunk []byte) *Error {
 	c.remaining -= int64(len(chunk))
 	if c.remaining == 0 && c.frameFin && c.msg == nil {
 		// Nothing buffered and this chunk ends the message: it is the
-		// whole message, so copy it once into a buffer of exactly its size.
-		data := make([]byte, len(chunk))
+		// whole message, so copy it once into a buffer of its size.
+		data := bufpool.Get(len(chunk))
 		copy(data, chunk)
 		return c.finishMessage(data)
 	}
@@ -186,8 +178,9 @@ func (c *Conn) appendMsg(chunk []byte) {
 		}
 		// The limit bounds the buffer too, not only what it holds.
 		newCap = min(newCap, int(min(c.maxSize, int64(^uint(0)>>1))))
-		buf := make([]byte, len(c.msg), newCap)
+		buf := bufpool.Get(newCap)[:len(c.msg)]
 		copy(buf, c.msg)
+		bufpool.Put(c.msg) // never handed out: it is ours to give back
 		c.msg = buf
 	}
 	c.msg = append(c.msg, chunk...)
@@ -199,7 +192,7 @@ func (c *Conn) finishMessage(data []byte) *Error {
 	if c.msgOp == ws.OpText && !c.utf8.complete() {
 		return newError(codeInvalidData, reasonUTF8Truncated)
 	}
-	c.events = append(c.events, Event{Kind: KindMessage, Binary: c.msgOp == ws.OpBinary, Data: data})
+	c.ev = Event{Kind: KindMessage, Binary: c.msgOp == ws.OpBinary, Data: data}
 	c.msgOp = 0
 	return nil
 }

@@ -5,7 +5,7 @@ import "github.com/gobwas/ws"
 // checkStart applies every framing rule that the first two header bytes
 // decide, so that a broken frame fails the connection as soon as they arrive
 // rather than after the rest of the header. It has no side effects, so it
-// may safely run twice on the same bytes when a header straddles Feed calls.
+// may safely run twice on the same bytes when a header straddles Next calls.
 func (c *Conn) checkStart(b0, b1 byte) *Error {
 	op := ws.OpCode(b0 & bitsOp)
 	switch {

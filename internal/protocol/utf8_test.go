@@ -166,7 +166,7 @@ func TestInvalidUTF8MidFrame(t *testing.T) {
 	// the rest of the frame.
 	c := NewConn(Config{})
 	in := append(hdr(0x81, 100), "abc\xc0"...)
-	_, err := c.Feed(in)
+	_, err := feedAll(c, in)
 	checkFailed(t, c, err, 1007)
 
 	// Same in a later fragment, and with the bad byte arriving alone.
@@ -176,7 +176,7 @@ func TestInvalidUTF8MidFrame(t *testing.T) {
 
 	// A surrogate is known to be invalid at its second byte.
 	c = NewConn(Config{})
-	_, err = c.Feed(append(hdr(0x81, 10), 0xed, 0xa0))
+	_, err = feedAll(c, append(hdr(0x81, 10), 0xed, 0xa0))
 	checkFailed(t, c, err, 1007)
 }
 
@@ -185,14 +185,14 @@ func TestCodePointSplitAcrossFragments(t *testing.T) {
 	b := []byte(s)
 	for cut := 1; cut < len(b); cut++ {
 		c := NewConn(Config{})
-		evs, err := c.Feed(cat(frame(false, ws.OpText, b[:cut]), pingFrame(""), frame(true, ws.OpContinuation, b[cut:])))
+		evs, err := feedAll(c, cat(frame(false, ws.OpText, b[:cut]), pingFrame(""), frame(true, ws.OpContinuation, b[cut:])))
 		if err != nil || len(evs) != 2 || string(evs[1].Data) != s {
 			t.Fatalf("cut %d: %v %v", cut, eventsString(evs), err)
 		}
 	}
 	// Split in three, with an empty fragment in between.
 	c := NewConn(Config{})
-	evs, err := c.Feed(cat(frame(false, ws.OpText, b[:1]), frame(false, ws.OpContinuation, nil),
+	evs, err := feedAll(c, cat(frame(false, ws.OpText, b[:1]), frame(false, ws.OpContinuation, nil),
 		frame(false, ws.OpContinuation, b[1:2]), frame(true, ws.OpContinuation, b[2:])))
 	if err != nil || len(evs) != 1 || string(evs[0].Data) != s {
 		t.Fatalf("%v %v", eventsString(evs), err)
@@ -206,7 +206,7 @@ func TestIncompleteUTF8AtMessageEnd(t *testing.T) {
 	expectViolation(t, cat(frame(false, ws.OpText, []byte{0xc3}), frame(true, ws.OpContinuation, nil)), 1007)
 	// Binary messages are not validated.
 	c := NewConn(Config{})
-	if evs, err := c.Feed(binFrame([]byte{0xff, 0xc0})); err != nil || len(evs) != 1 {
+	if evs, err := feedAll(c, binFrame([]byte{0xff, 0xc0})); err != nil || len(evs) != 1 {
 		t.Fatalf("binary: %v %v", evs, err)
 	}
 }

@@ -135,7 +135,7 @@ func TestWriteCloseWithoutCode(t *testing.T) {
 
 func TestWriteAfterCloseEcho(t *testing.T) {
 	c := NewConn(Config{})
-	c.Feed(closeCode(1000, ""))
+	feedAll(c, closeCode(1000, ""))
 	if err := c.WriteText("x"); err != ErrClosed {
 		t.Fatalf("write after echo: %v", err)
 	}

@@ -200,6 +200,9 @@ type heapWatch struct {
 }
 
 func readHeap() (live, total uint64) {
+	// Two collections: message buffers given back to wsloop's pool (a
+	// sync.Pool) are freed by the second collection after their release.
+	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)

@@ -36,7 +36,7 @@ type library struct {
 	idle func(urls []string, n int) (sample, error)
 }
 
-var allLibs = []library{wsloopLib, gorillaLib, coderLib, gobwasLib, gwsLib, wsloopPortableLib}
+var allLibs = []library{wsloopLib, gorillaLib, coderLib, gobwasLib, gwsLib, wsloopPortableLib, wsloopKeepLib}
 
 // Set from the flags.
 var (
@@ -73,7 +73,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated scenarios: rt, bulk, recv, fan, idle, idle-100k; all = every one but idle-100k")
-	flag.StringVar(&o.libs, "libs", "wsloop,gorilla,coder,gobwas,gws", "comma-separated libraries, in the order they alternate; wsloop-portable (wsloop on the portable poller) can be added")
+	flag.StringVar(&o.libs, "libs", "wsloop,gorilla,coder,gobwas,gws", "comma-separated libraries, in the order they alternate; wsloop-portable (wsloop on the portable poller) and wsloop-keep (wsloop not releasing messages) can be added")
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds: each library runs once per round")
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "length of one run of rt, bulk and recv")
 	flag.IntVar(&o.rtSize, "rt-size", 32, "rt: text message size in bytes")

@@ -13,13 +13,35 @@ import (
 // it: one EventLoop, OnOpen/OnMessage handlers, SendText/Send, state shared
 // by the handlers kept in plain variables (they all run on the loop's
 // goroutine). Every run gets a fresh loop, which takes the default poller.
+// Each handler gives its message back with MessageEvent.Release once done
+// with it, as the gws client does with Message.Close; wsloop-keep does not.
 
 var wsloopLib = library{
 	name: "wsloop",
-	echo: wsloopEcho,
-	recv: wsloopRecv,
-	fan:  wsloopFan,
+	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
+		return wsloopEcho(url, msg, binary, d, true)
+	},
+	recv: func(url string, d time.Duration) (sample, error) { return wsloopRecv(url, d, true) },
+	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
+		return wsloopFan(urls, n, rounds, msg, true)
+	},
 	idle: func(urls []string, n int) (sample, error) { return wsloopIdle(urls, n, nil) },
+}
+
+// wsloopKeepLib is wsloop with handlers that keep their messages (do not
+// call Release), leaving every buffer to the garbage collector, as a
+// program that stores what it receives would. It runs only when -libs
+// names it.
+var wsloopKeepLib = library{
+	name: "wsloop-keep",
+	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
+		return wsloopEcho(url, msg, binary, d, false)
+	},
+	recv: func(url string, d time.Duration) (sample, error) { return wsloopRecv(url, d, false) },
+	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
+		return wsloopFan(urls, n, rounds, msg, false)
+	},
+	idle: wsloopLib.idle,
 }
 
 // wsloopPortableLib is wsloop with WSLOOP_POLLER=portable set while each
@@ -30,15 +52,15 @@ var wsloopPortableLib = library{
 	name: "wsloop-portable",
 	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
 		defer portable()()
-		return wsloopEcho(url, msg, binary, d)
+		return wsloopEcho(url, msg, binary, d, true)
 	},
 	recv: func(url string, d time.Duration) (sample, error) {
 		defer portable()()
-		return wsloopRecv(url, d)
+		return wsloopRecv(url, d, true)
 	},
 	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
 		defer portable()()
-		return wsloopFan(urls, n, rounds, msg)
+		return wsloopFan(urls, n, rounds, msg, true)
 	},
 	idle: func(urls []string, n int) (sample, error) {
 		defer portable()()
@@ -60,7 +82,7 @@ func portable() func() {
 }
 
 // wsloopEcho sends msg, waits for its echo and sends the next, for d.
-func wsloopEcho(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
+func wsloopEcho(url string, msg []byte, binary bool, d time.Duration, release bool) (sample, error) {
 	loop := websocket.NewEventLoop()
 	ws, err := websocket.NewWithConfig(url, &websocket.Config{Loop: loop})
 	if err != nil {
@@ -96,8 +118,12 @@ func wsloopEcho(url string, msg []byte, binary bool, d time.Duration) (sample, e
 	}
 	ws.OnMessage = func(e websocket.MessageEvent) {
 		n++
-		if len(e.Data) != len(msg) {
-			fail = fmt.Errorf("echo of %d bytes, want %d", len(e.Data), len(msg))
+		size := len(e.Data)
+		if release {
+			e.Release()
+		}
+		if size != len(msg) {
+			fail = fmt.Errorf("echo of %d bytes, want %d", size, len(msg))
 			ws.Close()
 			return
 		}
@@ -125,7 +151,7 @@ func wsloopEcho(url string, msg []byte, binary bool, d time.Duration) (sample, e
 }
 
 // wsloopRecv counts the messages the server pushes, for d.
-func wsloopRecv(url string, d time.Duration) (sample, error) {
+func wsloopRecv(url string, d time.Duration, release bool) (sample, error) {
 	loop := websocket.NewEventLoop()
 	ws, err := websocket.NewWithConfig(url, &websocket.Config{Loop: loop})
 	if err != nil {
@@ -155,6 +181,9 @@ func wsloopRecv(url string, d time.Duration) (sample, error) {
 		}
 		n++
 		bytes += int64(len(e.Data))
+		if release {
+			e.Release()
+		}
 		if n&63 == 0 && !time.Now().Before(end) {
 			done = true
 			res = m.stop(n)
@@ -306,7 +335,7 @@ func (p *loopPool) maybeGone() {
 
 // wsloopFan opens n sockets on one loop, then runs rounds sequential round
 // trips on each, all sockets at once.
-func wsloopFan(urls []string, n, rounds int, msg []byte) (sample, error) {
+func wsloopFan(urls []string, n, rounds int, msg []byte, release bool) (sample, error) {
 	p := newLoopPool(urls, n)
 	text := string(msg)
 	sent := make([]time.Time, n)
@@ -330,6 +359,9 @@ func wsloopFan(urls []string, n, rounds int, msg []byte) (sample, error) {
 	}
 	p.onMessage = func(i int, e websocket.MessageEvent) {
 		lat = append(lat, time.Since(sent[i]))
+		if release {
+			e.Release()
+		}
 		done[i]++
 		if done[i] < rounds {
 			sent[i] = time.Now()
