@@ -82,6 +82,7 @@ func main() {
 	flag.IntVar(&o.fanConns, "fan-conns", 1000, "fan: connections")
 	flag.IntVar(&o.fanRounds, "fan-rounds", 100, "fan: round trips per connection")
 	flag.IntVar(&o.fanSize, "fan-size", 64, "fan: text message size in bytes")
+	flag.IntVar(&fanLoops, "fan-loops", fanLoops, "fan: event loops wsloop spreads the connections over (default GOMAXPROCS)")
 	flag.IntVar(&o.idleConns, "idle-conns", 0, "idle: connections (0: as many as the fd limit allows, at most 19000)")
 	flag.IntVar(&o.addrs, "addrs", 8, "loopback addresses the server listens on: 127.0.0.1 to 127.0.0.N")
 	flag.StringVar(&o.serverBin, "server-bin", "", "prebuilt server binary (default: go build bench/cmd/server)")

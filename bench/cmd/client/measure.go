@@ -21,7 +21,11 @@ type sample struct {
 	elapsed time.Duration
 	cpu     time.Duration // user+sys of this process, all its threads
 	mallocs uint64
-	bytes   int64 // payload bytes moved, where the scenario counts them
+	// switches counts the context switches of this process's threads,
+	// voluntary and not: each is a thread put to sleep or preempted, which
+	// on a VM costs more CPU than most of the work around it.
+	switches int64
+	bytes    int64 // payload bytes moved, where the scenario counts them
 
 	lat []time.Duration // per-operation latencies (fan)
 
@@ -37,6 +41,13 @@ func (s sample) cpuPerOp() time.Duration {
 		return 0
 	}
 	return s.cpu / time.Duration(s.ops)
+}
+
+func (s sample) switchesPerOp() float64 {
+	if s.ops == 0 {
+		return 0
+	}
+	return float64(s.switches) / float64(s.ops)
 }
 
 func (s sample) allocsPerOp() float64 {
@@ -63,33 +74,41 @@ func (s sample) percentile(p int) time.Duration {
 // time (getrusage RUSAGE_SELF, so the server process is not counted) and
 // the heap allocations of every goroutine in it.
 type meter struct {
-	t       time.Time
-	cpu     time.Duration
-	mallocs uint64
+	t        time.Time
+	cpu      time.Duration
+	switches int64
+	mallocs  uint64
 }
 
 func startMeter() meter {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms) // before the clocks start: it stops the world
-	m := meter{mallocs: ms.Mallocs, cpu: cpuTime()}
+	m := meter{mallocs: ms.Mallocs}
+	m.cpu, m.switches = usage()
 	m.t = time.Now()
 	return m
 }
 
 func (m meter) stop(ops int64) sample {
 	el := time.Since(m.t)
-	cpu := cpuTime() - m.cpu
+	cpu, sw := usage()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return sample{ops: ops, elapsed: el, cpu: cpu, mallocs: ms.Mallocs - m.mallocs}
+	return sample{ops: ops, elapsed: el, cpu: cpu - m.cpu, switches: sw - m.switches, mallocs: ms.Mallocs - m.mallocs}
+}
+
+// usage is this process's CPU time and context switches so far.
+func usage() (time.Duration, int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw + ru.Nivcsw
 }
 
 func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	cpu, _ := usage()
+	return cpu
 }
 
 // settle collects garbage and hands free memory back to the OS, so that

@@ -86,7 +86,7 @@ func specFor(o options, name string, urls []string, limit uint64) (scenarioSpec,
 		}
 		msg := bytes.Repeat([]byte("y"), o.fanSize)
 		return scenarioSpec{
-			title: fmt.Sprintf("fan: %d connections × %d sequential round trips of %d-byte text each, all connections at once (wsloop: one loop; others: a goroutine per connection)", o.fanConns, o.fanRounds, o.fanSize),
+			title: fmt.Sprintf("fan: %d connections × %d sequential round trips of %d-byte text each, all connections at once (wsloop: %d loops; others: a goroutine per connection)", o.fanConns, o.fanRounds, o.fanSize, fanLoops),
 			unit:  "messages/s", op: "round trip", fan: true,
 			rate: func(s sample) float64 { return s.rate() },
 			run: func(l library) (sample, error) {
@@ -140,9 +140,9 @@ func runScenario(o options, name string, libs []library, bin string, limit uint6
 				continue
 			}
 			samples[l.name] = append(samples[l.name], s)
-			fmt.Fprintf(os.Stderr, "%s round %d/%d %-8s %s %s, CPU %s/%s, %.1f allocs/%s%s\n",
+			fmt.Fprintf(os.Stderr, "%s round %d/%d %-8s %s %s, CPU %s/%s, %.2f switches/%s, %.1f allocs/%s%s\n",
 				name, r, o.rounds, l.name, fmtRate(spec.rate(s)), spec.unit,
-				fmtDur(s.cpuPerOp()), spec.op, s.allocsPerOp(), spec.op, extra(spec, s))
+				fmtDur(s.cpuPerOp()), spec.op, s.switchesPerOp(), spec.op, s.allocsPerOp(), spec.op, extra(spec, s))
 		}
 	}
 	printTable(spec, libs, samples, errs)
@@ -195,7 +195,7 @@ func medianOf(ss []sample, f func(sample) float64) float64 {
 
 func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, errs map[string][]error) {
 	fmt.Printf("## %s\n\n", spec.title)
-	head := []string{"library", spec.unit + " (median)", "vs wsloop", "min–max", "CPU/" + spec.op, "allocs/" + spec.op}
+	head := []string{"library", spec.unit + " (median)", "vs wsloop", "min–max", "CPU/" + spec.op, "switches/" + spec.op, "allocs/" + spec.op}
 	if spec.fan {
 		head = append(head, "p50 latency", "p99 latency")
 	}
@@ -221,7 +221,7 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 			runs += fmt.Sprintf(" (%d failed)", n)
 		}
 		if len(ss) == 0 {
-			row := []string{l.name, "failed", "", "", "", ""}
+			row := []string{l.name, "failed", "", "", "", "", ""}
 			if spec.fan {
 				row = append(row, "", "")
 			}
@@ -247,6 +247,7 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 			ratio,
 			fmtRate(slices.Min(rates)) + "–" + fmtRate(slices.Max(rates)),
 			fmtDur(time.Duration(medianOf(ss, func(s sample) float64 { return float64(s.cpuPerOp()) }))),
+			fmt.Sprintf("%.2f", medianOf(ss, sample.switchesPerOp)),
 			fmt.Sprintf("%.1f", medianOf(ss, sample.allocsPerOp)),
 		}
 		if spec.fan {

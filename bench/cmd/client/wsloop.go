@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/wsloop/websocket"
@@ -333,22 +335,75 @@ func (p *loopPool) maybeGone() {
 	}
 }
 
-// wsloopFan opens n sockets on one loop, then runs rounds sequential round
-// trips on each, all sockets at once.
+// fanLoops is how many event loops the wsloop fan scenario spreads its
+// connections over: one per P by default, as a program that outgrows one
+// core is meant to run (examples/multicore); the peers' goroutines use
+// every core too.
+var fanLoops = runtime.GOMAXPROCS(0)
+
+// wsloopFan spreads n sockets over fanLoops loops, each on its own
+// goroutine, and once every socket of every loop is open runs rounds
+// sequential round trips on each, all sockets at once.
 func wsloopFan(urls []string, n, rounds int, msg []byte, release bool) (sample, error) {
-	p := newLoopPool(urls, n)
+	k := max(1, min(fanLoops, n))
+	var (
+		open    sync.WaitGroup // every loop has all its sockets open
+		running sync.WaitGroup
+		once    sync.Once
+		m       meter
+		mu      sync.Mutex
+		lat     []time.Duration
+		fail    error
+	)
+	open.Add(k)
+	// The first loop past the barrier starts the clocks.
+	start := func() {
+		open.Wait()
+		once.Do(func() { m = startMeter() })
+	}
+	for i := range k {
+		share := n / k
+		if i < n%k {
+			share++
+		}
+		running.Add(1)
+		go func() {
+			defer running.Done()
+			l, err := fanOnLoop(urls, i, share, rounds, msg, release, &open, start)
+			mu.Lock()
+			defer mu.Unlock()
+			lat = append(lat, l...)
+			fail = keepFirst(fail, err)
+		}()
+	}
+	running.Wait()
+	res := m.stop(int64(len(lat)))
+	res.lat = lat
+	res.bytes = res.ops * int64(len(msg))
+	if fail == nil && len(lat) != n*rounds {
+		fail = fmt.Errorf("%d of %d round trips done", len(lat), n*rounds)
+	}
+	return res, fail
+}
+
+// fanOnLoop is one loop's part of wsloopFan: it opens n sockets (the
+// first one to the URL after the previous loop's), reports them open,
+// blocks its loop in start until every loop is ready (a harness detail: a
+// program would not block its loop), and returns the round trips'
+// latencies.
+func fanOnLoop(urls []string, first, n, rounds int, msg []byte, release bool, open *sync.WaitGroup, start func()) ([]time.Duration, error) {
+	p := newLoopPool(append(urls[first%len(urls):], urls[:first%len(urls)]...), n)
 	text := string(msg)
 	sent := make([]time.Time, n)
 	done := make([]int, n)
 	lat := make([]time.Duration, 0, n*rounds)
 	finished := 0
-	var (
-		m   meter
-		res sample
-	)
+	reported := false
 	p.onAllOpen = func() {
+		open.Done()
+		reported = true
+		start()
 		p.arm("round trips", phaseTimeout+time.Duration(n*rounds)*time.Millisecond)
-		m = startMeter()
 		for i, ws := range p.socks {
 			sent[i] = time.Now()
 			if err := ws.SendText(text); err != nil {
@@ -372,20 +427,23 @@ func wsloopFan(urls []string, n, rounds int, msg []byte, release bool) (sample, 
 		}
 		finished++
 		if finished == n {
-			res = m.stop(int64(n * rounds))
-			res.lat = lat
-			res.bytes = res.ops * int64(len(msg))
 			p.closeAll()
 		}
 	}
 	p.start(connectTimeout(n))
-	if err := p.loop.Run(); err != nil {
-		return res, err
+	err := p.loop.Run()
+	if !reported {
+		// Failed before all its sockets opened: the others must not wait
+		// for this loop.
+		open.Done()
 	}
-	if p.fail == nil && res.ops == 0 {
+	if err != nil {
+		return lat, err
+	}
+	if p.fail == nil && finished != n {
 		p.fail = errors.New("ended before every round trip was done")
 	}
-	return res, p.fail
+	return lat, p.fail
 }
 
 // wsloopIdle opens n sockets on one loop and measures what holding them
