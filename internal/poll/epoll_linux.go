@@ -80,12 +80,13 @@ type Epoll struct {
 	// thread in epoll_wait (see Wait). It owns epfd: closing it closes
 	// epfd. park is nil when the runtime could not take epfd; Wait then
 	// blocks in epoll_wait.
-	file     *os.File
-	park     syscall.RawConn
-	pollFn   func(uintptr) bool // e.poll, made once: a method value allocates
-	deadline bool               // file has a read deadline set
-	polled   int                // what poll found
-	pollErr  unix.Errno
+	file       *os.File
+	park       syscall.RawConn
+	pollFn     func(uintptr) bool // e.poll, made once: a method value allocates
+	deadline   bool               // file has a read deadline set
+	deadlineAt time.Time          // which, when deadline is set
+	polled     int                // what poll found
+	pollErr    unix.Errno
 
 	// woken is set by the Wake that writes the eventfd and cleared by the
 	// Wait that drains it: Wakes in between write nothing.
@@ -315,8 +316,7 @@ func (e *Epoll) Wait(timeout time.Duration) error {
 	var errno unix.Errno
 	if timeout != 0 && e.park != nil {
 		if timeout > 0 {
-			e.file.SetReadDeadline(time.Now().Add(timeout))
-			e.deadline = true
+			e.setDeadline(time.Now(), timeout)
 		} else if e.deadline {
 			e.file.SetReadDeadline(time.Time{})
 			e.deadline = false
@@ -384,6 +384,24 @@ func (e *Epoll) Wait(timeout time.Duration) error {
 		e.plain = nil
 	}
 	return nil
+}
+
+// deadlineSlack is how much earlier than asked a deadline already set may
+// fall and still be kept (see setDeadline).
+const deadlineSlack = time.Millisecond
+
+// setDeadline makes a parked Wait end timeout after now. A loop whose
+// next timer stays put asks for the same instant Wait after Wait, and
+// setting a deadline modifies a runtime timer each time, so a deadline
+// still ahead that falls no later than asked, and at most deadlineSlack
+// earlier, is kept: waking that little early only costs the loop a turn.
+func (e *Epoll) setDeadline(now time.Time, timeout time.Duration) {
+	at := now.Add(timeout)
+	if e.deadline && e.deadlineAt.After(now) && !at.Before(e.deadlineAt) && at.Sub(e.deadlineAt) <= deadlineSlack {
+		return
+	}
+	e.file.SetReadDeadline(at)
+	e.deadline, e.deadlineAt = true, at
 }
 
 // kick drains the TLS connections added since the last kick.
