@@ -1,6 +1,7 @@
 package interop_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,8 @@ var scenarios = []scenario{
 	{"Echo/10000x32B/Loop", echoLoop(manySmall)},
 	{"Echo/10000x32B/Blocking", echoBlocking(manySmall)},
 
+	{"Echo/ReleaseSomeKeepOthers/Loop", echoRecycledLoop},
+	{"Echo/ReleaseSomeKeepOthers/Blocking", echoRecycledBlocking},
 	{"Echo/FromAnotherGoroutine/Loop", echoFromGoroutineLoop},
 
 	{"Ping/Client/Loop", clientPingLoop},
@@ -244,6 +247,104 @@ func echoBlocking(messages func() []msg) func(*testing.T, peer, string) {
 		}
 		wantClosedError(t, ws, ctx, websocket.CloseEvent{Code: websocket.CloseNormal, WasClean: true})
 	}
+}
+
+// recycledMessages is 3000 binary messages of 64 to 4 099 bytes, sizes
+// that MessageEvent.Release recycles, each filled with a pattern of its
+// own so that a buffer handed out twice shows.
+func recycledMessages() []msg {
+	msgs := make([]msg, 3000)
+	for i := range msgs {
+		p := make([]byte, 64+(i*37)%4036)
+		for j := range p {
+			p[j] = byte(i*131 + j*7)
+		}
+		msgs[i] = msg{binary: true, data: p}
+	}
+	return msgs
+}
+
+// checkKept checks, after the last echo, that every message the test kept
+// still holds what it held on arrival: Release of the others never handed
+// a kept buffer to a later message.
+func checkKept(t *testing.T, kept map[int][]byte, msgs []msg) {
+	t.Helper()
+	if len(kept) == 0 {
+		t.Fatal("no message kept")
+	}
+	for i, data := range kept {
+		if !bytes.Equal(data, msgs[i].data) {
+			t.Fatalf("kept message %d was overwritten after other messages were released", i)
+		}
+	}
+}
+
+// echoRecycledLoop releases two echoes in three and keeps the third;
+// every echo must arrive intact, and every kept one stay so.
+func echoRecycledLoop(t *testing.T, _ peer, url string) {
+	msgs := recycledMessages()
+	kept := map[int][]byte{}
+	s := newLoopSocket(t, url, websocket.Config{})
+	next := 0
+	s.ws.OnOpen = func(websocket.Event) {
+		for i, m := range msgs {
+			if err := send(s.ws, m); err != nil {
+				s.fail("sending message %d: %v", i, err)
+				return
+			}
+		}
+	}
+	s.ws.OnMessage = func(e websocket.MessageEvent) {
+		if next >= len(msgs) || !sameMessage(e, msgs[next]) {
+			s.fail("message %d echoed as %v", next, describe(e))
+			return
+		}
+		if next%3 == 0 {
+			kept[next] = e.Data
+		} else {
+			e.Release()
+		}
+		if next++; next == len(msgs) {
+			s.ws.CloseWith(websocket.CloseNormal, "")
+		}
+	}
+	s.run()
+	if next != len(msgs) {
+		t.Fatalf("%d messages echoed; want %d", next, len(msgs))
+	}
+	checkKept(t, kept, msgs)
+	s.wantClose(websocket.CloseEvent{Code: websocket.CloseNormal, WasClean: true})
+}
+
+// echoRecycledBlocking is echoRecycledLoop with WaitForNextMessage.
+func echoRecycledBlocking(t *testing.T, _ peer, url string) {
+	msgs := recycledMessages()
+	kept := map[int][]byte{}
+	ws, ctx := dial(t, url, nil)
+	for i, m := range msgs {
+		if err := send(ws, m); err != nil {
+			t.Fatalf("sending message %d: %v", i, err)
+		}
+	}
+	for i, want := range msgs {
+		got, err := ws.WaitForNextMessage(ctx)
+		if err != nil {
+			t.Fatalf("WaitForNextMessage for message %d: %v", i, err)
+		}
+		if !sameMessage(got, want) {
+			t.Fatalf("message %d echoed as %v", i, describe(got))
+		}
+		if i%3 == 0 {
+			kept[i] = got.Data
+		} else {
+			got.Release()
+		}
+	}
+	checkKept(t, kept, msgs)
+	if err := ws.CloseWith(websocket.CloseNormal, ""); err != nil {
+		t.Fatalf("CloseWith(1000): %v", err)
+	}
+	wantClosedError(t, ws, ctx, websocket.CloseEvent{Code: websocket.CloseNormal, WasClean: true})
 }
 
 // echoFromGoroutineLoop: Send and SendText are safe from any goroutine; a
