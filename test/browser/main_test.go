@@ -8,4 +8,4 @@ import (
 )
 
 // TestMain fails the run on goroutines left behind by the suite.
-func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(leakcheck.BothPollers(m)) }

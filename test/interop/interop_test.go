@@ -26,4 +26,4 @@ func TestInterop(t *testing.T) {
 
 // TestMain fails the run when goroutines of the library, or of the servers
 // the tests started, outlive the tests.
-func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(leakcheck.BothPollers(m)) }

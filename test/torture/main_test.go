@@ -14,4 +14,4 @@ import (
 )
 
 // TestMain fails the run when goroutines outlive the tests.
-func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(leakcheck.BothPollers(m)) }
