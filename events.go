@@ -46,7 +46,9 @@ func (m MessageEvent) Text() string { return string(m.Data) }
 // After Release, neither Data nor anything sliced from it may be used, by
 // this handler or any other: do not release a message you stored or passed
 // on, or one that another listener of the same event may still read, and
-// release it only once. Text copies, so
+// release it only once. Release only events wsloop delivered: a buffer of
+// your own given to Release would be handed to a later message while you
+// still hold it. Text copies, so
 //
 //	s := e.Text()
 //	e.Release()
