@@ -66,9 +66,7 @@ func CoderEcho(t testing.TB, protocols ...string) string {
 func offeredProtocols(r *http.Request) []string {
 	var out []string
 	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
-		for _, p := range splitComma(v) {
-			out = append(out, p)
-		}
+		out = append(out, splitComma(v)...)
 	}
 	return out
 }
