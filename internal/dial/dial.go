@@ -153,7 +153,7 @@ func handshake(ctx context.Context, conn net.Conn, o Options, host string) (Resu
 		}
 		// The Bridge passes everything through to the TCP connection, so
 		// the handshake and the upgrade below block as usual; an event
-		// loop's Epoll then takes the socket over from it and runs the
+		// loop's Native then takes the socket over from it and runs the
 		// tls.Conn with no goroutine of its own (see poll.Bridge).
 		under := conn
 		var br *poll.Bridge

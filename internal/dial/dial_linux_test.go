@@ -10,7 +10,7 @@ import (
 )
 
 // TestDialWSSBridge: a wss:// dial returns a tls.Conn over a Bridge, which
-// an Epoll takes over with no goroutine of its own, the greeting read
+// an Native takes over with no goroutine of its own, the greeting read
 // along with the handshake delivered first.
 func TestDialWSSBridge(t *testing.T) {
 	u, roots := echoServer(t, nil)
@@ -25,7 +25,7 @@ func TestDialWSSBridge(t *testing.T) {
 	if _, ok := tc.NetConn().(*poll.Bridge); !ok {
 		t.Fatalf("the tls.Conn runs over %T, want a *poll.Bridge", tc.NetConn())
 	}
-	e, err := poll.NewEpoll()
+	e, err := poll.NewNative()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestDialWSSBridge(t *testing.T) {
 	base := runtime.NumGoroutine()
 	roundTrip(t, e, res)
 	if n := runtime.NumGoroutine(); n > base {
-		t.Fatalf("%d goroutines after the round trip on the Epoll, %d before", n, base)
+		t.Fatalf("%d goroutines after the round trip on the Native, %d before", n, base)
 	}
 }
 
@@ -51,7 +51,7 @@ func TestDialWSSRenegotiation(t *testing.T) {
 	if v := res.Conn.(*tls.Conn).ConnectionState().Version; v != tls.VersionTLS12 {
 		t.Fatalf("version %x", v)
 	}
-	e, err := poll.NewEpoll()
+	e, err := poll.NewNative()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestDialWSSRenegotiation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if n := runtime.NumGoroutine(); n <= base {
-		t.Fatal("a renegotiating connection got no goroutine: the Epoll took it over")
+		t.Fatal("a renegotiating connection got no goroutine: the Native took it over")
 	}
 	c.Close()
 }

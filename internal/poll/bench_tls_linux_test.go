@@ -7,14 +7,14 @@ import (
 )
 
 // tlsCases are the ways a poller can serve a client's tls.Conn: the
-// Epoll's own socket through a Bridge, and goroutines.
+// Native's own socket through a Bridge, and goroutines.
 var tlsCases = []struct {
 	name   string
 	new    func() (Poller, error)
 	bridge bool
 }{
-	{"epoll-bridge", func() (Poller, error) { return NewEpoll() }, true},
-	{"epoll-goroutines", func() (Poller, error) { return NewEpoll() }, false},
+	{"epoll-bridge", func() (Poller, error) { return NewNative() }, true},
+	{"epoll-goroutines", func() (Poller, error) { return NewNative() }, false},
 	{"portable", func() (Poller, error) { return NewPortable(), nil }, true},
 }
 

@@ -6,13 +6,13 @@ import (
 )
 
 // Bridge is the net.Conn to put under a client's *tls.Conn so that an
-// Epoll can own the socket once the handshake is done: the *tls.Conn then
+// Native can own the socket once the handshake is done: the *tls.Conn then
 // costs the loop no goroutine and no read buffer of its own while idle,
 // like a plain TCP connection.
 //
 // Until a Poller takes it over, a Bridge passes every call to the
 // connection it wraps, blocking as that one does: the TLS handshake and
-// the HTTP upgrade run over it unchanged, off the loop. When Epoll.Add is
+// the HTTP upgrade run over it unchanged, off the loop. When Native.Add is
 // given a *tls.Conn whose NetConn is an unpinned Bridge around a
 // *net.TCPConn, it takes the socket as it takes a plain one, and the Bridge
 // becomes the loop's record pump (see tlsSock): its Read hands crypto/tls
@@ -20,24 +20,24 @@ import (
 // more for now" with an error that crypto/tls treats as temporary, and its
 // Write queues ciphertext for the loop to send without blocking, so that
 // crypto/tls never sees a write fail for want of room (it would make that
-// failure permanent). Any other Poller (Portable, or an Epoll that is given
+// failure permanent). Any other Poller (Portable, or an Native that is given
 // a pinned Bridge) uses the *tls.Conn as an ordinary net.Conn, and the
 // Bridge just passes through.
 type Bridge struct {
-	nc     net.Conn // the wrapped connection; nil once an Epoll owns the socket
+	nc     net.Conn // the wrapped connection; nil once an Native owns the socket
 	pinned bool
 	// rec follows the record framing of every byte crypto/tls reads, from
 	// the first, so that the loop can feed it one record at a time.
 	rec recordCursor
-	// s is the socket's state once an Epoll owns it. It is set on the
-	// loop's goroutine by Epoll.Add, after the dialing goroutine's last
+	// s is the socket's state once an Native owns it. It is set on the
+	// loop's goroutine by Native.Add, after the dialing goroutine's last
 	// use of nc (the dial result reaches the loop through its task queue,
 	// which orders the two).
 	s *tlsSock
 }
 
 // NewBridge returns a Bridge over c, which should be the *net.TCPConn the
-// *tls.Conn is to run over: an Epoll takes over no other kind.
+// *tls.Conn is to run over: an Native takes over no other kind.
 func NewBridge(c net.Conn) *Bridge { return &Bridge{nc: c} }
 
 // Pin keeps the connection in passthrough mode for good: every Poller then
@@ -68,8 +68,8 @@ func (b *Bridge) Write(p []byte) (int, error) {
 	return b.nc.Write(p)
 }
 
-// Close implements net.Conn. Once an Epoll owns the socket, closing it is
-// the Epoll's business (the Conn's Close), and this does nothing.
+// Close implements net.Conn. Once an Native owns the socket, closing it is
+// the Native's business (the Conn's Close), and this does nothing.
 func (b *Bridge) Close() error {
 	if b.s != nil {
 		return nil

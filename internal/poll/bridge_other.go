@@ -1,11 +1,11 @@
-//go:build !linux
+//go:build !darwin && !dragonfly && !freebsd && !linux && !netbsd && !openbsd
 
 package poll
 
 import "net"
 
-// tlsSock is the state of a socket an Epoll took over from a Bridge; there
-// is no Epoll here, so no Bridge ever leaves passthrough mode.
+// tlsSock is the state of a socket an Native took over from a Bridge; there
+// is no Native here, so no Bridge ever leaves passthrough mode.
 type tlsSock struct {
 	laddr, raddr net.Addr
 }

@@ -6,10 +6,10 @@
 // goroutine each; the portable implementation here emulates that contract
 // with goroutines.
 //
-// On Linux, New returns an Epoll, which owns its TCP sockets outright: an
+// On Linux, New returns an Native, which owns its TCP sockets outright: an
 // idle connection costs neither a goroutine nor a read buffer. That holds
 // for TLS too when the *tls.Conn runs over a Bridge, as the dial package
-// makes it: the Epoll then takes the socket once the handshake is done and
+// makes it: the Native then takes the socket once the handshake is done and
 // runs crypto/tls on the loop. Elsewhere New returns a Portable. Setting the environment variable WSLOOP_POLLER to
 // "portable" makes New return a Portable on Linux too, to compare the two
 // or to rule the epoll poller out when chasing a bug; it is read by every

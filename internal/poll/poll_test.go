@@ -21,7 +21,7 @@ type pollerCase struct {
 }
 
 // pollerCases lists the Pollers of this platform; the Linux test file adds
-// Epoll.
+// Native.
 var pollerCases = []pollerCase{
 	{"portable", func() (Poller, error) { return NewPortable(), nil }},
 }

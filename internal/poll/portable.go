@@ -83,7 +83,7 @@ func (p *Portable) Close() error {
 }
 
 // sleeper is a wait that Wake cuts short, for a Poller that has no
-// descriptor to block on: the portable one, and an Epoll whose descriptors
+// descriptor to block on: the portable one, and an Native whose descriptors
 // are closed but whose loop may still wait for its timers and tasks.
 type sleeper struct {
 	wake  chan struct{}
@@ -128,7 +128,7 @@ func (s *sleeper) sleep(timeout time.Duration) {
 }
 
 // hub runs connections on goroutines and queues what they report for the
-// Poller's Wait. It is all of Portable, and the part of Epoll that serves
+// Poller's Wait. It is all of Portable, and the part of Native that serves
 // connections the kernel cannot be asked about (TLS, pipes), so both
 // pollers share one implementation of the goroutine contract.
 type hub struct {

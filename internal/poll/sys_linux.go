@@ -17,7 +17,7 @@ import (
 // scenario that made 2.3–2.7 context switches per round trip; raw, exactly
 // 1 (the wait for the reply). A raw call cannot be preempted, and a
 // stop-the-world waits for it, so it is kept to what takes microseconds:
-// reads (at most epollReadSize) and sends of up to rawSendMax bytes.
+// reads (at most readSize) and sends of up to rawSendMax bytes.
 
 // rawSendMax is the largest send made without the syscall bookkeeping.
 const rawSendMax = 64 << 10

@@ -58,7 +58,7 @@ func TestTLSServerProcess(t *testing.T) {
 }
 
 // TestTLSIdleMemory measures what an idle wss connection costs the client,
-// served by the Epoll through a Bridge and by goroutines: heap and stacks
+// served by the Native through a Bridge and by goroutines: heap and stacks
 // and RSS, over 2000 connections to a server in another process, each
 // idle after one round trip of a small message, or of a large one (which
 // grows crypto/tls's record buffer). Set WSLOOP_MEASURE_IDLE=1 to run it;
@@ -99,7 +99,7 @@ func TestTLSIdleMemory(t *testing.T) {
 		name   string
 		new    func() (Poller, error)
 		bridge bool
-	}{"epoll-tcp (ws://)", func() (Poller, error) { return NewEpoll() }, false})
+	}{"epoll-tcp (ws://)", func() (Poller, error) { return NewNative() }, false})
 	for _, msg := range []int{64, 256 << 10} {
 		for _, tc := range cases {
 			plain := tc.name == "epoll-tcp (ws://)"

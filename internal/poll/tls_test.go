@@ -92,7 +92,7 @@ type pairOptions struct {
 }
 
 // bridgePair is tlsPair with the client over a Bridge, as dial makes it:
-// an Epoll takes its socket over.
+// an Native takes its socket over.
 func bridgePair(t testing.TB, o pairOptions) (client, server *tls.Conn) {
 	t.Helper()
 	tc, ts := tcpPair(t)
@@ -322,7 +322,7 @@ func (s *serverConn) flush() error {
 }
 
 // TestTLSRecordSplit: the server's records reach the client a byte at a
-// time (on Epoll, one socket read per byte: see epoll_tls_linux_test.go),
+// time (on Native, one socket read per byte: see epoll_tls_linux_test.go),
 // and then many records in one segment.
 func TestTLSRecordSplit(t *testing.T) {
 	forEachPoller(t, func(t *testing.T, p Poller) {

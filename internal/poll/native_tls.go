@@ -1,3 +1,5 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
 package poll
 
 import (
@@ -16,7 +18,7 @@ import (
 
 // TLS on the loop.
 //
-// A *tls.Conn over a Bridge is served like a TCP socket: the Epoll owns the
+// A *tls.Conn over a Bridge is served like a TCP socket: the Native owns the
 // descriptor, the loop reads it into the Wait's shared buffer, and the
 // record layer runs on the loop inside tls.Conn.Read and tls.Conn.Write,
 // which the Bridge feeds and drains without blocking. What this relies on
@@ -58,12 +60,12 @@ import (
 //     fine here; a configuration that allows it must Pin its Bridge.
 //   - EOF: a close_notify alert makes Read return io.EOF (conn.go:720-721);
 //     so does the socket's EOF at a record boundary (conn.go:627-632), while
-//     one inside a record is io.ErrUnexpectedEOF: the Epoll reports them as
+//     one inside a record is io.ErrUnexpectedEOF: the Native reports them as
 //     the goroutine path does (OnHangup(nil) for io.EOF).
 //   - Locking: Read holds c.in and, for alerts and KeyUpdate, c.out; Write
-//     holds c.out. Every call into the tls.Conn is made with the epollConn's
+//     holds c.out. Every call into the tls.Conn is made with the nativeConn's
 //     mu held, never across a Handler call, so the Bridge's state needs no
-//     lock of its own and the order is always epollConn.mu, then crypto/tls's.
+//     lock of its own and the order is always nativeConn.mu, then crypto/tls's.
 //   - What crypto/tls read during the handshake and the HTTP upgrade, past
 //     what they used, is in c.input and c.rawInput, and the socket will not
 //     become readable for it: Add queues a kick, which drains the tls.Conn
@@ -97,13 +99,13 @@ var outBufs = sync.Pool{New: func() any {
 	return &b
 }}
 
-// tlsSock is a taken-over Bridge: the part of an epollConn that only TLS
+// tlsSock is a taken-over Bridge: the part of an nativeConn that only TLS
 // connections have, 128 bytes. in and inErr belong to the loop's
-// goroutine; the rest is used with the epollConn's mu held, by the
-// epollConn's methods or by the Bridge's Read and Write, which run inside
+// goroutine; the rest is used with the nativeConn's mu held, by the
+// nativeConn's methods or by the Bridge's Read and Write, which run inside
 // the tls.Conn calls those methods make.
 type tlsSock struct {
-	c            *epollConn
+	c            *nativeConn
 	tc           *tls.Conn
 	laddr, raddr net.Addr
 	// in is the ciphertext of this turn's socket read, a view of the
@@ -128,7 +130,7 @@ type tlsSock struct {
 	synced bool
 }
 
-// ownedBridge returns the Bridge under tc if an Epoll may take its socket:
+// ownedBridge returns the Bridge under tc if an Native may take its socket:
 // an unpinned Bridge, not taken yet, around a TCP connection, the
 // handshake done.
 func ownedBridge(tc *tls.Conn) (*Bridge, *net.TCPConn) {
@@ -227,7 +229,7 @@ func putOut(b *[]byte) {
 }
 
 // plainBuf is the Wait's plaintext buffer, borrowed on its first use.
-func (e *Epoll) plainBuf() []byte {
+func (e *Native) plainBuf() []byte {
 	if e.plain == nil {
 		e.plain = plainBufs.Get().(*[tlsPlainSize]byte)
 	}
@@ -236,7 +238,7 @@ func (e *Epoll) plainBuf() []byte {
 
 // readTLS is read for a TLS connection: one socket read, whose ciphertext
 // goes through crypto/tls to the handler, as many records as it holds.
-func (c *epollConn) readTLS(ev uint32) {
+func (c *nativeConn) readTLS(ev uint32) {
 	s := c.t
 	buf := c.e.readBuf()
 	for {
@@ -247,7 +249,7 @@ func (c *epollConn) readTLS(ev uint32) {
 		case errno == 0:
 			s.inErr = io.EOF
 		case errno == unix.EAGAIN || errno == unix.EINTR:
-			if ev&(unix.EPOLLHUP|unix.EPOLLERR) == 0 {
+			if ev&(evHup|evErr) == 0 {
 				return
 			}
 			// Not expected, but HUP would be reported again and again.
@@ -271,7 +273,7 @@ func (c *epollConn) readTLS(ev uint32) {
 // drainTLS calls tls.Conn.Read until it has used up what it holds and what
 // the socket gave this turn, handing each piece of plaintext to OnRead. It
 // reports whether the connection is still open and reading.
-func (c *epollConn) drainTLS() bool {
+func (c *nativeConn) drainTLS() bool {
 	s := c.t
 	plain := c.e.plainBuf()
 	defer func() { s.in = nil }() // not left pointing into the shared buffer
@@ -325,7 +327,7 @@ func (c *epollConn) drainTLS() bool {
 // Read would have returned errWouldBlock. The tests set it.
 var verifyDrain = false
 
-func (c *epollConn) verifyDrained() {
+func (c *nativeConn) verifyDrained() {
 	c.mu.Lock()
 	n, err := c.t.tc.Read(c.e.plainBuf())
 	c.mu.Unlock()
@@ -334,10 +336,10 @@ func (c *epollConn) verifyDrained() {
 	}
 }
 
-// kick drains what crypto/tls already holds when the Epoll takes the
+// kick drains what crypto/tls already holds when the Native takes the
 // socket over: records read along with the handshake or the HTTP response
 // never make the socket readable again.
-func (c *epollConn) kick() {
+func (c *nativeConn) kick() {
 	if c.closed || !c.reading {
 		return
 	}
@@ -347,7 +349,7 @@ func (c *epollConn) kick() {
 // writeTLS is Write for a TLS connection, with c.mu held. It encrypts a
 // chunk at a time and stops once the kernel leaves some ciphertext
 // queued: what it accepts is what the kernel took plus at most one chunk.
-func (c *epollConn) writeTLS(p []byte) (int, error) {
+func (c *nativeConn) writeTLS(p []byte) (int, error) {
 	s := c.t
 	if s.werr != nil {
 		return 0, s.werr
@@ -379,7 +381,7 @@ func (c *epollConn) writeTLS(p []byte) (int, error) {
 
 // closeWriteTLS is CloseWrite for a TLS connection, with c.mu held: a
 // close_notify, then the TCP FIN once the queue has drained.
-func (c *epollConn) closeWriteTLS() error {
+func (c *nativeConn) closeWriteTLS() error {
 	s := c.t
 	err := s.tc.CloseWrite()
 	s.shutAfter = s.werr == nil
@@ -392,7 +394,7 @@ func (c *epollConn) closeWriteTLS() error {
 // deregistered: a close_notify, as tls.Conn.Close sends, and a last try
 // at sending the queue. What the kernel did not take is returned for
 // lingerTLS.
-func (c *epollConn) closeTLS() (rest *[]byte, sent int) {
+func (c *nativeConn) closeTLS() (rest *[]byte, sent int) {
 	s := c.t
 	// There is no tls.Conn.Write in flight (they all run under c.mu), so
 	// Close sends close_notify (conn.go:1423) and closes the Bridge, which

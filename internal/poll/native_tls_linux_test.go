@@ -16,11 +16,11 @@ import (
 
 func init() { verifyDrain = true }
 
-// TestEpollTakesTLS: a bridged tls.Conn gets the Epoll's own socket and no
+// TestEpollTakesTLS: a bridged tls.Conn gets the Native's own socket and no
 // goroutine; a pinned Bridge, a Bridge over something else than TCP and a
 // tls.Conn straight over TCP get the goroutine fallback.
 func TestEpollTakesTLS(t *testing.T) {
-	e := newEpoll(t)
+	e := testNative(t)
 	client, server := bridgePair(t, pairOptions{})
 	go echo(server)
 	tcp := client.NetConn().(*Bridge).nc.(*net.TCPConn)
@@ -31,9 +31,9 @@ func TestEpollTakesTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ec, ok := c.(*epollConn)
+	ec, ok := c.(*nativeConn)
 	if !ok || ec.t == nil {
-		t.Fatalf("Add(bridged *tls.Conn) = %T, want a TLS *epollConn", c)
+		t.Fatalf("Add(bridged *tls.Conn) = %T, want a TLS *nativeConn", c)
 	}
 	if _, err := tcp.Write([]byte("x")); err == nil {
 		t.Error("the TCP connection still works after Add")
@@ -66,23 +66,23 @@ func TestEpollTakesTLS(t *testing.T) {
 	}
 }
 
-// TestTLSSockSize logs what a TLS connection costs the Epoll beyond a
+// TestTLSSockSize logs what a TLS connection costs the Native beyond a
 // TCP one: the Bridge and its socket state (crypto/tls's own aside).
 func TestTLSSockSize(t *testing.T) {
-	t.Logf("epollConn %d, tlsSock %d, Bridge %d bytes", unsafe.Sizeof(epollConn{}), unsafe.Sizeof(tlsSock{}), unsafe.Sizeof(Bridge{}))
+	t.Logf("nativeConn %d, tlsSock %d, Bridge %d bytes", unsafe.Sizeof(nativeConn{}), unsafe.Sizeof(tlsSock{}), unsafe.Sizeof(Bridge{}))
 	if size := unsafe.Sizeof(tlsSock{}) + unsafe.Sizeof(Bridge{}); size > 256 {
 		t.Errorf("tlsSock and Bridge are %d bytes", size)
 	}
 }
 
-// TestEpollTLSManyConns: 500 wss connections on one Epoll cost no
+// TestEpollTLSManyConns: 500 wss connections on one Native cost no
 // goroutine of the client's, and each gets its own echo.
 func TestEpollTLSManyConns(t *testing.T) {
 	conns := 500
 	if testing.Short() {
 		conns = 100
 	}
-	e := newEpoll(t)
+	e := testNative(t)
 	clients := make([]*tls.Conn, conns)
 	for i := range clients {
 		client, server := bridgePair(t, pairOptions{})
@@ -127,13 +127,13 @@ func TestEpollTLSManyConns(t *testing.T) {
 		t.Fatalf("%d goroutines for %d wss connections after round trips, %d before", n, conns, base)
 	}
 	for _, c := range cs {
-		ec := c.(*epollConn)
+		ec := c.(*nativeConn)
 		if ec.t.out != nil || ec.t.in != nil {
 			t.Fatal("an idle connection holds a buffer")
 		}
 	}
 	if e.buf != nil || e.plain != nil {
-		t.Fatal("the idle Epoll holds a buffer")
+		t.Fatal("the idle Native holds a buffer")
 	}
 }
 
@@ -141,9 +141,9 @@ func TestEpollTLSManyConns(t *testing.T) {
 // client's socket only once the client has read the one before, so every
 // record is assembled from one socket read per byte.
 func TestEpollTLSRecordSplit(t *testing.T) {
-	e := newEpoll(t)
+	e := testNative(t)
 	testRecordSplit(t, e, func(sc *serverConn, c Conn) {
-		fd := int(c.(*epollConn).fd)
+		fd := int(c.(*nativeConn).fd)
 		rc, err := sc.SyscallConn()
 		if err != nil {
 			panic(err)
@@ -171,7 +171,7 @@ func TestEpollTLSRecordSplit(t *testing.T) {
 // not taken: a goroutine writes it out once the peer reads, then closes;
 // the peer gets every accepted byte, then close_notify.
 func TestEpollTLSCloseLinger(t *testing.T) {
-	e := newEpoll(t)
+	e := testNative(t)
 	client, server := bridgePair(t, pairOptions{})
 	base := runtime.NumGoroutine()
 	h := newRecorder(t)
@@ -179,7 +179,7 @@ func TestEpollTLSCloseLinger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ec := c.(*epollConn)
+	ec := c.(*nativeConn)
 	data := randomBytes(32<<20, 15)
 	// One Write: it takes what the kernel takes, and a chunk more.
 	accepted, err := c.Write(data)
@@ -209,7 +209,7 @@ func TestEpollTLSCloseLinger(t *testing.T) {
 // TestEpollTLSHangupDeregisters: after OnHangup, with nothing to send, a
 // TLS socket is no longer watched.
 func TestEpollTLSHangupDeregisters(t *testing.T) {
-	e := newEpoll(t)
+	e := testNative(t)
 	client, server := bridgePair(t, pairOptions{})
 	h := newRecorder(t)
 	c, err := e.Add(client, h)
@@ -220,7 +220,7 @@ func TestEpollTLSHangupDeregisters(t *testing.T) {
 	c.CloseWrite()
 	server.Close()
 	waitFor(t, e, "OnHangup", func() bool { return h.hangups > 0 })
-	ec := c.(*epollConn)
+	ec := c.(*nativeConn)
 	ec.mu.Lock()
 	mask := ec.mask
 	ec.mu.Unlock()
@@ -244,7 +244,7 @@ func rawInputCap(tc *tls.Conn) int {
 }
 
 // TestEpollTLSIdleBuffers checks what an idle TLS connection keeps after
-// small messages and after large ones: nothing of the Epoll's, and
+// small messages and after large ones: nothing of the Native's, and
 // crypto/tls's record buffer, whose growth the Bridge's record cursor
 // bounds (see recordCursor).
 func TestEpollTLSIdleBuffers(t *testing.T) {
@@ -257,7 +257,7 @@ func TestEpollTLSIdleBuffers(t *testing.T) {
 		{"full", true, 18 << 10},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := newEpoll(t)
+			e := testNative(t)
 			client, server := bridgePair(t, pairOptions{server: func(cfg *tls.Config) {
 				cfg.DynamicRecordSizingDisabled = c.full
 			}})
@@ -274,14 +274,14 @@ func TestEpollTLSIdleBuffers(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			ec := conn.(*epollConn)
+			ec := conn.(*nativeConn)
 			total := 0
 			for _, size := range []int{64, 4 << 20} {
 				total += size
 				go server.Write(randomBytes(size, 16))
 				waitFor(t, e, "the data", func() bool { return n >= total })
 				if ec.t.out != nil || ec.t.in != nil || e.buf != nil || e.plain != nil {
-					t.Fatal("an idle connection holds a buffer of the Epoll's")
+					t.Fatal("an idle connection holds a buffer of the Native's")
 				}
 				t.Logf("after %d bytes: rawInput cap %d", size, rawInputCap(client))
 			}

@@ -1,3 +1,5 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
 package poll
 
 import (
@@ -13,13 +15,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// The tests of Native that hold for epoll and kqueue alike; the Linux
+// ones that look into epoll are in native_linux_test.go. Every test of
+// poll_test.go runs on Native too (pollerCases).
+
 func init() {
 	pollerCases = append(pollerCases,
-		pollerCase{"epoll", func() (Poller, error) { return NewEpoll() }},
-		// Wait's fallback for when the runtime does not take the epoll
-		// descriptor: blocking in epoll_wait.
-		pollerCase{"epoll-blocking", func() (Poller, error) {
-			e, err := NewEpoll()
+		pollerCase{"native", func() (Poller, error) { return NewNative() }},
+		// Wait's fallback for when the runtime does not take the epoll or
+		// kqueue descriptor: blocking in the kernel.
+		pollerCase{"native-blocking", func() (Poller, error) {
+			e, err := NewNative()
 			if err == nil {
 				e.park = nil
 			}
@@ -28,9 +34,9 @@ func init() {
 	)
 }
 
-func newEpoll(t testing.TB) *Epoll {
+func testNative(t testing.TB) *Native {
 	t.Helper()
-	e, err := NewEpoll()
+	e, err := NewNative()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,15 +44,15 @@ func newEpoll(t testing.TB) *Epoll {
 	return e
 }
 
-func TestNewPicksEpoll(t *testing.T) {
+func TestNewPicksNative(t *testing.T) {
 	t.Setenv("WSLOOP_POLLER", "")
 	p, err := New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if _, ok := p.(*Epoll); !ok {
-		t.Fatalf("New() = %T, want *Epoll", p)
+	if _, ok := p.(*Native); !ok {
+		t.Fatalf("New() = %T, want *Native", p)
 	}
 	t.Setenv("WSLOOP_POLLER", "portable")
 	p2, _ := New()
@@ -56,19 +62,19 @@ func TestNewPicksEpoll(t *testing.T) {
 	}
 }
 
-func TestEpollConnSize(t *testing.T) {
-	size := unsafe.Sizeof(epollConn{})
-	t.Logf("epollConn: %d bytes; Epoll: %d bytes", size, unsafe.Sizeof(Epoll{}))
+func TestNativeConnSize(t *testing.T) {
+	size := unsafe.Sizeof(nativeConn{})
+	t.Logf("nativeConn: %d bytes; Native: %d bytes", size, unsafe.Sizeof(Native{}))
 	if size > 64 {
-		t.Errorf("epollConn is %d bytes: an idle connection should cost less", size)
+		t.Errorf("nativeConn is %d bytes: an idle connection should cost less", size)
 	}
 }
 
-// TestEpollOwnsTheSocket checks what Add does to a TCP connection: the
+// TestNativeOwnsTheSocket checks what Add does to a TCP connection: the
 // net.Conn is closed (its descriptor is gone) and the socket lives on in a
-// non-blocking, close-on-exec descriptor of the Epoll's.
-func TestEpollOwnsTheSocket(t *testing.T) {
-	e := newEpoll(t)
+// non-blocking, close-on-exec descriptor of the Native's.
+func TestNativeOwnsTheSocket(t *testing.T) {
+	e := testNative(t)
 	client, _ := tcpPair(t)
 	var orig int
 	rc, _ := client.SyscallConn()
@@ -77,15 +83,15 @@ func TestEpollOwnsTheSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ec, ok := c.(*epollConn)
+	ec, ok := c.(*nativeConn)
 	if !ok {
-		t.Fatalf("Add(*net.TCPConn) = %T, want *epollConn", c)
+		t.Fatalf("Add(*net.TCPConn) = %T, want *nativeConn", c)
 	}
 	if _, err := client.Write([]byte("x")); err == nil {
 		t.Error("the net.Conn still works after Add")
 	}
 	if int(ec.fd) == orig {
-		t.Error("the Epoll kept the runtime's descriptor")
+		t.Error("the Native kept the runtime's descriptor")
 	}
 	fl, err := unix.FcntlInt(uintptr(ec.fd), unix.F_GETFL, 0)
 	if err != nil || fl&unix.O_NONBLOCK == 0 {
@@ -101,8 +107,8 @@ func TestEpollOwnsTheSocket(t *testing.T) {
 	}
 }
 
-func TestEpollFallback(t *testing.T) {
-	e := newEpoll(t)
+func TestNativeFallback(t *testing.T) {
+	e := testNative(t)
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
@@ -125,88 +131,13 @@ func TestEpollFallback(t *testing.T) {
 	c.Close()
 }
 
-// TestEpollWakeCoalesces: Wakes between two Waits write the eventfd once.
-func TestEpollWakeCoalesces(t *testing.T) {
-	e := newEpoll(t)
-	ready := make(chan struct{})
-	for range 4 {
-		go func() {
-			for range 1000 {
-				e.Wake()
-			}
-			ready <- struct{}{}
-		}()
-	}
-	for range 4 {
-		<-ready
-	}
-	var b [8]byte
-	if n, err := unix.Read(e.efd, b[:]); n != 8 || err != nil {
-		t.Fatalf("eventfd read %d, %v", n, err)
-	}
-	if v := binary.NativeEndian.Uint64(b[:]); v != 1 {
-		t.Fatalf("4000 Wakes wrote the eventfd %d times", v)
-	}
-	unix.Write(e.efd, b[:]) // put it back for Wait
-	if err := e.Wait(-1); err != nil {
-		t.Fatal(err)
-	}
-	if e.woken.Load() {
-		t.Fatal("Wait left the wake flag set")
-	}
-}
-
-// TestEpollCloseDrains closes a connection with unread input: the peer
+// TestNativeWakeCoalesces: Wakes between two Waits write the eventfd once.
+// TestNativeCloseDrains closes a connection with unread input: the peer
 // must see our last bytes and EOF, not a reset.
-func TestEpollCloseDrains(t *testing.T) {
-	e := newEpoll(t)
-	client, server := tcpPair(t)
-	h := newRecorder(t)
-	c, err := e.Add(client, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ec := c.(*epollConn)
-	// All of it fits in the receive buffer: input still arriving after
-	// Close draws a reset whatever Close does.
-	const unread = 100 << 10
-	if _, err := server.Write(randomBytes(unread, 6)); err != nil {
-		t.Fatal(err)
-	}
-	// Wait until the kernel holds all of it, without reading.
-	deadline := time.Now().Add(bound)
-	for {
-		n, err := unix.IoctlGetInt(int(ec.fd), unix.SIOCINQ)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == unread {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d bytes queued", n)
-		}
-		runtime.Gosched()
-	}
-	if _, err := c.Write([]byte("goodbye")); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-	h.closed = true
-	server.SetReadDeadline(time.Now().Add(bound))
-	b, err := io.ReadAll(server)
-	if err != nil || string(b) != "goodbye" {
-		t.Fatalf("peer read %q, %v; want our last bytes, then EOF", b, err)
-	}
-	if h.reads != 0 {
-		t.Fatal("the handler was called")
-	}
-}
-
-// TestEpollHangupDeregisters: after OnHangup, a socket the handler keeps
+// TestNativeHangupDeregisters: after OnHangup, a socket the handler keeps
 // open is no longer watched, or HUP would be reported in every Wait.
-func TestEpollHangupDeregisters(t *testing.T) {
-	e := newEpoll(t)
+func TestNativeHangupDeregisters(t *testing.T) {
+	e := testNative(t)
 	client, server := tcpPair(t)
 	h := newRecorder(t)
 	c, err := e.Add(client, h)
@@ -217,7 +148,7 @@ func TestEpollHangupDeregisters(t *testing.T) {
 	c.CloseWrite()
 	server.Close()
 	waitFor(t, e, "OnHangup", func() bool { return h.hangups > 0 })
-	ec := c.(*epollConn)
+	ec := c.(*nativeConn)
 	ec.mu.Lock()
 	mask := ec.mask
 	ec.mu.Unlock()
@@ -226,11 +157,11 @@ func TestEpollHangupDeregisters(t *testing.T) {
 	}
 }
 
-// TestEpollManyConns: 2000 connections on one Epoll cost no goroutine, and
+// TestNativeManyConns: 2000 connections on one Native cost no goroutine, and
 // each gets its own data in both directions.
-func TestEpollManyConns(t *testing.T) {
+func TestNativeManyConns(t *testing.T) {
 	const conns = 2000
-	e := newEpoll(t)
+	e := testNative(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -299,52 +230,16 @@ func TestEpollManyConns(t *testing.T) {
 	}
 	for _, s := range servers {
 		if _, err := s.Read(b[:]); err != io.EOF {
-			t.Fatalf("server read after Epoll.Close: %v, want EOF", err)
+			t.Fatalf("server read after Native.Close: %v, want EOF", err)
 		}
 	}
 }
 
-// TestEpollStaleEvent replaces a connection by another with the same
+// TestNativeStaleEvent replaces a connection by another with the same
 // descriptor number while an event for the first is pending: the second
 // must not get it.
-func TestEpollStaleEvent(t *testing.T) {
-	e := newEpoll(t)
-	c1, s1 := tcpPair(t)
-	c2, s2 := tcpPair(t)
-	h1, h2 := newRecorder(t), newRecorder(t)
-	a, err := e.Add(c1, h1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fd := a.(*epollConn).fd
-	s1.Write([]byte("for the first"))
-	n, errno := epollWait(e.epfd, e.events[:], int(bound/time.Millisecond))
-	if errno != 0 || n != 1 || e.events[0].Fd != fd {
-		t.Fatalf("epoll_wait: %d, %v", n, errno)
-	}
-	stale := e.events[0]
-	a.Close()
-	h1.closed = true
-	b, err := e.Add(c2, h2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.(*epollConn).fd != fd {
-		t.Skipf("the second connection got descriptor %d, not %d", b.(*epollConn).fd, fd)
-	}
-	// Feed the stale event through Wait's resolution by hand.
-	e.mu.Lock()
-	c := e.conns[stale.Fd]
-	e.mu.Unlock()
-	if c != nil && int32(c.gen) == stale.Pad {
-		t.Fatal("a stale event resolves to the new connection")
-	}
-	s2.Write([]byte("for the second"))
-	waitFor(t, e, "the second's data", func() bool { return string(h2.data) == "for the second" })
-}
-
-func TestEpollWriteAfterReset(t *testing.T) {
-	e := newEpoll(t)
+func TestNativeWriteAfterReset(t *testing.T) {
+	e := testNative(t)
 	client, server := tcpPair(t)
 	h := newRecorder(t)
 	c, err := e.Add(client, h)
