@@ -2,9 +2,6 @@ package websocket_test
 
 import (
 	"errors"
-	"os"
-	"os/signal"
-	"syscall"
 	"testing"
 	"time"
 
@@ -145,21 +142,6 @@ func TestStopBeforeRunIsNotLost(t *testing.T) {
 	defer iv.Stop()
 	l.Stop()
 	runLoop(t, l, time.Second)
-}
-
-func TestStopFromSignalHandler(t *testing.T) {
-	l := websocket.NewEventLoop()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGUSR1)
-	defer signal.Stop(sig)
-	go func() {
-		<-sig
-		l.Stop()
-	}()
-	iv := l.SetInterval(func() {}, time.Hour)
-	defer iv.Stop()
-	l.Post(func() { syscall.Kill(os.Getpid(), syscall.SIGUSR1) })
-	runLoop(t, l, 5*time.Second)
 }
 
 func TestRunTwiceConcurrentlyFails(t *testing.T) {

@@ -6,14 +6,20 @@
 // goroutine each; the portable implementation here emulates that contract
 // with goroutines.
 //
-// On Linux, New returns an Native, which owns its TCP sockets outright: an
+// On Linux, macOS and the BSDs, New returns a Native, which owns its TCP
+// sockets outright and waits on epoll (Linux) or kqueue (the others): an
 // idle connection costs neither a goroutine nor a read buffer. That holds
 // for TLS too when the *tls.Conn runs over a Bridge, as the dial package
-// makes it: the Native then takes the socket once the handshake is done and
-// runs crypto/tls on the loop. Elsewhere New returns a Portable. Setting the environment variable WSLOOP_POLLER to
-// "portable" makes New return a Portable on Linux too, to compare the two
-// or to rule the epoll poller out when chasing a bug; it is read by every
+// makes it: the Native then takes the socket once the handshake is done
+// and runs crypto/tls on the loop. Elsewhere (Windows, Plan 9, js/wasm)
+// New returns a Portable. Setting the environment variable WSLOOP_POLLER
+// to "portable" makes New return a Portable everywhere, to compare the two
+// or to rule the native poller out when chasing a bug; it is read by every
 // New, that is by every new event loop.
+//
+// The kqueue backend is compiled and vetted for macOS and each BSD by
+// TestCrossBuild, but this project's CI, on Linux, does not run it; on
+// those systems, this package's tests run every poller case on it.
 package poll
 
 import (

@@ -1,0 +1,56 @@
+package poll
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// crossTargets are the systems whose poller no machine of this project's
+// CI runs: the kqueue backend on macOS and the BSDs, the portable poller
+// on Windows. Their code is compiled and vetted against their own
+// x/sys/unix and standard library here, with the tests, so that a change
+// that breaks them fails now rather than on a user's machine. Running it
+// there is what the tests of this package (poll_test.go and
+// native_test.go, which take every pollerCase) do on such a machine.
+var crossTargets = []string{
+	"darwin/arm64",
+	"darwin/amd64",
+	"freebsd/amd64",
+	"netbsd/amd64",
+	"openbsd/amd64",
+	"dragonfly/amd64",
+	"windows/amd64",
+}
+
+// TestCrossBuild vets the whole module, tests included, for every
+// crossTarget. It needs the go command, on PATH or in GOROOT.
+func TestCrossBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the cross builds take about 20 s each on a fresh build cache")
+	}
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		gocmd = runtime.GOROOT() + "/bin/go"
+		if _, err := os.Stat(gocmd); err != nil {
+			t.Fatalf("no go command on PATH or in GOROOT: %v", err)
+		}
+	}
+	for _, target := range crossTargets {
+		goos, goarch, _ := strings.Cut(target, "/")
+		t.Run(goos+"-"+goarch, func(t *testing.T) {
+			// The library's module, from its root, so that the root package,
+			// the dialer, the command and the examples are built against
+			// this system's poller too; GOWORK=off leaves the test and bench
+			// modules (and their peers' code) out.
+			cmd := exec.Command(gocmd, "vet", "./...")
+			cmd.Dir = "../.."
+			cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+goarch, "CGO_ENABLED=0", "GOFLAGS=", "GOWORK=off")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("GOOS=%s GOARCH=%s go vet ./...: %v\n%s", goos, goarch, err, out)
+			}
+		})
+	}
+}
