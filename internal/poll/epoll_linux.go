@@ -16,6 +16,10 @@ const (
 	evErr   = unix.EPOLLERR
 )
 
+// canPark: the runtime's netpoller can watch an epoll descriptor, so Wait
+// parks its goroutine there.
+const canPark = true
+
 // waitCall names the wait in its errors.
 const waitCall = "epoll_wait"
 

@@ -42,6 +42,17 @@ const (
 	evErr   = 1 << 4
 )
 
+// canPark is false: Wait blocks its thread in kevent instead of parking
+// on the runtime's netpoller. A kqueue descriptor takes only EVFILT_READ,
+// and the runtime registers every descriptor for EVFILT_READ and
+// EVFILT_WRITE in one kevent call (runtime/netpoll_kqueue.go), which then
+// fails with EINVAL after adding the read filter: os.NewFile would fall
+// back to a blocking file and leave that filter behind in the runtime's
+// kqueue. Blocking costs a thread per waiting loop, and on Linux about
+// twice the round trip time (BenchmarkRoundTrip's native-blocking case),
+// since sysmon takes 20 µs or more to hand the loop's P to another thread.
+const canPark = false
+
 // waitCall names the wait in its errors.
 const waitCall = "kevent"
 
@@ -102,8 +113,7 @@ func (p *sysPoller) closeAll() {
 	unix.Close(p.kq)
 }
 
-// fd is the descriptor Wait parks on: a kqueue is readable while it has
-// events, and the runtime's own kqueue can watch it.
+// fd is the kqueue descriptor.
 func (p *sysPoller) fd() int { return p.kq }
 
 // closeWake closes the wake-up pipe.

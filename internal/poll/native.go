@@ -78,7 +78,8 @@ type Native struct {
 	// netpoller, so that a Wait with nothing to do parks its goroutine
 	// instead of blocking its thread in the kernel (see Wait). It owns the
 	// descriptor: closing it closes that. park is nil when the runtime
-	// could not take the descriptor; Wait then blocks in the kernel.
+	// could not take the descriptor, and always for kqueue (see canPark);
+	// Wait then blocks in the kernel.
 	file       *os.File
 	park       syscall.RawConn
 	pollFn     func(uintptr) bool // e.poll, made once: a method value allocates
@@ -122,10 +123,13 @@ func NewNative() (*Native, error) {
 		return nil, err
 	}
 	e.hub.init(e.Wake)
-	// An epoll or kqueue descriptor is itself pollable: it is readable
-	// while it has events to report, and nested in the runtime's own
-	// instance it wakes that one when it gets one. Non-blocking, os.NewFile
-	// registers it there.
+	// An epoll descriptor is itself pollable: it is readable while it has
+	// events to report, and nested in the runtime's own epoll it wakes
+	// that one when it gets one. Non-blocking, os.NewFile registers it
+	// there. A kqueue descriptor cannot be (see canPark).
+	if !canPark {
+		return e, nil
+	}
 	if err := unix.SetNonblock(e.sys.fd(), true); err == nil {
 		e.file = os.NewFile(uintptr(e.sys.fd()), "poller")
 		if e.file.SetReadDeadline(time.Time{}) == nil {
