@@ -7,6 +7,8 @@ import (
 	"log"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsloop/websocket"
@@ -304,4 +306,49 @@ func ExampleMessageEvent_Release() {
 	fmt.Println(count, "messages,", total, "bytes")
 	// Output:
 	// 3 messages, 6000 bytes
+}
+
+// A program that outgrows one core runs one loop per core, each on a
+// goroutine of its own, and spreads its sockets across them. A socket
+// stays on its loop for life, so what its handlers touch needs no lock;
+// only what the loops share does. Two loops here, for a steady output;
+// runtime.NumCPU() in a real program (see examples/multicore).
+func ExampleEventLoop_perCore() {
+	srv := startEcho()
+	defer srv.Close()
+
+	loops := []*websocket.EventLoop{websocket.NewEventLoop(), websocket.NewEventLoop()}
+	var echoes atomic.Int64 // shared by the loops
+	for i := range 8 {
+		ws, err := websocket.NewWithConfig(srv.URL(), &websocket.Config{Loop: loops[i%len(loops)]})
+		if err != nil {
+			log.Fatal(err)
+		}
+		got := 0 // this socket's alone, touched only on its loop
+		ws.OnOpen = func(websocket.Event) {
+			for range 10 {
+				ws.SendText("ping")
+			}
+		}
+		ws.OnMessage = func(websocket.MessageEvent) {
+			echoes.Add(1)
+			if got++; got == 10 {
+				ws.Close()
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for _, l := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.Run(); err != nil { // returns once its sockets have closed
+				log.Print(err)
+			}
+		}()
+	}
+	wg.Wait()
+	fmt.Println("echoes:", echoes.Load())
+	// Output:
+	// echoes: 80
 }
