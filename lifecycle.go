@@ -76,16 +76,31 @@ func (ws *WebSocket) onRead(p []byte) {
 		return // draining after a failure
 	}
 	var err error
+	owed := false // a Next of this read may have queued output not yet flushed
 	for len(p) > 0 && err == nil {
-		var e protocol.Event
-		var n int
-		ws.mu.Lock()
-		e, n, err = ws.core.Next(p)
-		p = p[n:]
-		if len(p) == 0 || err != nil {
-			ws.flushLocked()
+		// Whole messages are taken without ws.mu, which guards the core
+		// against senders on other goroutines: TakeMessage only reads the
+		// input side's state, which only this goroutine changes (in Next,
+		// under the lock). Next, for everything else, may queue a pong or
+		// a close, and flushes with the read's last event.
+		e, n, ok := ws.core.TakeMessage(p)
+		if ok {
+			p = p[n:]
+			if len(p) == 0 && owed {
+				ws.mu.Lock()
+				ws.flushLocked()
+				ws.mu.Unlock()
+			}
+		} else {
+			ws.mu.Lock()
+			e, n, err = ws.core.Next(p)
+			p = p[n:]
+			owed = len(p) > 0 && err == nil
+			if !owed {
+				ws.flushLocked()
+			}
+			ws.mu.Unlock()
 		}
-		ws.mu.Unlock()
 		switch e.Kind {
 		case protocol.KindMessage:
 			if ws.ReadyState() == Open {

@@ -99,7 +99,20 @@ func FuzzFeed(f *testing.F) {
 		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
 			t.Fatalf("errors differ: chunked %v, whole %v", gotErr, wantErr)
 		}
-		for _, c := range []*Conn{whole, chunked} {
+		// The root package's driver: TakeMessage where it can, Next where
+		// it declines, on the same chunks.
+		fast := NewConn(cfg)
+		fastEvs, fastErr := feedFast(fast, chunks...)
+		if !slices.Equal(eventsString(fastEvs), eventsString(wantEvs)) {
+			t.Fatalf("events differ:\nTakeMessage first %q\nNext only         %q", eventsString(fastEvs), eventsString(wantEvs))
+		}
+		if (fastErr == nil) != (wantErr == nil) || fastErr != nil && fastErr.Error() != wantErr.Error() {
+			t.Fatalf("errors differ: TakeMessage first %v, Next only %v", fastErr, wantErr)
+		}
+		if whole.Partial() != fast.Partial() || whole.CloseReceived() != fast.CloseReceived() {
+			t.Fatal("final states differ with TakeMessage")
+		}
+		for _, c := range []*Conn{whole, chunked, fast} {
 			frames := mustDecode(t, c.Output())
 			want := expectedOutput(wantEvs, wantErr)
 			if len(frames) != len(want) {

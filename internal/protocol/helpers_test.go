@@ -137,6 +137,39 @@ func feed(c *Conn, chunks ...[]byte) ([]Event, error) {
 	return all, nil
 }
 
+// feedFast is feed as the root package drives a Conn: TakeMessage first,
+// Next when it declines.
+func feedFast(c *Conn, chunks ...[]byte) ([]Event, error) {
+	var all []Event
+	for _, p := range chunks {
+		for {
+			if ev, n, ok := c.TakeMessage(p); ok {
+				if n <= 0 || n > len(p) || ev.Kind != KindMessage {
+					panic("TakeMessage returned a bad message or length")
+				}
+				all = append(all, ev)
+				p = p[n:]
+				if len(p) == 0 {
+					break
+				}
+				continue
+			}
+			ev, n, err := c.Next(p)
+			if ev.Kind != 0 {
+				all = append(all, ev)
+			}
+			p = p[n:]
+			if err != nil {
+				return all, err
+			}
+			if len(p) == 0 {
+				break
+			}
+		}
+	}
+	return all, nil
+}
+
 // feedAll calls Next until p is used up, as a driver does, and collects
 // the events up to the first error. Called with nothing, it still calls
 // Next once, so that the state of a failed Conn shows.
