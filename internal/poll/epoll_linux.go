@@ -93,9 +93,10 @@ func (p *sysPoller) event(i int) (fd int32, gen uint32, mask uint32, wake bool) 
 }
 
 // ctl changes the interest of fd from old to want, registering it when
-// old is 0 and deregistering it when want is 0. gen goes into the event's
-// key beside fd.
-func (p *sysPoller) ctl(fd int32, gen uint32, old, want uint32) error {
+// old is 0 and deregistering it when want is 0, and returns the interest
+// now registered: want, or old when epoll_ctl fails. gen goes into the
+// event's key beside fd.
+func (p *sysPoller) ctl(fd int32, gen uint32, old, want uint32) (uint32, error) {
 	op := unix.EPOLL_CTL_MOD
 	switch {
 	case old == 0:
@@ -105,7 +106,7 @@ func (p *sysPoller) ctl(fd int32, gen uint32, old, want uint32) error {
 	}
 	ev := unix.EpollEvent{Events: want, Fd: fd, Pad: int32(gen)}
 	if err := unix.EpollCtl(p.epfd, op, int(fd), &ev); err != nil {
-		return os.NewSyscallError("epoll_ctl", err)
+		return old, os.NewSyscallError("epoll_ctl", err)
 	}
-	return nil
+	return want, nil
 }

@@ -13,8 +13,8 @@ import (
 // The kqueue backend of Native, for macOS and the BSDs.
 //
 // kqueue reports each filter of a descriptor as an event of its own, where
-// epoll reports one event with a mask; sysPoller.event folds a kevent into
-// the mask Native works with. Without EV_CLEAR a kqueue filter is
+// epoll reports one event with a mask; merge folds a wait's kevents into
+// one mask per socket (foldKevent, in kqueue_fold.go, tested everywhere). Without EV_CLEAR a kqueue filter is
 // level-triggered, as Native's epoll registration is, so Native's reading
 // once per socket per Wait holds here too.
 //
@@ -24,10 +24,13 @@ import (
 //     an error, as EPOLLRDHUP and EPOLLERR.
 //   - EVFILT_WRITE sets EV_EOF as soon as the socket can send no more,
 //     which our own CloseWrite also causes. EPOLLHUP means both directions
-//     are gone, so a write-side EOF is reported as writable only (with
-//     evErr for an error): Native must not read it as the end of input.
+//     are gone, so a write-side EOF is reported as writable only, error
+//     or not: Native must not read it as the end of input, and the read
+//     filter reports the error.
 //   - kqueue reports nothing for a descriptor with no filter, so a socket
 //     without interest needs no special case.
+//   - A socket's read and write filters fire as two kevents, which merge
+//     folds into one entry, as epoll would report them.
 //   - Events carry no generation (kqueue's udata is a pointer on most of
 //     these systems, and a number there would mislead the collector), so
 //     event returns 0 and Native resolves by descriptor alone. Deleting a
@@ -35,11 +38,11 @@ import (
 //     pending events from the queue, which is what the generation guards
 //     against on Linux.
 const (
-	evIn    = 1 << 0
-	evOut   = 1 << 1
-	evRdHup = 1 << 2
-	evHup   = 1 << 3 // never reported: see above
-	evErr   = 1 << 4
+	evIn    = kqIn
+	evOut   = kqOut
+	evRdHup = kqRdHup
+	evHup   = kqHup // never reported: see above
+	evErr   = kqErr
 )
 
 // canPark is false: Wait blocks its thread in kevent instead of parking
@@ -62,6 +65,7 @@ type sysPoller struct {
 	wakeR  int
 	wakeW  int
 	events [eventBatch]unix.Kevent_t
+	ready  [eventBatch]readyEntry // events, one entry per socket (merge)
 }
 
 func (p *sysPoller) open() error {
@@ -144,78 +148,80 @@ func (p *sysPoller) drainWake(scrap []byte) {
 	}
 }
 
-// wait collects up to eventBatch events, for up to msec milliseconds (-1:
-// no limit).
+// wait collects up to eventBatch kevents, for up to msec milliseconds (-1:
+// no limit), and folds them into one entry per socket (see merge).
 func (p *sysPoller) wait(msec int) (int, unix.Errno) {
 	var ts *unix.Timespec
 	var t unix.Timespec
 	if msec >= 0 {
-		t = unix.NsecToTimespec(int64(msec) * int64(time.Millisecond))
+		// Darwin refuses long timeouts with EINVAL; the Go runtime clamps
+		// its own kevent waits the same way.
+		t = unix.NsecToTimespec(min(int64(msec)*int64(time.Millisecond), maxWait))
 		ts = &t
 	}
 	n, err := unix.Kevent(p.kq, nil, p.events[:], ts)
 	if err != nil {
 		return 0, errnoOf(err)
 	}
-	return n, 0
+	return p.merge(n), 0
 }
 
-// event is the i-th event of the last wait as Native sees it: the
+// maxWait bounds one kevent wait, 10^6 s as the runtime's (a loop with
+// nothing due for longer just waits again).
+const maxWait = int64(1e6 * time.Second)
+
+// merge turns the n kevents of a wait into entries of one socket each, in
+// p.ready (see foldKevent), and returns how many there are.
+func (p *sysPoller) merge(n int) int {
+	m := 0
+	for i := range n {
+		ev := &p.events[i]
+		switch int(ev.Filter) {
+		case unix.EVFILT_READ:
+			eof := ev.Flags&unix.EV_EOF != 0
+			m = foldKevent(p.ready[:], m, int32(ev.Ident), false, eof, eof && ev.Fflags != 0, int(ev.Ident) == p.wakeR)
+		case unix.EVFILT_WRITE:
+			m = foldKevent(p.ready[:], m, int32(ev.Ident), true, false, false, false)
+		}
+	}
+	return m
+}
+
+// event is the i-th entry of the last wait as Native sees it: the
 // descriptor, the generation (0: kqueue keeps none), the readiness mask,
 // and whether it is the wake-up.
 func (p *sysPoller) event(i int) (fd int32, gen uint32, mask uint32, wake bool) {
-	ev := &p.events[i]
-	fd = int32(ev.Ident)
-	switch int(ev.Filter) {
-	case unix.EVFILT_READ:
-		if int(ev.Ident) == p.wakeR {
-			return fd, 0, 0, true
-		}
-		mask = evIn
-		if ev.Flags&unix.EV_EOF != 0 {
-			mask |= evRdHup
-		}
-	case unix.EVFILT_WRITE:
-		mask = evOut
-	}
-	if ev.Flags&unix.EV_EOF != 0 && ev.Fflags != 0 {
-		mask |= evErr
-	}
-	return fd, 0, mask, false
+	r := &p.ready[i]
+	return r.fd, 0, r.mask, r.wake
 }
 
 // ctl changes the interest of fd from old to want, both made of rdEvents
-// and wrEvents. It runs on any goroutine (a short Write arms evOut), so
-// its change list is its own.
-func (p *sysPoller) ctl(fd int32, _ uint32, old, want uint32) error {
-	var changes [2]unix.Kevent_t
-	k := 0
-	if (old^want)&evIn != 0 {
-		unix.SetKevent(&changes[k], int(fd), unix.EVFILT_READ, addOrDelete(want&evIn != 0))
-		k++
-	}
-	if (old^want)&evOut != 0 {
-		unix.SetKevent(&changes[k], int(fd), unix.EVFILT_WRITE, addOrDelete(want&evOut != 0))
-		k++
-	}
-	if k == 0 {
-		return nil
-	}
-	for {
-		_, err := unix.Kevent(p.kq, changes[:k], nil, nil)
-		if err == unix.EINTR {
+// and wrEvents, and returns the interest now registered. Each filter is
+// changed by a kevent call of its own: with no event list, a kevent call
+// stops at its first failing change and leaves the later ones undone, and
+// the caller must know which took. Deleting a filter that is not there
+// (ENOENT) counts as done. It runs on any goroutine (a short Write arms
+// evOut), so its change list is its own.
+func (p *sysPoller) ctl(fd int32, _ uint32, old, want uint32) (uint32, error) {
+	got := old
+	for _, f := range [2]struct {
+		bits   uint32
+		filter int
+	}{{evIn | evRdHup, unix.EVFILT_READ}, {evOut, unix.EVFILT_WRITE}} {
+		if (old^want)&f.bits == 0 {
 			continue
 		}
-		if err != nil {
-			return os.NewSyscallError("kevent", err)
+		add := want&f.bits != 0
+		flags := unix.EV_DELETE
+		if add {
+			flags = unix.EV_ADD
 		}
-		return nil
+		var ch [1]unix.Kevent_t
+		unix.SetKevent(&ch[0], int(fd), f.filter, flags)
+		if _, err := unix.Kevent(p.kq, ch[:], nil, nil); err != nil && (add || err != unix.ENOENT) {
+			return got, os.NewSyscallError("kevent", err)
+		}
+		got = got&^f.bits | want&f.bits
 	}
-}
-
-func addOrDelete(add bool) int {
-	if add {
-		return unix.EV_ADD
-	}
-	return unix.EV_DELETE
+	return got, nil
 }

@@ -541,11 +541,9 @@ func (c *nativeConn) rearmLocked() error {
 	if want == c.mask {
 		return nil
 	}
-	if err := c.e.sys.ctl(c.fd, c.gen, c.mask, want); err != nil {
-		return err
-	}
-	c.mask = want
-	return nil
+	var err error
+	c.mask, err = c.e.sys.ctl(c.fd, c.gen, c.mask, want)
+	return err
 }
 
 // handle reports the readiness ev of one socket to its handler.
@@ -698,7 +696,7 @@ func (c *nativeConn) Close() error {
 	c.closed = true
 	c.reading = false
 	c.wantOut = false
-	c.rearmLocked() // an explicit DEL: a forked child may share the socket, and close would not remove it then
+	c.rearmLocked() // an explicit deregistration: lingerTLS keeps the descriptor open, and with epoll so may a forked child
 	c.mu.Unlock()
 	for range drainReads {
 		if n, _ := sysDiscard(c.fd, drainChunk); n < drainChunk {
