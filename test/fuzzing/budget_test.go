@@ -62,9 +62,16 @@ func TestFuzzBudget(t *testing.T) {
 			cmd := exec.CommandContext(ctx, goTool, "test", "-run=^$", "-fuzz=^"+target.name+"$",
 				"-fuzztime="+fuzzTime, "-fuzzminimizetime=5s", target.pkg)
 			cmd.Dir = root
+			corpus := filepath.Join(root, target.pkg, "testdata", "fuzz", target.name)
+			before := listDir(corpus)
 			start := time.Now()
 			out, err := cmd.CombinedOutput()
 			elapsed := time.Since(start).Round(time.Second)
+			if err != nil && coordinatorRace(out, before, listDir(corpus)) {
+				t.Logf("%s: the fuzzing coordinator's end-of-fuzztime race (go.dev/issue/75804, fixed in Go 1.27), no failing input: %v, %s",
+					target.name, elapsed, lastStats(out))
+				return
+			}
 			if err != nil {
 				t.Fatalf("%s in %s: %v after %v\n%s\nA new failing input is in %s/testdata/fuzz/%s (see the output above): commit it as a regression test.",
 					target.name, target.pkg, err, elapsed, out, target.pkg, target.name)
@@ -96,4 +103,41 @@ func lastStats(out []byte) string {
 		}
 	}
 	return last
+}
+
+// coordinatorRace tells the one failure of a fuzzing run that is not the
+// target's: before Go 1.27, the coordinator may report the -fuzztime
+// deadline itself as the failure, "context deadline exceeded", when a
+// worker is still busy as it passes (go.dev/issue/75804). A real failure
+// writes its input to the corpus directory and says so; this one writes
+// nothing.
+func coordinatorRace(out []byte, before, after map[string]bool) bool {
+	if strings.Contains(string(out), "Failing input written to") {
+		return false
+	}
+	for name := range after {
+		if !before[name] {
+			return false
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "--- FAIL: Fuzz") {
+			// The failure's message is the next line, and nothing else
+			// went wrong: no panic, no other message.
+			return i+1 < len(lines) && strings.TrimSpace(lines[i+1]) == "context deadline exceeded" &&
+				!strings.Contains(string(out), "panic:")
+		}
+	}
+	return false
+}
+
+// listDir returns the names in dir; none when it does not exist.
+func listDir(dir string) map[string]bool {
+	names := map[string]bool{}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
+	return names
 }
