@@ -10,7 +10,7 @@ import (
 )
 
 // TestDialWSSBridge: a wss:// dial returns a tls.Conn over a Bridge, which
-// an Native takes over with no goroutine of its own, the greeting read
+// a Native takes over with no goroutine of its own, the greeting read
 // along with the handshake delivered first.
 func TestDialWSSBridge(t *testing.T) {
 	u, roots := echoServer(t, nil)

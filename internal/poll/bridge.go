@@ -20,16 +20,16 @@ import (
 // more for now" with an error that crypto/tls treats as temporary, and its
 // Write queues ciphertext for the loop to send without blocking, so that
 // crypto/tls never sees a write fail for want of room (it would make that
-// failure permanent). Any other Poller (Portable, or an Native that is given
+// failure permanent). Any other Poller (Portable, or a Native that is given
 // a pinned Bridge) uses the *tls.Conn as an ordinary net.Conn, and the
 // Bridge just passes through.
 type Bridge struct {
-	nc     net.Conn // the wrapped connection; nil once an Native owns the socket
+	nc     net.Conn // the wrapped connection; nil once a Native owns the socket
 	pinned bool
 	// rec follows the record framing of every byte crypto/tls reads, from
 	// the first, so that the loop can feed it one record at a time.
 	rec recordCursor
-	// s is the socket's state once an Native owns it. It is set on the
+	// s is the socket's state once a Native owns it. It is set on the
 	// loop's goroutine by Native.Add, after the dialing goroutine's last
 	// use of nc (the dial result reaches the loop through its task queue,
 	// which orders the two).
@@ -37,7 +37,7 @@ type Bridge struct {
 }
 
 // NewBridge returns a Bridge over c, which should be the *net.TCPConn the
-// *tls.Conn is to run over: an Native takes over no other kind.
+// *tls.Conn is to run over: a Native takes over no other kind.
 func NewBridge(c net.Conn) *Bridge { return &Bridge{nc: c} }
 
 // Pin keeps the connection in passthrough mode for good: every Poller then
@@ -68,7 +68,7 @@ func (b *Bridge) Write(p []byte) (int, error) {
 	return b.nc.Write(p)
 }
 
-// Close implements net.Conn. Once an Native owns the socket, closing it is
+// Close implements net.Conn. Once a Native owns the socket, closing it is
 // the Native's business (the Conn's Close), and this does nothing.
 func (b *Bridge) Close() error {
 	if b.s != nil {

@@ -4,7 +4,7 @@ package poll
 
 import "net"
 
-// tlsSock is the state of a socket an Native took over from a Bridge; there
+// tlsSock is the state of a socket a Native took over from a Bridge; there
 // is no Native here, so no Bridge ever leaves passthrough mode.
 type tlsSock struct {
 	laddr, raddr net.Addr

@@ -94,13 +94,11 @@ func (p *sysPoller) open() error {
 		return os.NewSyscallError("pipe", perr)
 	}
 	p.kq, p.wakeR, p.wakeW = kq, fds[0], fds[1]
-	if err := unix.SetNonblock(p.wakeR, true); err != nil {
-		p.closeAll()
-		return os.NewSyscallError("fcntl", err)
-	}
-	if err := unix.SetNonblock(p.wakeW, true); err != nil {
-		p.closeAll()
-		return os.NewSyscallError("fcntl", err)
+	for _, fd := range fds {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			p.closeAll()
+			return os.NewSyscallError("fcntl", err)
+		}
 	}
 	var ch [1]unix.Kevent_t
 	unix.SetKevent(&ch[0], p.wakeR, unix.EVFILT_READ, unix.EV_ADD)
@@ -112,8 +110,7 @@ func (p *sysPoller) open() error {
 }
 
 func (p *sysPoller) closeAll() {
-	unix.Close(p.wakeR)
-	unix.Close(p.wakeW)
+	p.closeWake()
 	unix.Close(p.kq)
 }
 

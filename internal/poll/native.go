@@ -103,7 +103,7 @@ type Native struct {
 	closed bool
 
 	// Loop goroutine only.
-	ready [eventBatch]*nativeConn
+	ready [eventBatch]readyConn
 	buf   *[readSize]byte     // lent by readBufs during a Wait
 	plain *[tlsPlainSize]byte // lent by plainBufs during a Wait, for TLS
 	scrap [8]byte             // what the wake-up descriptor held
@@ -293,10 +293,11 @@ func (e *Native) Wake() {
 // own wake-up is a thread's, not a goroutine's. BenchmarkRoundTrip, 64
 // bytes: blocking in epoll_wait takes 130 µs a round trip with
 // GOMAXPROCS=1 and 44 µs with 2; parking takes 13 µs with either. So the
-// epoll (or kqueue) descriptor sits in the runtime's netpoller, and Wait polls it with
+// epoll descriptor sits in the runtime's netpoller, and Wait polls it with
 // a zero timeout and parks on it like any net.Conn read, with a read
 // deadline for timeout; the runtime's spinning threads then pick the loop
-// up as fast as any goroutine.
+// up as fast as any goroutine. A kqueue descriptor cannot sit there (see
+// canPark): on kqueue, Wait blocks in kevent.
 func (e *Native) Wait(timeout time.Duration) error {
 	if e.shut.Load() {
 		e.late.sleep(timeout)
@@ -333,7 +334,7 @@ func (e *Native) Wait(timeout time.Duration) error {
 	woke := false
 	e.mu.Lock()
 	for i := range n {
-		fd, gen, _, wake := e.sys.event(i)
+		fd, gen, mask, wake := e.sys.event(i)
 		var c *nativeConn
 		if wake {
 			woke = true
@@ -345,17 +346,16 @@ func (e *Native) Wait(timeout time.Duration) error {
 				c = nil
 			}
 		}
-		e.ready[i] = c
+		e.ready[i] = readyConn{c, mask}
 	}
 	e.mu.Unlock()
 	for i := range n {
-		c := e.ready[i]
-		if c == nil {
+		r := e.ready[i]
+		if r.c == nil {
 			continue
 		}
-		e.ready[i] = nil
-		_, _, mask, _ := e.sys.event(i)
-		c.handle(mask)
+		e.ready[i] = readyConn{}
+		r.c.handle(r.mask)
 	}
 	if woke && !e.shut.Load() {
 		// Reset the eventfd before the flag: a Wake that finds the flag
@@ -501,7 +501,13 @@ func (e *Native) Close() error {
 	return err
 }
 
-// nativeConn is a socket owned by an Native; it is all an idle connection
+// readyConn is a connection a Wait found ready, with what it is ready for.
+type readyConn struct {
+	c    *nativeConn
+	mask uint32
+}
+
+// nativeConn is a socket owned by a Native; it is all an idle connection
 // costs besides the kernel's socket.
 type nativeConn struct {
 	e   *Native

@@ -130,7 +130,7 @@ type tlsSock struct {
 	synced bool
 }
 
-// ownedBridge returns the Bridge under tc if an Native may take its socket:
+// ownedBridge returns the Bridge under tc if a Native may take its socket:
 // an unpinned Bridge, not taken yet, around a TCP connection, the
 // handshake done.
 func ownedBridge(tc *tls.Conn) (*Bridge, *net.TCPConn) {

@@ -83,7 +83,7 @@ func (p *Portable) Close() error {
 }
 
 // sleeper is a wait that Wake cuts short, for a Poller that has no
-// descriptor to block on: the portable one, and an Native whose descriptors
+// descriptor to block on: the portable one, and a Native whose descriptors
 // are closed but whose loop may still wait for its timers and tasks.
 type sleeper struct {
 	wake  chan struct{}

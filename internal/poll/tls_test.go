@@ -92,7 +92,7 @@ type pairOptions struct {
 }
 
 // bridgePair is tlsPair with the client over a Bridge, as dial makes it:
-// an Native takes its socket over.
+// a Native takes its socket over.
 func bridgePair(t testing.TB, o pairOptions) (client, server *tls.Conn) {
 	t.Helper()
 	tc, ts := tcpPair(t)
