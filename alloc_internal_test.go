@@ -12,11 +12,12 @@ type discardConn struct{}
 func (discardConn) Write(p []byte) (int, error) { return len(p), nil }
 func (discardConn) CloseWrite() error           { return nil }
 func (discardConn) Close() error                { return nil }
+func (discardConn) SetPaused(bool)              {}
 
 // openSocket is a socket in the Open state wired to discardConn, for
 // measuring the loop side of the hot path without a network.
 func openSocket() *WebSocket {
-	ws := &WebSocket{loop: NewEventLoop(), core: protocol.NewConn(protocol.Config{}), conn: discardConn{}}
+	ws := &WebSocket{loop: NewEventLoop(), core: protocol.NewConn(protocol.Config{}), conn: discardConn{}, maxBuffered: DefaultMaxBufferedAmount}
 	ws.state.Store(int32(Open))
 	return ws
 }

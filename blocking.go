@@ -10,44 +10,65 @@ import (
 // handlers and keeps none for a blocking call to take.
 var ErrNotDialed = errors.New("websocket: blocking receive on a socket not made by Dial")
 
+// inboxOverhead is what an event in the inbox counts against MaxInboxSize
+// beyond its payload, so that a flood of empty pings is bounded too.
+const inboxOverhead = 64
+
 // Dial connects to url and returns the socket once it is open, or the
 // reason it could not open (*SyntaxError, *ConfigError, *DNSError,
-// *ConnectError, *TLSError, *HandshakeError, or ctx's error). cfg may be
-// nil; its Loop is ignored.
+// *ConnectError, *TLSError, *HandshakeError, or ctx's error: a ctx done
+// before Dial returns always gives ctx's error, and the socket, open or
+// not, is closed). cfg may be nil.
 //
-// A dialed socket has a private loop, driven by the blocking calls
-// (WaitForNextMessage, LowLevelReceive) on the goroutine that makes them,
-// and keeps every message it receives for them. Event handlers still fire,
-// during those calls. Send works from any goroutine; bytes the kernel
-// cannot take at once are written while a blocking call runs. Close and
-// CloseWith on a dialed socket wait, up to Config.CloseTimeout, for the
-// closing handshake to end (taking turns with a blocking call in progress
-// on another goroutine), so that `defer ws.Close()` leaves nothing behind.
+// The socket lives on an event loop that runs in the background: the
+// process's background loop, started on first use on a goroutine of its
+// own and ended once it holds no socket, or cfg.Loop when set, which the
+// program then runs. So between the program's calls the socket answers
+// pings, writes what Send queued and sees the close; every dialed socket
+// on a loop shares that loop's goroutine and poller, and costs one file
+// descriptor.
+//
+// The socket keeps what it receives in an inbox, for WaitForNextMessage
+// and LowLevelReceive, bounded by Config.MaxInboxSize: a program that does
+// not read makes the loop stop reading the socket, and the server wait.
+// Event handlers still fire, on the loop's goroutine, before the event
+// goes to the inbox. Since that goroutine is not the program's, a handler
+// (or listener) is set on a dialed socket from a task on its loop, with
+// ws.Loop().Post; a blocking call from a handler returns ErrLoopRunning
+// when it would have to wait, as it would wait for itself.
+//
+// Close and CloseWith on a dialed socket wait for the closing handshake to
+// end (at most Config.CloseTimeout after the last byte was written), so
+// that `defer ws.Close()` leaves nothing behind.
 func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
-	var c Config
-	if cfg != nil {
-		c = *cfg
-	}
-	c.Loop = NewEventLoop()
-	ws, err := NewWithConfig(url, &c)
+	c, err := cfg.withDefaults(backgroundLoop)
 	if err != nil {
 		return nil, err
 	}
-	ws.mu.Lock()
-	ws.blocking = true
-	ws.mu.Unlock()
-
-	err = c.Loop.runBlocking(ctx, func() bool { return ws.ReadyState() != Connecting })
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if c.Loop.onLoop() {
+		return nil, ErrLoopRunning
+	}
+	ws, err := newSocket(ctx, url, c, true)
 	if err != nil {
-		ws.Close() // the dial was cancelled: this ends at once
+		return nil, err
+	}
+	err = ws.await(ctx, func() bool { return ws.ReadyState() != Connecting })
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		// Cancelled: the dial is aborted, or the open socket closed; its
+		// loop finishes that without us.
+		ws.close(0, "")
 		return nil, err
 	}
 	ws.mu.Lock()
 	opened, failErr := ws.opened, ws.failErr
 	ws.mu.Unlock()
 	if !opened {
-		// It failed before opening: the failure is the answer.
-		ws.finishClose()
 		if failErr == nil {
 			return nil, ws.closedError()
 		}
@@ -59,30 +80,94 @@ func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
 	return ws, nil
 }
 
-// finishClose runs a dialed socket's private loop until nothing of the
-// socket is left, taking its turn after a blocking call running it on
-// another goroutine. From a callback on that loop it returns at once: the
-// loop's run finishes the close.
-func (ws *WebSocket) finishClose() {
-	if ws.blocking { // a dialed socket, alone on its private loop
-		ws.loop.runBlocking(context.Background(), ws.released.Load)
+// await blocks until ready (called with ws.mu held) reports true, or ctx
+// is done. Whatever ready looks at is changed under ws.mu with a signal.
+func (ws *WebSocket) await(ctx context.Context, ready func() bool) error {
+	for {
+		ws.mu.Lock()
+		if ready() {
+			ws.mu.Unlock()
+			return nil
+		}
+		if ws.notify == nil {
+			ws.notify = make(chan struct{})
+		}
+		ch := ws.notify
+		ws.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
-// deliver keeps e for the blocking API.
+// signalLocked wakes the blocking calls waiting on the socket; ws.mu is
+// held.
+func (ws *WebSocket) signalLocked() {
+	if ws.notify != nil {
+		close(ws.notify)
+		ws.notify = nil
+	}
+}
+
+// finishClose waits, on a dialed socket, until nothing of it is left on its
+// loop. From a callback on that loop it returns at once: the loop finishes
+// the close.
+func (ws *WebSocket) finishClose() {
+	if !ws.blocking || ws.loop.onLoop() {
+		return
+	}
+	ws.await(context.Background(), ws.released.Load)
+}
+
+// deliver keeps e for the blocking API, on the loop; past MaxInboxSize the
+// loop stops reading the socket.
 func (ws *WebSocket) deliver(e Event) {
 	ws.mu.Lock()
 	ws.inbox = append(ws.inbox, e)
+	ws.inboxBytes += inboxSize(e)
+	if ws.inboxBytes >= ws.maxInbox && !ws.paused && ws.conn != nil {
+		ws.paused = true
+		ws.conn.SetPaused(true)
+	}
+	ws.signalLocked()
 	ws.mu.Unlock()
 }
 
-// WaitForNextMessage returns the next message, running the socket's loop on
-// the calling goroutine until one arrives. Once the socket is closed and its
-// messages are taken, it returns a *ClosedError carrying the CloseEvent
+func inboxSize(e Event) int {
+	switch e := e.(type) {
+	case MessageEvent:
+		return inboxOverhead + len(e.Data)
+	case PingEvent:
+		return inboxOverhead + len(e.Data)
+	case PongEvent:
+		return inboxOverhead + len(e.Data)
+	}
+	return inboxOverhead
+}
+
+// resume reads the socket again once the program has taken half of a full
+// inbox; it runs on the loop.
+func (ws *WebSocket) resume() {
+	ws.mu.Lock()
+	ws.resumePosted = false
+	if ws.paused && ws.inboxBytes <= ws.maxInbox/2 {
+		ws.paused = false
+		if ws.conn != nil {
+			ws.conn.SetPaused(false)
+		}
+	}
+	ws.mu.Unlock()
+}
+
+// WaitForNextMessage returns the next message from the socket's inbox,
+// waiting for one to arrive. Once the socket is closed and its messages are
+// taken, it returns a *ClosedError carrying the CloseEvent
 // (errors.Is(err, ErrClosed) holds). Pings and pongs waiting before the
 // message are skipped. It is for sockets made by Dial (ErrNotDialed
-// otherwise). Concurrent blocking calls take turns; one made from an event
-// handler of the same socket returns ErrLoopRunning rather than deadlock.
+// otherwise) and safe from any goroutine; one made from an event handler of
+// a socket on the same loop returns ErrLoopRunning instead of waiting.
 func (ws *WebSocket) WaitForNextMessage(ctx context.Context) (MessageEvent, error) {
 	for {
 		e, err := ws.receive(ctx, true)
@@ -103,15 +188,10 @@ func (ws *WebSocket) LowLevelReceive(ctx context.Context) (Event, error) {
 }
 
 func (ws *WebSocket) receive(ctx context.Context, messagesOnly bool) (Event, error) {
-	ws.mu.Lock()
-	blocking := ws.blocking
-	ws.mu.Unlock()
-	if !blocking {
+	if !ws.blocking {
 		return nil, ErrNotDialed
 	}
 	ready := func() bool {
-		ws.mu.Lock()
-		defer ws.mu.Unlock()
 		if messagesOnly {
 			// Pings waiting for a message must not pile up.
 			for len(ws.inbox) > 0 {
@@ -122,32 +202,43 @@ func (ws *WebSocket) receive(ctx context.Context, messagesOnly bool) (Event, err
 			}
 		}
 		// A closed socket is reported once it is gone from its loop, so
-		// that the call which sees the close also finishes it.
+		// that nothing of it is left when the program sees the end.
 		return len(ws.inbox) > 0 || ws.released.Load()
 	}
-	for {
-		if ready() {
-			ws.mu.Lock()
-			if len(ws.inbox) > 0 {
-				e := ws.popLocked()
-				ws.mu.Unlock()
-				return e, nil
-			}
-			ws.mu.Unlock()
-			return nil, ws.closedError()
+	ws.mu.Lock()
+	ok := ready()
+	ws.mu.Unlock()
+	if !ok {
+		if ws.loop.onLoop() {
+			return nil, ErrLoopRunning
 		}
-		if err := ws.loop.runBlocking(ctx, ready); err != nil {
+		if err := ws.await(ctx, ready); err != nil {
 			return nil, err
 		}
 	}
+	ws.mu.Lock()
+	if len(ws.inbox) > 0 {
+		e := ws.popLocked()
+		ws.mu.Unlock()
+		return e, nil
+	}
+	ws.mu.Unlock()
+	return nil, ws.closedError()
 }
 
+// popLocked takes the inbox's first event; a paused socket is read again
+// once half the inbox is taken.
 func (ws *WebSocket) popLocked() Event {
 	e := ws.inbox[0]
 	ws.inbox[0] = nil
 	ws.inbox = ws.inbox[1:]
 	if len(ws.inbox) == 0 {
 		ws.inbox = nil
+	}
+	ws.inboxBytes -= inboxSize(e)
+	if ws.paused && !ws.resumePosted && ws.inboxBytes <= ws.maxInbox/2 {
+		ws.resumePosted = true
+		ws.loop.Post(ws.resume)
 	}
 	return e
 }
@@ -159,7 +250,7 @@ func (ws *WebSocket) closedError() error {
 }
 
 // IsMessageBuffered reports whether a received message is waiting, so that
-// WaitForNextMessage would return without reading.
+// WaitForNextMessage would return without waiting.
 func (ws *WebSocket) IsMessageBuffered() bool {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()

@@ -63,8 +63,10 @@ func TestBufferedAmountLowPacesProducer(t *testing.T) {
 	t.Logf("%d bufferedamountlow events, backlog at most %d", lows, maxBacklog)
 }
 
-// Sends fully written at once leave no backlog and fire no event.
-func TestBufferedAmountLowNotForImmediateWrites(t *testing.T) {
+// Sends are held until their task ends, so a task's sends are seen in
+// BufferedAmount when they return and fire one event once written, as
+// RTCDataChannel's do; a task that sends nothing fires none.
+func TestBufferedAmountLowOncePerTask(t *testing.T) {
 	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -75,13 +77,26 @@ func TestBufferedAmountLowNotForImmediateWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lows := 0
+	lows, echoes := 0, 0
+	var seen []int
 	ws.AddEventListener("bufferedamountlow", func(websocket.Event) { lows++ })
-	ws.OnOpen = func(websocket.Event) { ws.SendText("small") }
-	ws.OnMessage = func(websocket.MessageEvent) { ws.Close() }
+	ws.OnOpen = func(websocket.Event) {
+		for range 3 {
+			ws.SendText("small")
+			seen = append(seen, ws.BufferedAmount())
+		}
+	}
+	ws.OnMessage = func(websocket.MessageEvent) {
+		if echoes++; echoes == 3 {
+			ws.Close()
+		}
+	}
 	runLoop(t, l, 10*time.Second)
-	if lows != 0 {
-		t.Fatalf("%d events for a send written at once", lows)
+	if fmt.Sprint(seen) != "[5 10 15]" {
+		t.Errorf("BufferedAmount after each send = %v, want [5 10 15]", seen)
+	}
+	if lows != 1 {
+		t.Fatalf("%d events for one task's sends, want 1", lows)
 	}
 }
 

@@ -13,6 +13,13 @@ const (
 	DefaultCloseTimeout     = 5 * time.Second
 	DefaultMaxMessageSize   = 32 << 20
 	DefaultUserAgent        = "wsloop"
+	// DefaultMaxBufferedAmount is the send backlog past which Send refuses
+	// (see Config.MaxBufferedAmount).
+	DefaultMaxBufferedAmount = 16 << 20
+	// DefaultMaxInboxSize is how much a dialed socket keeps for the
+	// blocking calls before its loop stops reading it (see
+	// Config.MaxInboxSize).
+	DefaultMaxInboxSize = 4 << 20
 )
 
 // Config is everything a dial can be told. The zero value (or a nil
@@ -47,12 +54,31 @@ type Config struct {
 	// one fails the connection with close code 1009 before it is buffered.
 	// Zero means DefaultMaxMessageSize (32 MiB).
 	MaxMessageSize int64
+	// MaxBufferedAmount bounds the send backlog, so that a server that does
+	// not read cannot make the client hold unbounded memory: a Send that
+	// would take BufferedAmount past it returns ErrBufferFull and queues
+	// nothing (Ping and Pong likewise, for the frames they queue). A
+	// message sent while nothing is buffered is always taken, whatever its
+	// size. Zero means DefaultMaxBufferedAmount (16 MiB).
+	MaxBufferedAmount int
+	// MaxInboxSize bounds what a socket made by Dial keeps for
+	// WaitForNextMessage and LowLevelReceive, in bytes of payload (each
+	// message, ping and pong counts 64 bytes more): once the inbox holds
+	// that much, the loop stops reading the socket, so TCP makes the
+	// server wait, until the program has taken half of it. A message
+	// arriving in the same read is still kept, so the inbox may exceed the
+	// bound by one read (64 KiB) and one message. Zero means
+	// DefaultMaxInboxSize (4 MiB).
+	MaxInboxSize int
 	// BufferedAmountLowThreshold is the level of BufferedAmount at or
 	// below which OnBufferedAmountLow fires once a backlog drains; zero
 	// means an empty backlog.
 	BufferedAmountLowThreshold int
-	// Loop is the event loop the socket lives on; nil means DefaultLoop().
-	// Dial ignores it: a blocking socket has a private loop of its own.
+	// Loop is the event loop the socket lives on; nil means DefaultLoop()
+	// for New and NewWithConfig, and for Dial the background loop, which
+	// runs on a goroutine of its own. A loop given to Dial must be run by
+	// the program (Run or RunContext on another goroutine) for the dial to
+	// finish.
 	Loop *EventLoop
 }
 
@@ -63,9 +89,9 @@ var reservedHeaders = []string{
 	"Sec-Websocket-Extensions", "Sec-Websocket-Accept",
 }
 
-// withDefaults returns a copy of c with every zero field given its default,
-// or a ConfigError.
-func (c *Config) withDefaults() (Config, error) {
+// withDefaults returns a copy of c with every zero field given its default
+// (loop the default Loop), or a ConfigError.
+func (c *Config) withDefaults(loop func() *EventLoop) (Config, error) {
 	var out Config
 	if c != nil {
 		out = *c
@@ -86,6 +112,10 @@ func (c *Config) withDefaults() (Config, error) {
 		return out, &ConfigError{Field: "MaxMessageSize", Msg: "negative"}
 	case out.BufferedAmountLowThreshold < 0:
 		return out, &ConfigError{Field: "BufferedAmountLowThreshold", Msg: "negative"}
+	case out.MaxBufferedAmount < 0:
+		return out, &ConfigError{Field: "MaxBufferedAmount", Msg: "negative"}
+	case out.MaxInboxSize < 0:
+		return out, &ConfigError{Field: "MaxInboxSize", Msg: "negative"}
 	}
 	if out.HandshakeTimeout == 0 {
 		out.HandshakeTimeout = DefaultHandshakeTimeout
@@ -96,11 +126,17 @@ func (c *Config) withDefaults() (Config, error) {
 	if out.MaxMessageSize == 0 {
 		out.MaxMessageSize = DefaultMaxMessageSize
 	}
+	if out.MaxBufferedAmount == 0 {
+		out.MaxBufferedAmount = DefaultMaxBufferedAmount
+	}
+	if out.MaxInboxSize == 0 {
+		out.MaxInboxSize = DefaultMaxInboxSize
+	}
 	if out.UserAgent == "" {
 		out.UserAgent = DefaultUserAgent
 	}
 	if out.Loop == nil {
-		out.Loop = DefaultLoop()
+		out.Loop = loop()
 	}
 	return out, nil
 }

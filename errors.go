@@ -17,6 +17,13 @@ var (
 	// standard says, counted in BufferedAmount. The browser drops it
 	// silently; Go tells the caller.
 	ErrClosed = errors.New("websocket: the socket is closing or closed: data dropped")
+	// ErrBufferFull is returned by Send, SendText, Ping and Pong when the
+	// backlog would pass Config.MaxBufferedAmount. Nothing is queued and
+	// the connection stays open: the caller may wait for
+	// OnBufferedAmountLow and send again. Where the WHATWG standard has the
+	// browser close the connection when its buffer is full, Go tells the
+	// caller instead.
+	ErrBufferFull = errors.New("websocket: send buffer full: BufferedAmount would pass Config.MaxBufferedAmount")
 )
 
 // SyntaxError is the browser's SyntaxError: New was given a URL or a

@@ -38,14 +38,27 @@ type EventLoop struct {
 	poller  poll.Poller
 	running atomic.Bool
 	stop    atomic.Bool
-	runner  atomic.Uint64 // goroutine running a blocking call's run; 0 otherwise
+	runner  atomic.Uint64 // goroutine running the loop; 0 when none
+	// parked is set while the loop waits in its poller (and just before),
+	// so that a send from another goroutine wakes it only then; see
+	// markDirty.
+	parked   atomic.Bool
+	hasDirty atomic.Bool // dirty is not empty
 
-	mu     sync.Mutex
-	free   chan struct{} // closed when the current run ends
-	tasks  []func()
-	spare  []func()
-	timers timerHeap
-	refs   int // sockets that are not closed yet
+	// background marks the loop of dialed sockets (see backgroundLoop): it
+	// runs on a goroutine of its own while it has work, never on the
+	// program's.
+	background bool
+
+	mu         sync.Mutex
+	free       chan struct{} // closed when the current run ends
+	tasks      []func()
+	spare      []func()
+	timers     timerHeap
+	refs       int          // sockets that are not closed yet
+	dirty      []*WebSocket // sockets with output to hand to the kernel
+	dirtySpare []*WebSocket
+	bgActive   bool // a background loop's goroutine is running or starting
 }
 
 var (
@@ -85,8 +98,22 @@ func (l *EventLoop) wake() {
 // task is left, or until Stop is called. It returns ErrLoopRunning if the
 // loop is already running elsewhere. After Stop, Run may be called again:
 // sockets and timers are kept.
+//
+// Run returns as soon as nothing is left, even at its start: a program
+// whose sockets are made later, by Post from other goroutines, uses
+// RunContext instead.
 func (l *EventLoop) Run() error {
-	return l.run(context.Background(), nil)
+	return l.run(context.Background(), false)
+}
+
+// RunContext runs callbacks on the calling goroutine, as Run, but does not
+// return when nothing is left: it waits for work until ctx is done (it
+// then returns ctx's error) or Stop is called (it then returns nil). This
+// is the loop of a long-running program, such as a server that makes
+// sockets when asked, from other goroutines, with Post. It returns
+// ErrLoopRunning if the loop is already running elsewhere.
+func (l *EventLoop) RunContext(ctx context.Context) error {
+	return l.run(ctx, true)
 }
 
 // Stop makes the running Run return after the callback in progress, or,
@@ -102,6 +129,7 @@ func (l *EventLoop) Stop() {
 func (l *EventLoop) Post(fn func()) {
 	l.mu.Lock()
 	l.tasks = append(l.tasks, fn)
+	l.startLocked()
 	p := l.poller
 	l.mu.Unlock()
 	if p != nil {
@@ -109,50 +137,35 @@ func (l *EventLoop) Post(fn func()) {
 	}
 }
 
-// run runs the loop on the calling goroutine. until, when not nil, is
-// checked after every turn and ends the run when it returns true: the
-// blocking API's "run until a message arrives".
-func (l *EventLoop) run(ctx context.Context, until func() bool) error {
-	if !l.acquire(0) {
+// run runs the loop on the calling goroutine; forever keeps it running
+// with nothing left, until ctx ends or Stop.
+func (l *EventLoop) run(ctx context.Context, forever bool) error {
+	if l.background {
+		return ErrLoopRunning // it runs itself
+	}
+	if !l.acquire() {
 		return ErrLoopRunning
 	}
 	defer l.releaseRun()
-	return l.turns(ctx, until)
+	return l.turns(ctx, forever)
 }
 
-// runBlocking is run for the blocking API, where goroutines take turns
-// driving a dialed socket's private loop (a reader in WaitForNextMessage,
-// another goroutine in Close): instead of failing while the loop runs
-// elsewhere, it waits for its turn. Only a call from a callback on the loop
-// itself gets ErrLoopRunning, since waiting would deadlock.
-func (l *EventLoop) runBlocking(ctx context.Context, until func() bool) error {
-	me := goroutineID()
-	for !l.acquire(me) {
-		if l.runner.Load() == me {
-			return ErrLoopRunning
-		}
-		l.mu.Lock()
-		free := l.free
-		l.mu.Unlock()
-		select {
-		case <-free:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	defer l.releaseRun()
-	return l.turns(ctx, until)
+// onLoop reports whether the calling goroutine is the one running the
+// loop: a blocking call made there would wait for the loop it stops.
+func (l *EventLoop) onLoop() bool {
+	r := l.runner.Load()
+	return r != 0 && r == goroutineID()
 }
 
-// acquire makes the calling goroutine (g, when known) the loop's runner.
-func (l *EventLoop) acquire(g uint64) bool {
+// acquire makes the calling goroutine the loop's runner.
+func (l *EventLoop) acquire() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.running.Load() {
 		return false
 	}
 	l.running.Store(true)
-	l.runner.Store(g)
+	l.runner.Store(goroutineID())
 	l.free = make(chan struct{})
 	if l.poller == nil {
 		p, err := poll.New()
@@ -172,7 +185,7 @@ func (l *EventLoop) releaseRun() {
 	l.runner.Store(0)
 	l.running.Store(false)
 	close(l.free)
-	if l.poller != nil && len(l.tasks) == 0 && len(l.timers) == 0 && l.refs == 0 {
+	if l.poller != nil && !l.aliveLocked() {
 		// Nothing is left that could use the poller: give its file
 		// descriptors back. The next Run opens a new one.
 		l.poller.Close()
@@ -180,33 +193,47 @@ func (l *EventLoop) releaseRun() {
 	}
 }
 
+// aliveLocked reports whether the loop has anything left to do.
+func (l *EventLoop) aliveLocked() bool {
+	return len(l.tasks) > 0 || len(l.timers) > 0 || l.refs > 0 || len(l.dirty) > 0
+}
+
 // turns is the loop itself, on a goroutine that holds the loop.
-func (l *EventLoop) turns(ctx context.Context, until func() bool) error {
+func (l *EventLoop) turns(ctx context.Context, forever bool) error {
 	if ctx.Done() != nil {
 		defer context.AfterFunc(ctx, l.wake)()
 	}
 	for {
-		if l.stop.Swap(false) {
+		if l.stop.Swap(false) && !l.background {
 			return nil
 		}
 		l.runTasks()
 		wait := l.runTimers()
-		if until != nil && until() {
-			return nil
-		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// Parked before the check: a sender that queues output after it
+		// sees parked set and wakes the poller (see markDirty).
+		l.parked.Store(true)
 		l.mu.Lock()
-		alive := len(l.tasks) > 0 || len(l.timers) > 0 || l.refs > 0
-		if len(l.tasks) > 0 {
+		alive := l.aliveLocked()
+		if len(l.tasks) > 0 || len(l.dirty) > 0 {
 			wait = 0
 		}
+		if !alive && !forever && l.background {
+			// The background goroutine ends here, under the lock that
+			// the next addRef or Post takes to start another.
+			l.bgActive = false
+		}
 		l.mu.Unlock()
-		if !alive {
+		if !alive && !forever {
+			l.parked.Store(false)
 			return nil
 		}
-		if err := l.poller.Wait(wait); err != nil {
+		err := l.poller.Wait(wait)
+		l.parked.Store(false)
+		l.flushDirty()
+		if err != nil {
 			return err
 		}
 	}
@@ -223,6 +250,7 @@ func (l *EventLoop) runTasks() {
 	for i, fn := range tasks {
 		tasks[i] = nil
 		l.protect(fn)
+		l.flushDirty()
 	}
 	l.mu.Lock()
 	if l.spare == nil {
@@ -269,6 +297,7 @@ func call[E any](l *EventLoop, fn func(E), e E) {
 func (l *EventLoop) addRef() {
 	l.mu.Lock()
 	l.refs++
+	l.startLocked()
 	l.mu.Unlock()
 }
 

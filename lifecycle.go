@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"errors"
+	"time"
 
 	"github.com/wsloop/websocket/internal/bufpool"
 	"github.com/wsloop/websocket/internal/dial"
@@ -16,9 +17,20 @@ import (
 // OnRead and friends out of the WebSocket's public methods.
 type ioHandler WebSocket
 
-func (h *ioHandler) OnRead(p []byte)    { (*WebSocket)(h).onRead(p) }
-func (h *ioHandler) OnWritable()        { (*WebSocket)(h).onWritable() }
-func (h *ioHandler) OnHangup(err error) { (*WebSocket)(h).onHangup() }
+func (h *ioHandler) OnRead(p []byte) {
+	h.loop.unpark()
+	(*WebSocket)(h).onRead(p)
+}
+
+func (h *ioHandler) OnWritable() {
+	h.loop.unpark()
+	(*WebSocket)(h).onWritable()
+}
+
+func (h *ioHandler) OnHangup(err error) {
+	h.loop.unpark()
+	(*WebSocket)(h).onHangup()
+}
 
 func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	ws.dialing = false
@@ -50,6 +62,7 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	ws.protocol = res.Protocol
 	ws.state.Store(int32(Open))
 	ws.opened = true
+	ws.signalLocked()
 	ws.mu.Unlock()
 
 	emit(ws, ws.OnOpen, Event(OpenEvent{Target: ws}), false)
@@ -68,36 +81,29 @@ func (ws *WebSocket) abortConnecting() {
 // onRead delivers each event as soon as the core completes it, so a
 // handler that closes the socket stops the messages behind it in the same
 // read, as in the browser. Output the core queues (pongs, the close echo)
-// is written once the read is consumed, before the last event is
-// delivered, or earlier by a handler's send: pings read together get one
-// pong, the answer to the last (RFC 6455 5.5.3).
+// is held with the handlers' sends and written at the end of the loop's
+// task: pings read together get one pong, the answer to the last (RFC 6455
+// 5.5.3).
 func (ws *WebSocket) onRead(p []byte) {
 	if ws.closeFired {
 		return // draining after a failure
 	}
 	var err error
-	owed := false // a Next of this read may have queued output not yet flushed
 	for len(p) > 0 && err == nil {
 		// Whole messages are taken without ws.mu, which guards the core
 		// against senders on other goroutines: TakeMessage only reads the
 		// input side's state, which only this goroutine changes (in Next,
 		// under the lock). Next, for everything else, may queue a pong or
-		// a close, and flushes with the read's last event.
+		// a close.
 		e, n, ok := ws.core.TakeMessage(p)
 		if ok {
 			p = p[n:]
-			if len(p) == 0 && owed {
-				ws.mu.Lock()
-				ws.flushLocked()
-				ws.mu.Unlock()
-			}
 		} else {
 			ws.mu.Lock()
 			e, n, err = ws.core.Next(p)
 			p = p[n:]
-			owed = len(p) > 0 && err == nil
-			if !owed {
-				ws.flushLocked()
+			if len(ws.core.Output()) > 0 {
+				ws.markDirtyLocked()
 			}
 			ws.mu.Unlock()
 		}
@@ -163,9 +169,8 @@ func (ws *WebSocket) failProtocol(err error) {
 func (ws *WebSocket) onWritable() {
 	ws.mu.Lock()
 	ws.waitWritable = false
-	ws.flushLocked()
-	ws.shutdownIfDrainedLocked()
 	ws.mu.Unlock()
+	ws.flushHeld()
 }
 
 // onHangup is the end of the server's input: clean when its close frame
@@ -182,7 +187,7 @@ func (ws *WebSocket) onHangup() {
 }
 
 // flushLocked hands the core's output to the connection, as much as it
-// takes now.
+// takes now. It runs on the loop.
 func (ws *WebSocket) flushLocked() {
 	if ws.conn == nil || ws.waitWritable || ws.writeFailed {
 		return
@@ -193,9 +198,8 @@ func (ws *WebSocket) flushLocked() {
 	}
 	n, err := ws.conn.Write(out)
 	ws.core.Advance(n)
-	if ws.aboveLow && ws.core.BufferedPayload() <= ws.lowThreshold {
-		ws.aboveLow = false
-		ws.loop.Post(ws.fireBufferedAmountLow)
+	if n > 0 && ws.closeTimer != nil {
+		ws.closeClock = time.Now() // the closing handshake is making progress
 	}
 	if err != nil {
 		ws.writeFailed = true
@@ -217,12 +221,28 @@ func (ws *WebSocket) shutdownIfDrainedLocked() {
 	}
 }
 
+// armCloseTimerLocked starts the clock of the closing handshake: a
+// handshake the server does not finish in time ends as if the server had
+// ended TCP. The clock measures the handshake, not the backlog ahead of the
+// close frame: it restarts whenever bytes are written, so the close frame
+// gets CloseTimeout from the moment it leaves, and data sent before Close
+// is not cut off while the server reads it, however slowly.
 func (ws *WebSocket) armCloseTimerLocked() {
 	if ws.closeTimer == nil {
-		// A closing handshake the server does not finish in time ends as
-		// if the server had ended TCP.
-		ws.closeTimer = ws.loop.SetTimeout(ws.onHangup, ws.closeTimeout)
+		ws.closeClock = time.Now()
+		ws.closeTimer = ws.loop.SetTimeout(ws.onCloseTimeout, ws.closeTimeout)
 	}
+}
+
+func (ws *WebSocket) onCloseTimeout() {
+	ws.mu.Lock()
+	if left := ws.closeTimeout - time.Since(ws.closeClock); left > 0 && ws.conn != nil {
+		ws.closeTimer = ws.loop.SetTimeout(ws.onCloseTimeout, left)
+		ws.mu.Unlock()
+		return
+	}
+	ws.mu.Unlock()
+	ws.onHangup()
 }
 
 // fireClose moves to Closed and fires error (when err is set) and close,
@@ -238,6 +258,7 @@ func (ws *WebSocket) fireClose(ev CloseEvent, err error) {
 		ws.failErr = err
 	}
 	ws.state.Store(int32(Closed))
+	ws.signalLocked()
 	ws.mu.Unlock()
 	if err != nil {
 		emit(ws, ws.OnError, ErrorEvent{Target: ws, Err: err}, false)
@@ -246,13 +267,17 @@ func (ws *WebSocket) fireClose(ev CloseEvent, err error) {
 }
 
 // closeTCP closes the connection and, the close event being fired,
-// releases the socket's hold on the loop.
+// releases the socket's hold on the loop and its buffers: what was never
+// written stays counted in BufferedAmount, as the standard says.
 func (ws *WebSocket) closeTCP() {
 	ws.mu.Lock()
 	c := ws.conn
 	ws.conn = nil
 	if ws.closeTimer != nil {
 		ws.closeTimer.Stop()
+	}
+	if ws.core != nil {
+		ws.dropped += ws.core.Discard()
 	}
 	ws.mu.Unlock()
 	if c != nil {
@@ -268,12 +293,13 @@ func (ws *WebSocket) maybeRelease() {
 		return
 	}
 	ws.mu.Lock()
-	open := ws.conn != nil
-	ws.mu.Unlock()
-	if open {
+	if ws.conn != nil {
+		ws.mu.Unlock()
 		return
 	}
 	ws.released.Store(true)
+	ws.signalLocked()
+	ws.mu.Unlock()
 	ws.loop.release()
 }
 
@@ -295,13 +321,6 @@ func publicDialError(err error) error {
 	}
 }
 
-// fireBufferedAmountLow tells a producer it may send more.
-func (ws *WebSocket) fireBufferedAmountLow() {
-	if ws.ReadyState() != Open {
-		return
-	}
-	emit(ws, ws.OnBufferedAmountLow, BufferedAmountLowEvent{Target: ws}, false)
-}
 
 // emit fires e: the On* handler, the listeners, and, when kept is set and
 // the socket was made by Dial, the blocking API's inbox. It is generic so

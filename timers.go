@@ -34,6 +34,7 @@ func (l *EventLoop) schedule(fn func(), d, period time.Duration) *Timer {
 	t := &Timer{l: l, fn: fn, when: time.Now().Add(max(d, 0)), period: period, index: -1}
 	l.mu.Lock()
 	heap.Push(&l.timers, t)
+	l.startLocked()
 	p := l.poller
 	l.mu.Unlock()
 	if p != nil {
@@ -45,16 +46,25 @@ func (l *EventLoop) schedule(fn func(), d, period time.Duration) *Timer {
 // Stop cancels the timer, like clearTimeout and clearInterval. It reports
 // whether the timer was still pending; a timeout whose callback already ran
 // is not. It is safe from any goroutine, including from the timer's own
-// callback.
+// callback. A loop waiting for the stopped timer wakes, so that Run returns
+// at once when that timer was all it had left.
 func (t *Timer) Stop() bool {
 	l := t.l
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if t.index < 0 {
 		t.period = 0 // an interval stopped from its own callback is not rescheduled
+		l.mu.Unlock()
 		return false
 	}
+	first := t.index == 0
 	heap.Remove(&l.timers, t.index)
+	p := l.poller
+	l.mu.Unlock()
+	// Only the first timer sets the loop's wait; one that waits (parked)
+	// must recompute it. A loop running callbacks does so anyway.
+	if first && p != nil && l.parked.Load() {
+		p.Wake()
+	}
 	return true
 }
 
@@ -77,6 +87,7 @@ func (l *EventLoop) runTimers() time.Duration {
 		l.mu.Unlock()
 
 		l.protect(t.fn)
+		l.flushDirty()
 
 		l.mu.Lock()
 		if t.period > 0 && t.index < 0 {

@@ -73,6 +73,10 @@ type WebSocket struct {
 	id           uint64
 	closeTimeout time.Duration
 	maxMessage   int64
+	maxBuffered  int  // Config.MaxBufferedAmount
+	maxInbox     int  // Config.MaxInboxSize
+	lowThreshold int  // Config.BufferedAmountLowThreshold
+	blocking     bool // made by Dial: keeps what it receives for the blocking API
 	listeners    []*listener
 	state        atomic.Int32
 
@@ -84,14 +88,20 @@ type WebSocket struct {
 	protocol     string
 	cancelDial   context.CancelFunc
 	closeTimer   *Timer
-	waitWritable bool // conn took less than offered; OnWritable follows
-	shutdownWait bool // half-close once the output is drained
-	lowThreshold int  // Config.BufferedAmountLowThreshold
-	aboveLow     bool // a Send left BufferedAmount above lowThreshold
+	closeClock   time.Time // when the closing handshake last made progress
+	dirty        bool      // queued on the loop's flush list (writes.go)
+	waitWritable bool      // conn took less than offered; OnWritable follows
+	shutdownWait bool      // half-close once the output is drained
+	aboveLow     bool      // a Send left BufferedAmount above lowThreshold
 	writeFailed  bool
-	dropped      int // bytes sent after close, counted as the standard says
+	dropped      int // bytes never sent: sent after close, or left when it closed
+
+	// The blocking API's side (inbox.go).
 	inbox        []Event
-	blocking     bool // made by Dial: keeps events for the blocking API, owns its loop
+	inboxBytes   int           // what the inbox holds, as counted against maxInbox
+	paused       bool          // the inbox is full: the loop does not read the socket
+	resumePosted bool          // a task to read it again is on its way
+	notify       chan struct{} // closed when a blocking call may go on; made by a waiter
 
 	// Loop-only state.
 	dialing    bool
@@ -115,11 +125,17 @@ func New(url string, protocols ...string) (*WebSocket, error) {
 // NewWithConfig is New with everything a dial can be told; cfg may be nil.
 // A field that cannot be used is a *ConfigError.
 func NewWithConfig(url string, cfg *Config) (*WebSocket, error) {
-	u, err := parseURL(url)
+	c, err := cfg.withDefaults(DefaultLoop)
 	if err != nil {
 		return nil, err
 	}
-	c, err := cfg.withDefaults()
+	return newSocket(context.Background(), url, c, false)
+}
+
+// newSocket makes the socket and starts its dial, whose context is ctx
+// bounded by the handshake timeout.
+func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSocket, error) {
+	u, err := parseURL(url)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +148,10 @@ func NewWithConfig(url string, cfg *Config) (*WebSocket, error) {
 		id:           lastID.Add(1),
 		closeTimeout: c.CloseTimeout,
 		maxMessage:   c.MaxMessageSize,
+		maxBuffered:  c.MaxBufferedAmount,
+		maxInbox:     c.MaxInboxSize,
 		lowThreshold: c.BufferedAmountLowThreshold,
+		blocking:     blocking,
 		dialing:      true,
 	}
 	opts := dial.Options{
@@ -141,7 +160,7 @@ func NewWithConfig(url string, cfg *Config) (*WebSocket, error) {
 		Header:    c.requestHeader(),
 		TLSConfig: c.TLSConfig,
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.HandshakeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.HandshakeTimeout)
 	ws.cancelDial = cancel
 	ws.loop.addRef()
 	go func() {
@@ -155,6 +174,12 @@ func NewWithConfig(url string, cfg *Config) (*WebSocket, error) {
 // URL is the URL the socket connects to, after the constructor's mapping
 // (http to ws, https to wss, an empty path to /).
 func (ws *WebSocket) URL() string { return ws.url }
+
+// Loop is the event loop the socket lives on: its handlers run on that
+// loop's goroutine. For a socket made by Dial without Config.Loop it is the
+// background loop, which runs on a goroutine of its own; set handlers on
+// such a socket from a task posted to it (see Dial).
+func (ws *WebSocket) Loop() *EventLoop { return ws.loop }
 
 // ID is a number unique to this socket within the process, for logs and
 // maps.
@@ -177,9 +202,11 @@ func (ws *WebSocket) Protocol() string {
 func (ws *WebSocket) Extensions() string { return "" }
 
 // BufferedAmount is the number of bytes of message data accepted by Send
-// and SendText but not yet handed to the operating system. As the standard
-// says, data sent after the closing handshake started is counted too and
-// never leaves the count.
+// and SendText but not yet handed to the operating system. As in the
+// browser, a send's bytes are counted at least until the task that sent
+// them ends: the loop writes them then (see Send). As the standard says,
+// data sent after the closing handshake started is counted too and never
+// leaves the count, and so is data still queued when the connection ended.
 func (ws *WebSocket) BufferedAmount() int {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
@@ -194,6 +221,14 @@ func (ws *WebSocket) BufferedAmount() int {
 // Connecting and ErrClosed once Closing or Closed (the data is dropped and
 // counted in BufferedAmount, as the browser does silently). p may be reused
 // as soon as Send returns.
+//
+// Send queues the message; the loop hands it to the kernel when the
+// current task ends (a send from another goroutine: in the loop's next
+// turn), together with the task's other sends to the socket, and goes on
+// writing while the server reads, whatever the program does meanwhile.
+// When BufferedAmount would pass Config.MaxBufferedAmount, Send returns
+// ErrBufferFull and queues nothing; a message sent with nothing buffered
+// is always taken.
 func (ws *WebSocket) Send(p []byte) error {
 	return ws.write(func(c *protocol.Conn) error { return c.WriteMessage(true, p) }, len(p), true)
 }
@@ -211,7 +246,7 @@ func (ws *WebSocket) Ping(p []byte) error {
 	if len(p) > 125 {
 		return ErrPayloadTooLong
 	}
-	return ws.write(func(c *protocol.Conn) error { return c.WritePing(p) }, 0, false)
+	return ws.write(func(c *protocol.Conn) error { return c.WritePing(p) }, len(p), false)
 }
 
 // Pong sends an unsolicited pong with payload p (at most 125 bytes), which
@@ -220,7 +255,19 @@ func (ws *WebSocket) Pong(p []byte) error {
 	if len(p) > 125 {
 		return ErrPayloadTooLong
 	}
-	return ws.write(func(c *protocol.Conn) error { return c.WritePong(p) }, 0, false)
+	return ws.write(func(c *protocol.Conn) error { return c.WritePong(p) }, len(p), false)
+}
+
+// fullLocked reports whether n more bytes would take the backlog past
+// MaxBufferedAmount: message data is measured as BufferedAmount counts it,
+// a control frame by the frames queued, so that pings cannot grow the
+// backlog without bound either. An empty backlog takes any message.
+func (ws *WebSocket) fullLocked(n int, data bool) bool {
+	queued := ws.core.BufferedPayload()
+	if !data {
+		queued = len(ws.core.Output())
+	}
+	return queued > 0 && queued+n > ws.maxBuffered
 }
 
 func (ws *WebSocket) write(enc func(*protocol.Conn) error, n int, data bool) error {
@@ -230,8 +277,11 @@ func (ws *WebSocket) write(enc func(*protocol.Conn) error, n int, data bool) err
 	case Connecting:
 		return ErrInvalidState
 	case Open:
+		if ws.fullLocked(n, data) {
+			return ErrBufferFull
+		}
 		if err := enc(ws.core); err == nil {
-			ws.flushLocked()
+			ws.markDirtyLocked()
 			if ws.core.BufferedPayload() > ws.lowThreshold {
 				// Only a backlog the caller can see after Send returns is
 				// worth an event when it drains.
@@ -285,7 +335,7 @@ func (ws *WebSocket) close(code uint16, reason string) {
 	case Open:
 		ws.state.Store(int32(Closing))
 		ws.core.WriteClose(code, reason)
-		ws.flushLocked()
+		ws.markDirtyLocked()
 		ws.armCloseTimerLocked()
 	}
 }

@@ -521,6 +521,8 @@ type nativeConn struct {
 	// reading is cleared once OnHangup has been called. Only the loop
 	// changes it, which is why handle may read it without mu.
 	reading bool
+	// paused is set by SetPaused, on the loop, like reading.
+	paused bool
 	// wantOut: a Write was short and OnWritable is owed.
 	wantOut bool
 	wshut   bool
@@ -538,7 +540,7 @@ type nativeConn struct {
 // would report them in every Wait.
 func (c *nativeConn) rearmLocked() error {
 	var want uint32
-	if c.reading {
+	if c.reading && !c.paused {
 		want |= rdEvents
 	}
 	if c.wantOut || (c.t != nil && !c.closed && c.t.pending() > 0) {
@@ -557,7 +559,7 @@ func (c *nativeConn) handle(ev uint32) {
 	if c.closed {
 		return
 	}
-	if c.reading && ev&(evIn|endEvents) != 0 {
+	if c.reading && !c.paused && ev&(evIn|endEvents) != 0 {
 		c.read(ev)
 		if c.closed {
 			return
@@ -595,7 +597,7 @@ func (c *nativeConn) read(ev uint32) {
 		// When the peer has finished (or the socket failed) and this read
 		// did not fill the buffer, all that was queued is read, and the
 		// next read meets the end: take it now rather than one Wait later.
-		if ev&endEvents == 0 || n == len(buf) || c.closed || !c.reading {
+		if ev&endEvents == 0 || n == len(buf) || c.closed || !c.reading || c.paused {
 			return
 		}
 		n, errno = sysRead(c.fd, buf)
@@ -631,6 +633,18 @@ func (c *nativeConn) hangup(err error) {
 	c.rearmLocked()
 	c.mu.Unlock()
 	c.h.OnHangup(err)
+}
+
+// SetPaused implements Conn: a paused socket is taken out of the read
+// interest, so the kernel reports nothing until it is resumed.
+func (c *nativeConn) SetPaused(paused bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.paused == paused {
+		return
+	}
+	c.paused = paused
+	c.rearmLocked()
 }
 
 // Write implements Conn: the bytes go straight to the kernel's send buffer,

@@ -53,6 +53,12 @@ type Conn interface {
 	// written, so the peer sees our last frame and then EOF while we can
 	// still read its answer.
 	CloseWrite() error
+	// SetPaused stops (true) or resumes (false) reading the connection:
+	// while paused no OnRead or OnHangup is called and the kernel's
+	// receive buffer fills, so TCP makes the peer wait. It belongs to the
+	// goroutine that calls Wait, like Close. Input already read when it is
+	// called (the rest of a TLS record's plaintext) is still delivered.
+	SetPaused(paused bool)
 	// Close unregisters the connection and closes it after the accepted
 	// bytes are written (bounded by a short deadline). No Handler call
 	// follows Close.

@@ -213,6 +213,10 @@ type portableConn struct {
 	// closed is touched only on the Wait goroutine (Close is called there
 	// too): it stops handler calls after Close.
 	closed bool
+	// paused and ackOwed, also the Wait goroutine's: a paused connection
+	// keeps its reader waiting for the ack of the last read.
+	paused  bool
+	ackOwed bool
 
 	wmu          sync.Mutex
 	pending      []byte
@@ -252,8 +256,15 @@ func (c *portableConn) readLoop() {
 
 func (c *portableConn) dispatch(e *event) {
 	if e.kind == evRead {
-		// The reader waits for this ack before it reuses the buffer.
-		defer func() { c.ack <- struct{}{} }()
+		// The reader waits for this ack before it reuses the buffer and
+		// reads again; a paused connection owes it until it resumes.
+		defer func() {
+			if c.paused && !c.closed {
+				c.ackOwed = true
+			} else {
+				c.ack <- struct{}{}
+			}
+		}()
 	}
 	if c.closed {
 		return
@@ -265,6 +276,17 @@ func (c *portableConn) dispatch(e *event) {
 		c.h.OnWritable()
 	case evHangup:
 		c.h.OnHangup(e.err)
+	}
+}
+
+// SetPaused implements Conn. The reader is held back by the ack of its
+// last read, so at most one read's bytes (already delivered) precede the
+// pause.
+func (c *portableConn) SetPaused(paused bool) {
+	c.paused = paused
+	if !paused && c.ackOwed {
+		c.ackOwed = false
+		c.ack <- struct{}{}
 	}
 }
 

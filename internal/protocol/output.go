@@ -91,3 +91,19 @@ func (c *Conn) reserve(n int) {
 	c.out = buf
 	c.head = 0
 }
+
+// Discard gives back every buffer the connection holds, queued output and
+// partial input alike, once the connection is over: nothing more is read
+// or written. It returns the message payload bytes that were queued and
+// never written, for the driver's bufferedAmount.
+func (c *Conn) Discard() (unwritten int) {
+	unwritten = c.buffered
+	bufpool.Put(c.out)
+	c.out, c.head, c.buffered = nil, 0, 0
+	c.hdrLeft, c.payLeft, c.dataFrame, c.pongLen = 0, 0, false, 0
+	bufpool.Put(c.msg)
+	c.msg, c.ctrl = nil, nil
+	c.msgOp, c.inPayload, c.hdrLen = 0, false, 0
+	c.closeSent = true
+	return unwritten
+}

@@ -1,0 +1,79 @@
+package websocket
+
+// A send does not write: it queues its frame in the protocol core and
+// marks the socket dirty, and the loop hands each dirty socket's output to
+// the kernel at the end of the task that sent (a posted task, a timer, or
+// the I/O callbacks of one poller wait). So BufferedAmount reads, inside a
+// task, what that task sent, as the WHATWG standard counts it ("as of the
+// last time the event loop reached step 1"), a burst of small sends costs
+// one system call, and sends from other goroutines are written by the
+// loop, which wakes for them only when it is waiting.
+
+// markDirtyLocked queues ws for the loop's next flush; ws.mu is held.
+func (ws *WebSocket) markDirtyLocked() {
+	if ws.dirty {
+		return
+	}
+	ws.dirty = true
+	l := ws.loop
+	l.mu.Lock()
+	l.dirty = append(l.dirty, ws)
+	l.hasDirty.Store(true)
+	p := l.poller
+	l.mu.Unlock()
+	// The loop sets parked before it looks at dirty for the last time
+	// ahead of a wait, and clears it once it runs callbacks again: either
+	// it sees this socket, or this sees parked.
+	if p != nil && l.parked.Load() {
+		p.Wake()
+	}
+}
+
+// flushDirty writes the output of every socket marked since the last
+// flush. It runs on the loop, at the end of each task.
+func (l *EventLoop) flushDirty() {
+	if !l.hasDirty.Load() {
+		return
+	}
+	l.mu.Lock()
+	d := l.dirty
+	l.dirty, l.dirtySpare = l.dirtySpare[:0], nil
+	l.hasDirty.Store(false)
+	l.mu.Unlock()
+	for i, ws := range d {
+		d[i] = nil
+		ws.flushHeld()
+	}
+	l.mu.Lock()
+	if l.dirtySpare == nil {
+		l.dirtySpare = d[:0]
+	}
+	l.mu.Unlock()
+}
+
+// flushHeld hands the socket's held output to the kernel, and tells a
+// producer whose backlog has drained to the threshold that it may send
+// more.
+func (ws *WebSocket) flushHeld() {
+	ws.mu.Lock()
+	ws.dirty = false
+	ws.flushLocked()
+	ws.shutdownIfDrainedLocked()
+	low := ws.aboveLow && ws.core.BufferedPayload() <= ws.lowThreshold
+	if low {
+		ws.aboveLow = false
+	}
+	ws.mu.Unlock()
+	if low && ws.ReadyState() == Open {
+		emit(ws, ws.OnBufferedAmountLow, BufferedAmountLowEvent{Target: ws}, false)
+	}
+}
+
+// unpark is called first by every poller callback: the poller calls them
+// inside its wait, and from there on the loop flushes before it waits
+// again, so a sender need not wake it.
+func (l *EventLoop) unpark() {
+	if l.parked.Load() {
+		l.parked.Store(false)
+	}
+}
