@@ -1,0 +1,22 @@
+package websocket
+
+// Views of a socket's insides for the external tests.
+
+// InboxBytes is what a dialed socket's inbox holds, as counted against
+// MaxInboxSize.
+func InboxBytes(ws *WebSocket) int {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return ws.inboxBytes
+}
+
+// HeldOutput is how many bytes of frames the socket still holds for
+// writing.
+func HeldOutput(ws *WebSocket) int {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.core == nil {
+		return 0
+	}
+	return len(ws.core.Output())
+}
