@@ -321,7 +321,6 @@ func publicDialError(err error) error {
 	}
 }
 
-
 // emit fires e: the On* handler, the listeners, and, when kept is set and
 // the socket was made by Dial, the blocking API's inbox. It is generic so
 // that e is boxed into an Event only when a listener or the inbox needs
