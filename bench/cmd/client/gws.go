@@ -14,7 +14,7 @@ import (
 // connection's ReadLoop goroutine (one per connection, started with `go`
 // as its README does) calls the handler's OnMessage, which may write.
 
-var gwsLib = library{name: "gws", echo: gwsEcho, recv: gwsRecv, fan: gwsFan, idle: gwsIdle}
+var gwsLib = library{name: "gws", echo: gwsEcho, recv: gwsRecv, fan: gwsFan, idle: gwsIdle, burst: gwsBurst}
 
 func gwsOption(url string) *gws.ClientOption {
 	return &gws.ClientOption{
@@ -97,6 +97,77 @@ func waitClosed(closed chan struct{}, d time.Duration, c *gws.Conn) bool {
 		<-closed
 		return false
 	}
+}
+
+type gwsBurstHandler struct {
+	gws.BuiltinEventHandler
+	msg    []byte
+	k      int64
+	end    time.Time
+	m      meter
+	n      int64
+	res    sample
+	fail   error
+	closed chan struct{}
+}
+
+// burst writes k messages in a row.
+func (h *gwsBurstHandler) burst(c *gws.Conn) error {
+	for range h.k {
+		if err := c.WriteMessage(gws.OpcodeText, h.msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *gwsBurstHandler) OnMessage(c *gws.Conn, msg *gws.Message) {
+	size := msg.Data.Len()
+	msg.Close()
+	h.n++
+	if size != len(h.msg) {
+		h.fail = fmt.Errorf("echo of %d bytes, want %d", size, len(h.msg))
+		c.WriteClose(1000, nil)
+		return
+	}
+	if h.n%h.k != 0 {
+		return
+	}
+	if time.Now().Before(h.end) {
+		if err := h.burst(c); err != nil {
+			h.fail = err
+		}
+		return
+	}
+	h.res = h.m.stop(h.n)
+	c.WriteClose(1000, nil)
+}
+
+func (h *gwsBurstHandler) OnClose(c *gws.Conn, err error) { close(h.closed) }
+
+// gwsBurst writes the first burst from the dialing goroutine, as gwsEcho
+// does its first message, and every later one from OnMessage.
+func gwsBurst(url string, msg []byte, k int, d time.Duration) (sample, error) {
+	h := &gwsBurstHandler{msg: msg, k: int64(k), closed: make(chan struct{})}
+	c, _, err := gws.NewClient(h, gwsOption(url))
+	if err != nil {
+		return sample{}, err
+	}
+	h.m = startMeter()
+	h.end = time.Now().Add(d)
+	if err := h.burst(c); err != nil {
+		c.NetConn().Close()
+		return sample{}, err
+	}
+	go c.ReadLoop()
+	if !waitClosed(h.closed, d+phaseTimeout, c) {
+		return sample{}, timeoutErr("burst", d+phaseTimeout)
+	}
+	if h.fail == nil && h.res.ops == 0 {
+		h.fail = errors.New("closed before the run ended")
+	}
+	h.res.bytes = h.res.ops * int64(len(msg))
+	return h.res, h.fail
 }
 
 type gwsRecvHandler struct {

@@ -34,9 +34,12 @@ type library struct {
 	fan func(urls []string, n, rounds int, msg []byte) (sample, error)
 	// idle opens n connections and measures what holding them costs.
 	idle func(urls []string, n int) (sample, error)
+	// burst sends k copies of msg (text) in one go, waits for their k
+	// echoes, and again, for d; an operation is one message.
+	burst func(url string, msg []byte, k int, d time.Duration) (sample, error)
 }
 
-var allLibs = []library{wsloopLib, gorillaLib, coderLib, gobwasLib, gwsLib, wsloopPortableLib, wsloopKeepLib}
+var allLibs = []library{wsloopLib, gorillaLib, coderLib, gobwasLib, gwsLib, wsloopPortableLib, wsloopKeepLib, wsloopBlockingLib}
 
 // Set from the flags.
 var (
@@ -62,6 +65,8 @@ type options struct {
 	fanRounds  int
 	fanSize    int
 	idleConns  int
+	burstCount int
+	burstSize  int
 	addrs      int
 	serverBin  string
 	k100Conns  int
@@ -72,10 +77,10 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated scenarios: rt, bulk, recv, fan, idle, idle-100k; all = every one but idle-100k")
-	flag.StringVar(&o.libs, "libs", "wsloop,gorilla,coder,gobwas,gws", "comma-separated libraries, in the order they alternate; wsloop-portable (wsloop on the portable poller) and wsloop-keep (wsloop not releasing messages) can be added")
+	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated scenarios: rt, bulk, recv, fan, idle, burst, idle-100k; all = every one but idle-100k")
+	flag.StringVar(&o.libs, "libs", "wsloop,gorilla,coder,gobwas,gws", "comma-separated libraries, in the order they alternate; wsloop-portable (wsloop on the portable poller), wsloop-keep (wsloop not releasing messages) and wsloop-blocking (wsloop's blocking API) can be added")
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds: each library runs once per round")
-	flag.DurationVar(&o.duration, "duration", 2*time.Second, "length of one run of rt, bulk and recv")
+	flag.DurationVar(&o.duration, "duration", 2*time.Second, "length of one run of rt, bulk, recv and burst")
 	flag.IntVar(&o.rtSize, "rt-size", 32, "rt: text message size in bytes")
 	flag.IntVar(&o.bulkSize, "bulk-size", 1<<20, "bulk: binary message size in bytes")
 	flag.IntVar(&o.pushSize, "push-size", 1024, "recv: size of the messages the server pushes")
@@ -84,6 +89,8 @@ func main() {
 	flag.IntVar(&o.fanSize, "fan-size", 64, "fan: text message size in bytes")
 	flag.IntVar(&fanLoops, "fan-loops", fanLoops, "fan: event loops wsloop spreads the connections over (default GOMAXPROCS)")
 	flag.IntVar(&o.idleConns, "idle-conns", 0, "idle: connections (0: as many as the fd limit allows, at most 19000)")
+	flag.IntVar(&o.burstCount, "burst-n", 64, "burst: messages sent in one go before their echoes are awaited")
+	flag.IntVar(&o.burstSize, "burst-size", 32, "burst: text message size in bytes")
 	flag.IntVar(&o.addrs, "addrs", 8, "loopback addresses the server listens on: 127.0.0.1 to 127.0.0.N")
 	flag.StringVar(&o.serverBin, "server-bin", "", "prebuilt server binary (default: go build bench/cmd/server)")
 	flag.IntVar(&o.k100Conns, "k100-conns", 100000, "idle-100k: connections in total")
@@ -93,6 +100,7 @@ func main() {
 	flag.IntVar(&dialWindow, "dial-window", dialWindow, "connections opened at once (fan, idle)")
 	flag.DurationVar(&phaseTimeout, "timeout", phaseTimeout, "base time-out of each phase of a run")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (all libraries) to this file; use it with one library in -libs")
+	countWrites := flag.Bool("count-writes", false, "add a writes/op column: the client's write, writev, sendto and sendmsg system calls (and kin) per operation, counted on the kernel's sys_enter tracepoint (needs root or CAP_PERFMON and tracefs; slows every system call on the machine a little while on)")
 	worker := flag.Bool("worker", false, "internal: run as an idle-100k client process")
 	workerConns := flag.Int("worker-conns", 0, "internal: connections of this worker")
 	workerURLs := flag.String("worker-urls", "", "internal: comma-separated server URLs of this worker")
@@ -100,6 +108,14 @@ func main() {
 
 	if *worker {
 		os.Exit(runWorker(strings.Split(*workerURLs, ","), *workerConns))
+	}
+	if *countWrites {
+		c, err := openWriteCounter()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "client: -count-writes:", err)
+			os.Exit(1)
+		}
+		writeCounter = c
 	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
@@ -194,14 +210,14 @@ func run(o options) error {
 }
 
 func parseScenarios(s string) ([]string, error) {
-	valid := []string{"rt", "bulk", "recv", "fan", "idle", "idle-100k"}
+	valid := []string{"rt", "bulk", "recv", "fan", "idle", "burst", "idle-100k"}
 	var out []string
 	for _, name := range strings.Split(s, ",") {
 		name = strings.TrimSpace(name)
 		switch {
 		case name == "":
 		case name == "all":
-			out = append(out, valid[:5]...)
+			out = append(out, valid[:len(valid)-1]...)
 		case contains(valid, name):
 			out = append(out, name)
 		default:
@@ -229,7 +245,11 @@ func parseLibs(s string) ([]library, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("unknown library %q (have wsloop, gorilla, coder, gobwas, gws, wsloop-portable)", name)
+			var have []string
+			for _, l := range allLibs {
+				have = append(have, l.name)
+			}
+			return nil, fmt.Errorf("unknown library %q (have %s)", name, strings.Join(have, ", "))
 		}
 	}
 	if len(out) == 0 {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -26,6 +27,10 @@ type sample struct {
 	// on a VM costs more CPU than most of the work around it.
 	switches int64
 	bytes    int64 // payload bytes moved, where the scenario counts them
+	// writes counts the write-family system calls of this process's
+	// threads (write, writev, sendto, sendmsg and their kin), when
+	// -count-writes set up writeCounter; -1 otherwise.
+	writes int64
 
 	lat []time.Duration // per-operation latencies (fan)
 
@@ -48,6 +53,14 @@ func (s sample) switchesPerOp() float64 {
 		return 0
 	}
 	return float64(s.switches) / float64(s.ops)
+}
+
+// writesPerOp is NaN when the system calls were not counted.
+func (s sample) writesPerOp() float64 {
+	if s.ops == 0 || s.writes < 0 {
+		return math.NaN()
+	}
+	return float64(s.writes) / float64(s.ops)
 }
 
 func (s sample) allocsPerOp() float64 {
@@ -78,12 +91,13 @@ type meter struct {
 	cpu      time.Duration
 	switches int64
 	mallocs  uint64
+	writes   int64 // -1: not counted
 }
 
 func startMeter() meter {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms) // before the clocks start: it stops the world
-	m := meter{mallocs: ms.Mallocs}
+	m := meter{mallocs: ms.Mallocs, writes: writeCounter.count()}
 	m.cpu, m.switches = usage()
 	m.t = time.Now()
 	return m
@@ -92,9 +106,13 @@ func startMeter() meter {
 func (m meter) stop(ops int64) sample {
 	el := time.Since(m.t)
 	cpu, sw := usage()
+	writes := int64(-1)
+	if n := writeCounter.count(); n >= 0 && m.writes >= 0 {
+		writes = n - m.writes
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return sample{ops: ops, elapsed: el, cpu: cpu - m.cpu, switches: sw - m.switches, mallocs: ms.Mallocs - m.mallocs}
+	return sample{ops: ops, elapsed: el, cpu: cpu - m.cpu, switches: sw - m.switches, mallocs: ms.Mallocs - m.mallocs, writes: writes}
 }
 
 // usage is this process's CPU time and context switches so far.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -59,6 +60,19 @@ func specFor(o options, name string, urls []string, limit uint64) (scenarioSpec,
 			rate: func(s sample) float64 { return s.rate() },
 			run: func(l library) (sample, error) {
 				return l.echo(first+"/echo", msg, false, o.duration)
+			},
+		}, nil
+	case "burst":
+		if o.burstCount < 1 {
+			return scenarioSpec{}, fmt.Errorf("-burst-n must be at least 1")
+		}
+		msg := bytes.Repeat([]byte("z"), o.burstSize)
+		return scenarioSpec{
+			title: fmt.Sprintf("burst: one connection, bursts of %d × %d-byte text messages sent in one go (wsloop: in one handler), all echoes awaited before the next burst, %v per run", o.burstCount, o.burstSize, o.duration),
+			unit:  "messages/s", op: "message",
+			rate: func(s sample) float64 { return s.rate() },
+			run: func(l library) (sample, error) {
+				return l.burst(first+"/echo", msg, o.burstCount, o.duration)
 			},
 		}, nil
 	case "bulk":
@@ -156,13 +170,17 @@ func runScenario(o options, name string, libs []library, bin string, limit uint6
 }
 
 func extra(spec scenarioSpec, s sample) string {
+	var w string
+	if writeCounter != nil {
+		w = fmt.Sprintf(", %s writes/%s", fmtPerOp(s.writesPerOp()), spec.op)
+	}
 	switch {
 	case spec.fan:
-		return fmt.Sprintf(", p50 %s, p99 %s", fmtDur(s.percentile(50)), fmtDur(s.percentile(99)))
+		return w + fmt.Sprintf(", p50 %s, p99 %s", fmtDur(s.percentile(50)), fmtDur(s.percentile(99)))
 	case spec.idle:
-		return fmt.Sprintf(", RSS %.1f KiB/conn, %.2f goroutines/conn", s.rssPerConn/1024, s.gorPerConn)
+		return w + fmt.Sprintf(", RSS %.1f KiB/conn, %.2f goroutines/conn", s.rssPerConn/1024, s.gorPerConn)
 	}
-	return ""
+	return w
 }
 
 func countErrs(m map[string][]error) int {
@@ -196,6 +214,9 @@ func medianOf(ss []sample, f func(sample) float64) float64 {
 func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, errs map[string][]error) {
 	fmt.Printf("## %s\n\n", spec.title)
 	head := []string{"library", spec.unit + " (median)", "vs wsloop", "min–max", "CPU/" + spec.op, "switches/" + spec.op, "allocs/" + spec.op}
+	if writeCounter != nil {
+		head = append(head, "writes/"+spec.op)
+	}
 	if spec.fan {
 		head = append(head, "p50 latency", "p99 latency")
 	}
@@ -222,6 +243,9 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 		}
 		if len(ss) == 0 {
 			row := []string{l.name, "failed", "", "", "", "", ""}
+			if writeCounter != nil {
+				row = append(row, "")
+			}
 			if spec.fan {
 				row = append(row, "", "")
 			}
@@ -250,6 +274,9 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 			fmt.Sprintf("%.2f", medianOf(ss, sample.switchesPerOp)),
 			fmt.Sprintf("%.1f", medianOf(ss, sample.allocsPerOp)),
 		}
+		if writeCounter != nil {
+			row = append(row, fmtPerOp(medianOf(ss, sample.writesPerOp)))
+		}
 		if spec.fan {
 			row = append(row,
 				fmtDur(time.Duration(medianOf(ss, func(s sample) float64 { return float64(s.percentile(50)) }))),
@@ -272,6 +299,18 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 	if len(errs) > 0 {
 		fmt.Println()
 	}
+}
+
+// fmtPerOp prints a count per operation, with more digits below 0.1, or a
+// dash when it was not counted.
+func fmtPerOp(x float64) string {
+	if math.IsNaN(x) {
+		return "–"
+	}
+	if x < 0.1 {
+		return fmt.Sprintf("%.3f", x)
+	}
+	return fmt.Sprintf("%.2f", x)
 }
 
 func fmtRate(x float64) string {

@@ -30,6 +30,12 @@ func TestSmoke(t *testing.T) {
 	defer srv.stop()
 	phaseTimeout = 10 * time.Second
 	dialWindow = 8
+	if c, err := openWriteCounter(); err != nil {
+		t.Logf("write system calls not counted: %v", err)
+	} else {
+		writeCounter = c
+		defer func() { writeCounter = nil; c.close() }()
+	}
 
 	echoURL := srv.urls[0] + "/echo"
 	pushURL := srv.urls[1] + "/push?size=100"
@@ -68,6 +74,15 @@ func TestSmoke(t *testing.T) {
 			}
 			s, err = l.idle(idleURLs, 50)
 			check("idle", s, err, 50)
+			s, err = l.burst(echoURL, small, 8, 50*time.Millisecond)
+			check("burst", s, err, 8)
+			if s.ops%8 != 0 || s.bytes != s.ops*int64(len(small)) {
+				t.Errorf("burst: %d messages, %d bytes, want whole bursts of 8", s.ops, s.bytes)
+			}
+			// Every burst is written with one system call at least.
+			if writeCounter != nil && s.writes < s.ops/8 {
+				t.Errorf("burst: %d write system calls counted for %d bursts", s.writes, s.ops/8)
+			}
 		})
 	}
 }

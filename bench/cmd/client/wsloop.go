@@ -28,6 +28,9 @@ var wsloopLib = library{
 		return wsloopFan(urls, n, rounds, msg, true)
 	},
 	idle: func(urls []string, n int) (sample, error) { return wsloopIdle(urls, n, nil) },
+	burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
+		return wsloopBurst(url, msg, k, d, true)
+	},
 }
 
 // wsloopKeepLib is wsloop with handlers that keep their messages (do not
@@ -44,6 +47,9 @@ var wsloopKeepLib = library{
 		return wsloopFan(urls, n, rounds, msg, false)
 	},
 	idle: wsloopLib.idle,
+	burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
+		return wsloopBurst(url, msg, k, d, false)
+	},
 }
 
 // wsloopPortableLib is wsloop with WSLOOP_POLLER=portable set while each
@@ -67,6 +73,10 @@ var wsloopPortableLib = library{
 	idle: func(urls []string, n int) (sample, error) {
 		defer portable()()
 		return wsloopIdle(urls, n, nil)
+	},
+	burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
+		defer portable()()
+		return wsloopBurst(url, msg, k, d, true)
 	},
 }
 
@@ -134,6 +144,75 @@ func wsloopEcho(url string, msg []byte, binary bool, d time.Duration, release bo
 				fail = err
 				ws.Close()
 			}
+			return
+		}
+		res = m.stop(n)
+		ws.Close()
+	}
+	ws.OnError = func(e websocket.ErrorEvent) { fail = keepFirst(fail, e.Err) }
+	ws.OnClose = func(websocket.CloseEvent) { guard.Stop() }
+
+	if err := loop.Run(); err != nil {
+		return res, err
+	}
+	if fail == nil && res.ops == 0 {
+		fail = errors.New("closed before the run ended")
+	}
+	res.bytes = res.ops * int64(len(msg))
+	return res, fail
+}
+
+// wsloopBurst sends k text messages from one handler, waits for their k
+// echoes and sends the next k from the handler of the last, for d.
+func wsloopBurst(url string, msg []byte, k int, d time.Duration, release bool) (sample, error) {
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(url, &websocket.Config{Loop: loop})
+	if err != nil {
+		return sample{}, err
+	}
+	text := string(msg)
+	var (
+		m    meter
+		res  sample
+		n    int64
+		end  time.Time
+		fail error
+	)
+	burst := func() {
+		for range k {
+			if err := ws.SendText(text); err != nil {
+				fail = err
+				ws.Close()
+				return
+			}
+		}
+	}
+	limit := d + phaseTimeout
+	guard := loop.SetTimeout(func() {
+		fail = timeoutErr("burst", limit)
+		closeOrStop(loop, ws)
+	}, limit)
+	ws.OnOpen = func(websocket.Event) {
+		m = startMeter()
+		end = time.Now().Add(d)
+		burst()
+	}
+	ws.OnMessage = func(e websocket.MessageEvent) {
+		n++
+		size := len(e.Data)
+		if release {
+			e.Release()
+		}
+		if size != len(msg) {
+			fail = fmt.Errorf("echo of %d bytes, want %d", size, len(msg))
+			ws.Close()
+			return
+		}
+		if n%int64(k) != 0 {
+			return
+		}
+		if time.Now().Before(end) {
+			burst()
 			return
 		}
 		res = m.stop(n)
