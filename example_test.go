@@ -81,7 +81,7 @@ func ExampleDial() {
 		fmt.Printf("binary=%t data=%q\n", m.Binary, m.Data)
 	}
 
-	// The closing handshake runs during the next blocking call, which
+	// CloseWith waits for the closing handshake; the next blocking call
 	// reports the close.
 	ws.CloseWith(websocket.CloseNormal, "bye")
 	_, err = ws.WaitForNextMessage(ctx)
@@ -351,4 +351,92 @@ func ExampleEventLoop_perCore() {
 	fmt.Println("echoes:", echoes.Load())
 	// Output:
 	// echoes: 80
+}
+
+// A dialed socket lives on a loop that runs in the background, so it
+// answers the server's pings and writes what was sent while the program
+// does something else. Its handlers run on that loop's goroutine: set them
+// from a task posted to it.
+func ExampleWebSocket_Loop() {
+	srv := startEcho()
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, err := websocket.Dial(ctx, srv.URL(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ws.Close()
+	pongs := make(chan string, 1)
+	set := make(chan struct{})
+	ws.Loop().Post(func() {
+		ws.OnPong = func(p websocket.PongEvent) { pongs <- string(p.Data) }
+		close(set)
+	})
+	<-set
+	ws.Ping([]byte("still there?"))
+	fmt.Println("OnPong:", <-pongs) // on the loop's goroutine
+
+	e, _ := ws.LowLevelReceive(ctx) // the inbox has it too
+	fmt.Printf("inbox: %s %q\n", e.Type(), e.(websocket.PongEvent).Data)
+	// Output:
+	// OnPong: still there?
+	// inbox: pong "still there?"
+}
+
+// RunContext keeps a loop running with nothing to do, for a program that
+// makes its sockets later, from other goroutines, with Post.
+func ExampleEventLoop_RunContext() {
+	srv := startEcho()
+	defer srv.Close()
+
+	loop := websocket.NewEventLoop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- loop.RunContext(ctx) }()
+
+	// Later, from another goroutine:
+	echoed := make(chan struct{})
+	loop.Post(func() {
+		ws, _ := websocket.NewWithConfig(srv.URL(), &websocket.Config{Loop: loop})
+		ws.OnOpen = func(websocket.Event) { ws.SendText("made later") }
+		ws.OnMessage = func(m websocket.MessageEvent) {
+			fmt.Println(m.Text())
+			ws.Close()
+		}
+		ws.OnClose = func(websocket.CloseEvent) { close(echoed) }
+	})
+	<-echoed
+	cancel()
+	fmt.Println(<-done)
+	// Output:
+	// made later
+	// context canceled
+}
+
+// A producer that outpaces the server is told so: past
+// Config.MaxBufferedAmount, Send returns ErrBufferFull and queues nothing.
+func ExampleErrBufferFull() {
+	srv := startEcho()
+	defer srv.Close()
+
+	loop := websocket.NewEventLoop()
+	ws, _ := websocket.NewWithConfig(srv.URL(), &websocket.Config{Loop: loop, MaxBufferedAmount: 1 << 20})
+	ws.OnOpen = func(websocket.Event) {
+		chunk := make([]byte, 256<<10)
+		sent := 0
+		for {
+			// Sends are written when this handler returns, so the
+			// backlog grows until the bound.
+			if err := ws.Send(chunk); errors.Is(err, websocket.ErrBufferFull) {
+				break
+			}
+			sent++
+		}
+		fmt.Println("sent:", sent, "buffered:", ws.BufferedAmount())
+		ws.Close()
+	}
+	loop.Run()
+	// Output: sent: 4 buffered: 1048576
 }
