@@ -55,9 +55,9 @@ func main() {
 		fmt.Printf("sent %q, got back %q\n", question, answer.Text())
 	}
 
-	// CloseWith only starts the closing handshake: a blocking socket's loop
-	// runs only inside the blocking calls, so one more call lets it finish.
-	// It returns the close as a *ClosedError.
+	// CloseWith waits for the closing handshake, which the socket's
+	// background loop runs; the next blocking call reports the close as a
+	// *ClosedError.
 	ws.CloseWith(websocket.CloseNormal, "bye")
 	_, err = ws.WaitForNextMessage(ctx)
 	var closed *websocket.ClosedError

@@ -50,7 +50,7 @@ const (
 )
 
 // readBufs lends Wait its read buffer only while it reads, so a loop that
-// is idle, such as the private loop of each socket made by Dial, holds no
+// is idle, such as the background loop of sockets made by Dial, holds no
 // buffer: an idle socket costs no read buffer even with a loop of its own.
 var readBufs = sync.Pool{New: func() any { return new([readSize]byte) }}
 
