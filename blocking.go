@@ -32,7 +32,8 @@ const inboxOverhead = 64
 // and LowLevelReceive, bounded by Config.MaxInboxSize: a program that does
 // not read makes the loop stop reading the socket, and the server wait.
 // Event handlers still fire, on the loop's goroutine, before the event
-// goes to the inbox. Since that goroutine is not the program's, a handler
+// goes to the inbox (so a handler must not Release a message: the inbox
+// still holds it). Since that goroutine is not the program's, a handler
 // (or listener) is set on a dialed socket from a task on its loop, with
 // ws.Loop().Post; a blocking call from a handler returns ErrLoopRunning
 // when it would have to wait, as it would wait for itself.
@@ -148,11 +149,12 @@ func inboxSize(e Event) int {
 }
 
 // resume reads the socket again once the program has taken half of a full
-// inbox; it runs on the loop.
+// inbox, or has closed it: the server's close frame must be read, and
+// messages after Close are dropped anyway. It runs on the loop.
 func (ws *WebSocket) resume() {
 	ws.mu.Lock()
 	ws.resumePosted = false
-	if ws.paused && ws.inboxBytes <= ws.maxInbox/2 {
+	if ws.paused && (ws.inboxBytes <= ws.maxInbox/2 || ws.ReadyState() != Open) {
 		ws.paused = false
 		if ws.conn != nil {
 			ws.conn.SetPaused(false)
@@ -236,11 +238,18 @@ func (ws *WebSocket) popLocked() Event {
 		ws.inbox = nil
 	}
 	ws.inboxBytes -= inboxSize(e)
-	if ws.paused && !ws.resumePosted && ws.inboxBytes <= ws.maxInbox/2 {
+	if ws.inboxBytes <= ws.maxInbox/2 {
+		ws.postResumeLocked()
+	}
+	return e
+}
+
+// postResumeLocked has the loop read a paused socket again.
+func (ws *WebSocket) postResumeLocked() {
+	if ws.paused && !ws.resumePosted {
 		ws.resumePosted = true
 		ws.loop.Post(ws.resume)
 	}
-	return e
 }
 
 func (ws *WebSocket) closedError() error {

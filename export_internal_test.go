@@ -2,6 +2,8 @@ package websocket
 
 // Views of a socket's insides for the external tests.
 
+import "context"
+
 // InboxBytes is what a dialed socket's inbox holds, as counted against
 // MaxInboxSize.
 func InboxBytes(ws *WebSocket) int {
@@ -19,4 +21,10 @@ func HeldOutput(ws *WebSocket) int {
 		return 0
 	}
 	return len(ws.core.Output())
+}
+
+// AwaitPaused waits until the loop has stopped reading a dialed socket
+// whose inbox is full.
+func AwaitPaused(ctx context.Context, ws *WebSocket) error {
+	return ws.await(ctx, func() bool { return ws.paused })
 }

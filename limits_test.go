@@ -244,3 +244,48 @@ func TestCloseAfterBacklogDeliversEverything(t *testing.T) {
 		t.Errorf("BufferedAmount after the close = %d, want 0", n)
 	}
 }
+
+// Closing a socket whose full inbox stopped the reading: the loop reads
+// again, for the server's close frame, and the close is clean.
+func TestCloseWithFullInboxIsClean(t *testing.T) {
+	t.Parallel()
+	srv := startRawServer(t, func(c *rawConn) {
+		c.accept()
+		p := make([]byte, 4<<10)
+		for range 256 { // 1 MiB: the kernel's buffers take what the client does not read
+			c.write(binaryFrame(p))
+		}
+		c.nc.SetReadDeadline(time.Now().Add(rawConnDeadline))
+		for {
+			if f := c.readFrame(); f.Op == opClose {
+				break
+			}
+		}
+		c.write(closeFrame(1000, "ok"))
+		c.closeTCP()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), rawFailBound)
+	defer cancel()
+	ws, err := websocket.Dial(ctx, srv.URL, &websocket.Config{MaxInboxSize: 64 << 10, CloseTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := websocket.AwaitPaused(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+	ws.CloseWith(1000, "")
+	var closed *websocket.ClosedError
+	for {
+		_, err := ws.WaitForNextMessage(ctx)
+		if errors.As(err, &closed) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if closed.Event.Code != 1000 || !closed.Event.WasClean || closed.Event.Reason != "ok" {
+		t.Errorf("close %+v, want the server's clean 1000 \"ok\"", closed.Event)
+	}
+	srv.report(t)
+}

@@ -337,5 +337,6 @@ func (ws *WebSocket) close(code uint16, reason string) {
 		ws.core.WriteClose(code, reason)
 		ws.markDirtyLocked()
 		ws.armCloseTimerLocked()
+		ws.postResumeLocked() // a full inbox must not hide the server's answer
 	}
 }
