@@ -636,3 +636,43 @@ func TestPipe(t *testing.T) {
 		waitGoroutines(t, base)
 	})
 }
+
+// A paused connection is not read, not even for its end, until it is
+// resumed; then everything arrives, in order, and the hangup after it.
+func TestSetPaused(t *testing.T) {
+	forEachPoller(t, func(t *testing.T, p Poller) {
+		client, server := tcpPair(t)
+		h := newRecorder(t)
+		var c Conn
+		paused := false
+		h.onRead = func([]byte) {
+			if !paused {
+				paused = true
+				c.SetPaused(true)
+			}
+		}
+		c, err := p.Add(client, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// More than one read takes; a pattern of a prime length, cheaper
+		// to make than random bytes and still out of step with any read.
+		want := bytes.Repeat(randomBytes(4099, 2), 256)
+		go func() {
+			server.Write(want)
+			server.Close()
+		}()
+		waitFor(t, p, "the first read", func() bool { return h.reads > 0 })
+		reads := h.reads
+		settle(t, p)
+		if h.reads != reads || h.hangups != 0 {
+			t.Fatalf("paused after read %d: %d reads and %d hangups followed", reads, h.reads-reads, h.hangups)
+		}
+		c.SetPaused(false)
+		waitFor(t, p, "the rest and the hangup", func() bool { return h.hangups > 0 })
+		if !bytes.Equal(h.data, want) {
+			t.Fatalf("read %d bytes, not the %d written", len(h.data), len(want))
+		}
+	})
+}
