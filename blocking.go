@@ -10,6 +10,17 @@ import (
 // handlers and keeps none for a blocking call to take.
 var ErrNotDialed = errors.New("websocket: blocking receive on a socket not made by Dial")
 
+// inbox is what a socket made by Dial keeps for the blocking calls: the
+// loop fills it, the program's goroutines take from it, under ws.mu.
+type inbox struct {
+	events       []Event
+	bytes        int           // what events hold, as counted against max
+	max          int           // Config.MaxInboxSize
+	paused       bool          // full: the loop does not read the socket
+	resumePosted bool          // a task to read it again is on its way
+	notify       chan struct{} // closed when a blocking call may go on; made by a waiter
+}
+
 // inboxOverhead is what an event in the inbox counts against MaxInboxSize
 // beyond its payload, so that a flood of empty pings is bounded too.
 const inboxOverhead = 64
@@ -90,10 +101,10 @@ func (ws *WebSocket) await(ctx context.Context, ready func() bool) error {
 			ws.mu.Unlock()
 			return nil
 		}
-		if ws.notify == nil {
-			ws.notify = make(chan struct{})
+		if ws.in.notify == nil {
+			ws.in.notify = make(chan struct{})
 		}
-		ch := ws.notify
+		ch := ws.in.notify
 		ws.mu.Unlock()
 		select {
 		case <-ch:
@@ -106,9 +117,9 @@ func (ws *WebSocket) await(ctx context.Context, ready func() bool) error {
 // signalLocked wakes the blocking calls waiting on the socket; ws.mu is
 // held.
 func (ws *WebSocket) signalLocked() {
-	if ws.notify != nil {
-		close(ws.notify)
-		ws.notify = nil
+	if ws.in != nil && ws.in.notify != nil {
+		close(ws.in.notify)
+		ws.in.notify = nil
 	}
 }
 
@@ -116,7 +127,7 @@ func (ws *WebSocket) signalLocked() {
 // loop. From a callback on that loop it returns at once: the loop finishes
 // the close.
 func (ws *WebSocket) finishClose() {
-	if !ws.blocking || ws.loop.onLoop() {
+	if ws.in == nil || ws.loop.onLoop() {
 		return
 	}
 	ws.await(context.Background(), ws.released.Load)
@@ -126,10 +137,10 @@ func (ws *WebSocket) finishClose() {
 // loop stops reading the socket.
 func (ws *WebSocket) deliver(e Event) {
 	ws.mu.Lock()
-	ws.inbox = append(ws.inbox, e)
-	ws.inboxBytes += inboxSize(e)
-	if ws.inboxBytes >= ws.maxInbox && !ws.paused && ws.conn != nil {
-		ws.paused = true
+	ws.in.events = append(ws.in.events, e)
+	ws.in.bytes += inboxSize(e)
+	if ws.in.bytes >= ws.in.max && !ws.in.paused && ws.conn != nil {
+		ws.in.paused = true
 		ws.conn.SetPaused(true)
 	}
 	ws.signalLocked()
@@ -153,9 +164,9 @@ func inboxSize(e Event) int {
 // messages after Close are dropped anyway. It runs on the loop.
 func (ws *WebSocket) resume() {
 	ws.mu.Lock()
-	ws.resumePosted = false
-	if ws.paused && (ws.inboxBytes <= ws.maxInbox/2 || ws.ReadyState() != Open) {
-		ws.paused = false
+	ws.in.resumePosted = false
+	if ws.in.paused && (ws.in.bytes <= ws.in.max/2 || ws.ReadyState() != Open) {
+		ws.in.paused = false
 		if ws.conn != nil {
 			ws.conn.SetPaused(false)
 		}
@@ -190,14 +201,14 @@ func (ws *WebSocket) LowLevelReceive(ctx context.Context) (Event, error) {
 }
 
 func (ws *WebSocket) receive(ctx context.Context, messagesOnly bool) (Event, error) {
-	if !ws.blocking {
+	if ws.in == nil {
 		return nil, ErrNotDialed
 	}
 	ready := func() bool {
 		if messagesOnly {
 			// Pings waiting for a message must not pile up.
-			for len(ws.inbox) > 0 {
-				if _, ok := ws.inbox[0].(MessageEvent); ok {
+			for len(ws.in.events) > 0 {
+				if _, ok := ws.in.events[0].(MessageEvent); ok {
 					break
 				}
 				ws.popLocked()
@@ -205,7 +216,7 @@ func (ws *WebSocket) receive(ctx context.Context, messagesOnly bool) (Event, err
 		}
 		// A closed socket is reported once it is gone from its loop, so
 		// that nothing of it is left when the program sees the end.
-		return len(ws.inbox) > 0 || ws.released.Load()
+		return len(ws.in.events) > 0 || ws.released.Load()
 	}
 	ws.mu.Lock()
 	ok := ready()
@@ -219,7 +230,7 @@ func (ws *WebSocket) receive(ctx context.Context, messagesOnly bool) (Event, err
 		}
 	}
 	ws.mu.Lock()
-	if len(ws.inbox) > 0 {
+	if len(ws.in.events) > 0 {
 		e := ws.popLocked()
 		ws.mu.Unlock()
 		return e, nil
@@ -231,14 +242,14 @@ func (ws *WebSocket) receive(ctx context.Context, messagesOnly bool) (Event, err
 // popLocked takes the inbox's first event; a paused socket is read again
 // once half the inbox is taken.
 func (ws *WebSocket) popLocked() Event {
-	e := ws.inbox[0]
-	ws.inbox[0] = nil
-	ws.inbox = ws.inbox[1:]
-	if len(ws.inbox) == 0 {
-		ws.inbox = nil
+	e := ws.in.events[0]
+	ws.in.events[0] = nil
+	ws.in.events = ws.in.events[1:]
+	if len(ws.in.events) == 0 {
+		ws.in.events = nil
 	}
-	ws.inboxBytes -= inboxSize(e)
-	if ws.inboxBytes <= ws.maxInbox/2 {
+	ws.in.bytes -= inboxSize(e)
+	if ws.in.bytes <= ws.in.max/2 {
 		ws.postResumeLocked()
 	}
 	return e
@@ -246,8 +257,8 @@ func (ws *WebSocket) popLocked() Event {
 
 // postResumeLocked has the loop read a paused socket again.
 func (ws *WebSocket) postResumeLocked() {
-	if ws.paused && !ws.resumePosted {
-		ws.resumePosted = true
+	if ws.in != nil && ws.in.paused && !ws.in.resumePosted {
+		ws.in.resumePosted = true
 		ws.loop.Post(ws.resume)
 	}
 }
@@ -261,9 +272,12 @@ func (ws *WebSocket) closedError() error {
 // IsMessageBuffered reports whether a received message is waiting, so that
 // WaitForNextMessage would return without waiting.
 func (ws *WebSocket) IsMessageBuffered() bool {
+	if ws.in == nil {
+		return false
+	}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	for _, e := range ws.inbox {
+	for _, e := range ws.in.events {
 		if _, ok := e.(MessageEvent); ok {
 			return true
 		}
@@ -276,5 +290,5 @@ func (ws *WebSocket) IsMessageBuffered() bool {
 func (ws *WebSocket) IsDataPending() bool {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	return len(ws.inbox) > 0 || (ws.core != nil && ws.core.Partial())
+	return ws.in != nil && len(ws.in.events) > 0 || ws.core != nil && ws.core.Partial()
 }

@@ -9,7 +9,7 @@ import "context"
 func InboxBytes(ws *WebSocket) int {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	return ws.inboxBytes
+	return ws.in.bytes
 }
 
 // HeldOutput is how many bytes of frames the socket still holds for
@@ -26,5 +26,5 @@ func HeldOutput(ws *WebSocket) int {
 // AwaitPaused waits until the loop has stopped reading a dialed socket
 // whose inbox is full.
 func AwaitPaused(ctx context.Context, ws *WebSocket) error {
-	return ws.await(ctx, func() bool { return ws.paused })
+	return ws.await(ctx, func() bool { return ws.in.paused })
 }

@@ -330,7 +330,7 @@ func emit[E Event](ws *WebSocket, handler func(E), e E, kept bool) {
 	if len(ws.listeners) > 0 {
 		ws.dispatch(e)
 	}
-	if kept && ws.blocking {
+	if kept && ws.in != nil {
 		ws.deliver(e)
 	}
 }

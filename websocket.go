@@ -73,10 +73,8 @@ type WebSocket struct {
 	id           uint64
 	closeTimeout time.Duration
 	maxMessage   int64
-	maxBuffered  int  // Config.MaxBufferedAmount
-	maxInbox     int  // Config.MaxInboxSize
-	lowThreshold int  // Config.BufferedAmountLowThreshold
-	blocking     bool // made by Dial: keeps what it receives for the blocking API
+	maxBuffered  int // Config.MaxBufferedAmount
+	lowThreshold int // Config.BufferedAmountLowThreshold
 	listeners    []*listener
 	state        atomic.Int32
 
@@ -96,12 +94,7 @@ type WebSocket struct {
 	writeFailed  bool
 	dropped      int // bytes never sent: sent after close, or left when it closed
 
-	// The blocking API's side (inbox.go).
-	inbox        []Event
-	inboxBytes   int           // what the inbox holds, as counted against maxInbox
-	paused       bool          // the inbox is full: the loop does not read the socket
-	resumePosted bool          // a task to read it again is on its way
-	notify       chan struct{} // closed when a blocking call may go on; made by a waiter
+	in *inbox // made by Dial: what it keeps for the blocking calls
 
 	// Loop-only state.
 	dialing    bool
@@ -149,10 +142,11 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		closeTimeout: c.CloseTimeout,
 		maxMessage:   c.MaxMessageSize,
 		maxBuffered:  c.MaxBufferedAmount,
-		maxInbox:     c.MaxInboxSize,
 		lowThreshold: c.BufferedAmountLowThreshold,
-		blocking:     blocking,
 		dialing:      true,
+	}
+	if blocking {
+		ws.in = &inbox{max: c.MaxInboxSize}
 	}
 	opts := dial.Options{
 		URL:       u,
