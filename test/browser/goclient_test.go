@@ -102,9 +102,20 @@ func (r *goRun) at(ev string) entry {
 
 // steps runs steps on the loop's goroutine (or before the loop runs). An
 // await step hands the rest to a goroutine that waits for the server, then
-// posts it back to the loop, as the page's await does.
+// posts it back to the loop, as the page's await does; a later step hands
+// it to a timer of no delay, as the page's setTimeout(0).
 func (r *goRun) steps(steps []step) {
 	for i, s := range steps {
+		if s.Do == "later" {
+			rest := steps[i+1:]
+			r.loop.SetTimeout(func() {
+				e := r.at("call")
+				e.Label = s.Label
+				r.trace = append(r.trace, e)
+				r.steps(rest)
+			}, 0)
+			return
+		}
 		if s.Do == "await" {
 			rest := steps[i+1:]
 			sl := r.srv.slot(r.sc.name, "go")
@@ -123,6 +134,7 @@ func (r *goRun) steps(steps []step) {
 			err = r.ws.SendText(s.Text)
 		case "sendBinary":
 			err = r.ws.Send(pattern(s.Size))
+		case "read":
 		case "close":
 			switch {
 			case s.Code == nil:

@@ -25,7 +25,8 @@ type scenario struct {
 }
 
 // plan is what the client does, the same in JavaScript and in Go. Steps
-// run in order; every step but "await" records a "call" entry.
+// run in order; every step but "await" records a "call" entry, with the
+// readyState and bufferedAmount read right after it.
 type plan struct {
 	// url is the URL given to the constructor; "{host}" stands for the
 	// server's 127.0.0.1:port. Empty: ws://{host}/ws/<name>.
@@ -49,7 +50,7 @@ const goCloseTimeout = 3 * time.Second
 // step is one call on the socket.
 type step struct {
 	Label  string  `json:"label"`
-	Do     string  `json:"do"` // send, sendBinary, close, await
+	Do     string  `json:"do"` // send, sendBinary, close, read, later, await
 	Text   string  `json:"text"`
 	Size   int     `json:"size,omitempty"`
 	Code   *int    `json:"code,omitempty"`
@@ -73,6 +74,16 @@ func closeCode(code int) step {
 func closeWith(code int, reason string) step {
 	return step{Label: fmt.Sprintf("close(%d, %s)", code, jsString(reason)), Do: "close", Code: &code, Reason: &reason}
 }
+
+// readBuffered calls nothing: its entry reads bufferedAmount (and
+// readyState) where it stands in the task.
+func readBuffered() step { return step{Label: "read bufferedAmount", Do: "read"} }
+
+// later ends the task: the steps after it run in a task of their own,
+// started by setTimeout(0) in the page and SetTimeout(0) in Go, and its
+// entry reads the state at that task's start. Not for onClose: the page
+// posts its trace once the close handler returns.
+func later() step { return step{Label: "setTimeout(0) fired", Do: "later"} }
 
 // awaitRequest waits until the server has read the client's upgrade
 // request (and is holding the answer back).
