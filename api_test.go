@@ -2,6 +2,7 @@ package websocket_test
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +134,29 @@ func TestIDsAreUnique(t *testing.T) {
 		t.Fatalf("IDs %d and %d", a.ID(), b.ID())
 	}
 	runLoop(t, l, 10*time.Second)
+}
+
+// A listener for an event a WebSocket never fires is a bug: it panics at
+// once, naming the type, instead of never firing.
+func TestAddEventListenerUnknownTypePanics(t *testing.T) {
+	ws, err := websocket.NewWithConfig("ws://127.0.0.1:1/", &websocket.Config{Loop: websocket.NewEventLoop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"mesage", "Message", "", "onmessage"} {
+		func() {
+			defer func() {
+				v := recover()
+				if s, ok := v.(string); !ok || !strings.Contains(s, strconv.Quote(typ)) {
+					t.Errorf("AddEventListener(%q) panicked with %v, want a message naming the type", typ, v)
+				}
+			}()
+			ws.AddEventListener(typ, func(websocket.Event) {})
+		}()
+	}
+	for _, typ := range []string{"open", "message", "error", "close", "ping", "pong", "bufferedamountlow"} {
+		ws.AddEventListener(typ, func(websocket.Event) {})()
+	}
+	ws.Close()
+	ws.Loop().Run()
 }

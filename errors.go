@@ -17,6 +17,12 @@ var (
 	// standard says, counted in BufferedAmount. The browser drops it
 	// silently; Go tells the caller.
 	ErrClosed = errors.New("websocket: the socket is closing or closed: data dropped")
+	// ErrInvalidUTF8 is returned by SendText for a string that is not
+	// valid UTF-8, which a text message must be (RFC 6455 5.6): the server
+	// would fail the connection with 1007. Nothing is sent. A JavaScript
+	// string can never be invalid, so a browser never meets this; send
+	// arbitrary bytes with Send, as a binary message.
+	ErrInvalidUTF8 = errors.New("websocket: SendText: the text is not valid UTF-8; send bytes with Send")
 	// ErrBufferFull is returned by Send, SendText, Ping and Pong when the
 	// backlog would pass Config.MaxBufferedAmount. Nothing is queued and
 	// the connection stays open: the caller may wait for

@@ -1,6 +1,10 @@
 package websocket
 
-import "github.com/wsloop/websocket/internal/bufpool"
+import (
+	"fmt"
+
+	"github.com/wsloop/websocket/internal/bufpool"
+)
 
 // Event is any event a WebSocket fires. Its dynamic type is OpenEvent,
 // MessageEvent, ErrorEvent, CloseEvent, PingEvent, PongEvent or
@@ -123,14 +127,18 @@ type listener struct {
 }
 
 // AddEventListener adds fn as a listener for events of type typ ("open",
-// "message", "error", "close", "ping", "pong", "bufferedamountlow") and returns a function that
-// removes it. Listeners run in the order they were added, after the
-// matching On* field (which counts as one more listener, always first).
-// As in a browser, a listener added during a dispatch does not see that
-// event, one removed during it is not called, and an unknown type is
-// accepted and never fires. Call it on the loop's goroutine or before the
-// loop runs.
+// "message", "error", "close", "ping", "pong", "bufferedamountlow") and
+// returns a function that removes it. Listeners run in the order they were
+// added, after the matching On* field (which counts as one more listener,
+// always first). As in a browser, a listener added during a dispatch does
+// not see that event and one removed during it is not called. Unlike a
+// browser, which accepts any name and never fires a misspelt one, it
+// panics on a type a WebSocket never fires: "mesage" is a bug to find at
+// once. Call it on the loop's goroutine or before the loop runs.
 func (ws *WebSocket) AddEventListener(typ string, fn func(Event)) (remove func()) {
+	if !knownEventType(typ) {
+		panic(fmt.Sprintf("websocket: AddEventListener(%q): a WebSocket fires no such event (open, message, error, close, ping, pong, bufferedamountlow)", typ))
+	}
 	if fn == nil {
 		return func() {}
 	}
@@ -151,6 +159,14 @@ func (ws *WebSocket) AddEventListener(typ string, fn func(Event)) (remove func()
 		}
 		ws.listeners = kept
 	}
+}
+
+func knownEventType(typ string) bool {
+	switch typ {
+	case "open", "message", "error", "close", "ping", "pong", "bufferedamountlow":
+		return true
+	}
+	return false
 }
 
 // dispatch calls the listeners of e's type. It runs on the loop.

@@ -285,3 +285,34 @@ func TestRawCloseAfterLargeSendKeepsData(t *testing.T) {
 		t.Errorf("client sent %v, want the message then close", rep.Frames)
 	}
 }
+
+// SendText refuses text that is not UTF-8, sends nothing and keeps the
+// connection; the valid message after it goes out alone.
+func TestRawSendTextInvalidUTF8(t *testing.T) {
+	srv := startRawServer(t, func(c *rawConn) {
+		c.accept()
+		c.readFrame()
+		c.answerClose(1000, "")
+	})
+	tc := newTraceClient(t, srv.URL, nil)
+	tc.OnOpen = func(ws *websocket.WebSocket) {
+		for _, bad := range []string{"\xff", "a\xc3", "\xed\xa0\x80" /* a surrogate */, "ok\xf4\x90\x80\x80" /* past U+10FFFF */} {
+			if err := ws.SendText(bad); !errors.Is(err, websocket.ErrInvalidUTF8) {
+				t.Errorf("SendText(%q) = %v, want ErrInvalidUTF8", bad, err)
+			}
+		}
+		if n := ws.BufferedAmount(); n != 0 {
+			t.Errorf("BufferedAmount after refused texts = %d, want 0", n)
+		}
+		if err := ws.SendText("valid €"); err != nil {
+			t.Errorf("SendText of valid text = %v", err)
+		}
+		ws.CloseWith(1000, "")
+	}
+	tc.run()
+	rep := srv.report(t)
+	tc.expectTrace(traceOpen, traceCleanNormal)
+	if len(rep.Frames) != 2 || string(rep.Frames[0].Payload) != "valid €" {
+		t.Errorf("the server got %v, want the valid text and the close", rep.Frames)
+	}
+}

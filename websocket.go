@@ -25,6 +25,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wsloop/websocket/internal/dial"
 	"github.com/wsloop/websocket/internal/poll"
@@ -107,8 +108,10 @@ type WebSocket struct {
 }
 
 // New creates a socket and starts connecting to url in the background, as
-// JavaScript's new WebSocket(url, protocols). It uses the default loop:
-// call Run to run it. The URL must be absolute with scheme ws, wss, http or
+// JavaScript's new WebSocket(url, protocols). It uses the default loop,
+// and nothing of the socket happens until that loop runs: without a call
+// to Run (or RunContext), the socket stays Connecting for ever and no
+// handler fires. A script that wants no loop of its own uses Dial. The URL must be absolute with scheme ws, wss, http or
 // https and no fragment, and each protocol a distinct token; otherwise the
 // error is a *SyntaxError, as the browser throws.
 func New(url string, protocols ...string) (*WebSocket, error) {
@@ -228,9 +231,16 @@ func (ws *WebSocket) Send(p []byte) error {
 }
 
 // SendText sends s as one text message; see Send. s must be valid UTF-8,
-// as every JavaScript string sent is; invalid bytes are sent as they are
-// and the server will fail the connection.
+// as every JavaScript string is: otherwise it returns ErrInvalidUTF8 and
+// sends nothing.
+//
+// A ported ws.send(JSON.stringify(x)) becomes SendText of the JSON text,
+// a text message as in JavaScript; Send(json.Marshal(x)) would send the
+// same bytes as a binary message, which a server may treat differently.
 func (ws *WebSocket) SendText(s string) error {
+	if !utf8.ValidString(s) {
+		return ErrInvalidUTF8
+	}
 	return ws.write(func(c *protocol.Conn) error { return c.WriteText(s) }, len(s), true)
 }
 
