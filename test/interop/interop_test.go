@@ -14,8 +14,10 @@ var matrix = []peer{python, node, gorilla, coder}
 // TestInterop runs every scenario against every peer: the peers in
 // parallel, and within a peer the scenarios in parallel, each with a
 // connection of its own. Run one peer with -run 'TestInterop/Node', one
-// scenario everywhere with -run 'TestInterop/.*/Echo/Binary16MiB'.
+// scenario everywhere with -run 'TestInterop/.*/Echo/Binary16MiB'. It is
+// parallel itself, so that the long tests of runtime_test.go overlap it.
 func TestInterop(t *testing.T) {
+	t.Parallel()
 	for _, p := range matrix {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()
