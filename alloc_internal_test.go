@@ -13,6 +13,7 @@ func (discardConn) Write(p []byte) (int, error) { return len(p), nil }
 func (discardConn) CloseWrite() error           { return nil }
 func (discardConn) Close() error                { return nil }
 func (discardConn) SetPaused(bool)              {}
+func (discardConn) Unsent() int                 { return 0 }
 
 // openSocket is a socket in the Open state wired to discardConn, for
 // measuring the loop side of the hot path without a network.

@@ -48,7 +48,12 @@ type Config struct {
 	HandshakeTimeout time.Duration
 	// CloseTimeout bounds the closing handshake: how long the client waits
 	// for the server's close frame and then for the server to close TCP.
-	// Zero means DefaultCloseTimeout.
+	// It is counted from the last sign that the server is still reading
+	// what came before the close frame: a byte written, or (on Linux) the
+	// kernel's send queue found shorter. So data sent before Close is not
+	// cut off by it; but bytes already in the server's receive buffer are
+	// out of sight, and the server must read those within it. Zero means
+	// DefaultCloseTimeout.
 	CloseTimeout time.Duration
 	// MaxMessageSize is the largest message accepted, in bytes; a larger
 	// one fails the connection with close code 1009 before it is buffered.

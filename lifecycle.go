@@ -224,9 +224,13 @@ func (ws *WebSocket) shutdownIfDrainedLocked() {
 // armCloseTimerLocked starts the clock of the closing handshake: a
 // handshake the server does not finish in time ends as if the server had
 // ended TCP. The clock measures the handshake, not the backlog ahead of the
-// close frame: it restarts whenever bytes are written, so the close frame
-// gets CloseTimeout from the moment it leaves, and data sent before Close
-// is not cut off while the server reads it, however slowly.
+// close frame, so that data sent before Close is not cut off while the
+// server reads it, however slowly: it restarts whenever bytes are written,
+// and, once everything is written, whenever the kernel's send queue (which
+// may hold megabytes ahead of the close frame) is found shorter than the
+// last time the timer looked. So the close frame gets CloseTimeout from
+// about the moment the server took it, and a server that stops reading
+// gets CloseTimeout from its last read.
 func (ws *WebSocket) armCloseTimerLocked() {
 	if ws.closeTimer == nil {
 		ws.closeClock = time.Now()
@@ -236,7 +240,18 @@ func (ws *WebSocket) armCloseTimerLocked() {
 
 func (ws *WebSocket) onCloseTimeout() {
 	ws.mu.Lock()
-	if left := ws.closeTimeout - time.Since(ws.closeClock); left > 0 && ws.conn != nil {
+	left := ws.closeTimeout - time.Since(ws.closeClock)
+	if left <= 0 && ws.conn != nil {
+		q := ws.conn.Unsent()
+		if q > 0 && q != ws.closeUnsent || q == 0 && ws.closeUnsent > 0 {
+			// The server is reading what the kernel holds, or has just
+			// taken the last of it.
+			ws.closeUnsent = q
+			ws.closeClock = time.Now()
+			left = ws.closeTimeout
+		}
+	}
+	if left > 0 && ws.conn != nil {
 		ws.closeTimer = ws.loop.SetTimeout(ws.onCloseTimeout, left)
 		ws.mu.Unlock()
 		return

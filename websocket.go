@@ -88,6 +88,7 @@ type WebSocket struct {
 	cancelDial   context.CancelFunc
 	closeTimer   *Timer
 	closeClock   time.Time // when the closing handshake last made progress
+	closeUnsent  int       // the kernel's send queue when the close timer last looked
 	dirty        bool      // queued on the loop's flush list (writes.go)
 	waitWritable bool      // conn took less than offered; OnWritable follows
 	shutdownWait bool      // half-close once the output is drained

@@ -647,6 +647,20 @@ func (c *nativeConn) SetPaused(paused bool) {
 	c.rearmLocked()
 }
 
+// Unsent implements Conn.
+func (c *nativeConn) Unsent() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return -1
+	}
+	n := sysUnsent(int(c.fd))
+	if n >= 0 && c.t != nil {
+		n += c.t.pending()
+	}
+	return n
+}
+
 // Write implements Conn: the bytes go straight to the kernel's send buffer,
 // so there is nothing of ours left to flush at CloseWrite or Close. A TLS
 // connection's records may wait in its queue for a while (see writeTLS).

@@ -53,6 +53,11 @@ type Conn interface {
 	// written, so the peer sees our last frame and then EOF while we can
 	// still read its answer.
 	CloseWrite() error
+	// Unsent reports how many of the bytes Write accepted the peer has not
+	// taken yet, as far as the system tells (the kernel's send queue, on
+	// Linux, and anything the Conn still holds itself), or -1 when it
+	// cannot tell. It belongs to the goroutine that calls Wait.
+	Unsent() int
 	// SetPaused stops (true) or resumes (false) reading the connection:
 	// while paused no OnRead or OnHangup is called and the kernel's
 	// receive buffer fills, so TCP makes the peer wait. It belongs to the

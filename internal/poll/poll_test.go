@@ -676,3 +676,40 @@ func TestSetPaused(t *testing.T) {
 		}
 	})
 }
+
+// Unsent counts what the peer has not taken yet: past what its receive
+// buffer holds, the bytes wait on our side; once it reads them all, none.
+func TestUnsent(t *testing.T) {
+	forEachPoller(t, func(t *testing.T, p Poller) {
+		client, server := tcpPair(t)
+		server.SetReadBuffer(16 << 10)
+		h := newRecorder(t)
+		c, err := p.Add(client, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if n := c.Unsent(); n == -1 {
+			t.Skip("the system does not tell")
+		} else if n != 0 {
+			t.Fatalf("Unsent of a new connection = %d", n)
+		}
+		data := bytes.Repeat([]byte("unsent!"), 1<<20)
+		n, err := c.Write(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q := c.Unsent(); q <= 0 || q > n {
+			t.Fatalf("Unsent after %d bytes accepted and none read = %d", n, q)
+		}
+		got := make(chan int64)
+		go func() {
+			m, _ := io.CopyN(io.Discard, server, int64(n))
+			got <- m
+		}()
+		if m := <-got; m != int64(n) {
+			t.Fatalf("the peer read %d of %d bytes", m, n)
+		}
+		waitFor(t, p, "Unsent to fall to 0", func() bool { return c.Unsent() == 0 })
+	})
+}

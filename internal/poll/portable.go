@@ -219,6 +219,7 @@ type portableConn struct {
 	ackOwed bool
 
 	wmu          sync.Mutex
+	inflight     int // bytes the writer is handing to the kernel now
 	pending      []byte
 	spare        []byte
 	writing      bool
@@ -290,6 +291,18 @@ func (c *portableConn) SetPaused(paused bool) {
 	}
 }
 
+// Unsent implements Conn: what the writer has not yet handed on, and the
+// kernel's queue under it when the connection is TCP and the system tells.
+func (c *portableConn) Unsent() int {
+	k := kernelUnsent(c.nc)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if k < 0 {
+		return -1
+	}
+	return k + c.inflight + len(c.pending)
+}
+
 func (c *portableConn) Write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -341,11 +354,13 @@ func (c *portableConn) writeLoop() {
 		}
 		buf := c.pending
 		c.pending = nil
+		c.inflight = len(buf)
 		c.wmu.Unlock()
 
 		_, err := c.nc.Write(buf)
 
 		c.wmu.Lock()
+		c.inflight = 0
 		if err != nil {
 			c.werr = err
 		}

@@ -60,3 +60,8 @@ func sysDiscard(fd int32, max int) (int, unix.Errno) {
 	}
 	return total, 0
 }
+
+// sysUnsent would be the kernel's send queue (SO_NWRITE on macOS,
+// FIONWRITE on FreeBSD); not asked here, it is unknown (-1), and callers
+// fall back to what they know.
+func sysUnsent(int) int { return -1 }

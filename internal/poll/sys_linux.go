@@ -89,3 +89,13 @@ func epollWait(epfd int, evs []unix.EpollEvent, msec int) (int, unix.Errno) {
 	}
 	return int(n), 0
 }
+
+// sysUnsent is how many bytes the kernel holds in fd's send queue, not yet
+// acknowledged by the peer (SIOCOUTQ), or -1.
+func sysUnsent(fd int) int {
+	n, err := unix.IoctlGetInt(fd, unix.SIOCOUTQ)
+	if err != nil {
+		return -1
+	}
+	return n
+}

@@ -251,30 +251,11 @@ func TestFloodPushedBack(t *testing.T) {
 	wantClosedError(t, ws, ctx, websocket.CloseEvent{Code: websocket.CloseNormal, Reason: "flood done", WasClean: true})
 }
 
-// knownBugsEnv names the environment variable that runs the tests of
-// library bugs found and not fixed yet, which are skipped otherwise so
-// that the suite stays green meanwhile: such a test fails until the fix
-// lands, and the fix removes its knownBug call.
-const knownBugsEnv = "WSLOOP_KNOWN_BUGS"
-
-// knownBug skips t, which fails because of bug, unless knownBugsEnv is
-// "run".
-func knownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv(knownBugsEnv) != "run" {
-		t.Skipf("a known library bug, not fixed yet (%s=run runs the test): %s", knownBugsEnv, bug)
-	}
-}
-
 // A client that sends 10 MiB to a server reading 4 MiB/s and then closes
 // with a CloseTimeout of 500 ms closes cleanly: the timeout restarts while
 // the server takes the backlog, and the server gets every message, then
 // the close frame.
 func TestCloseAfterBacklog(t *testing.T) {
-	knownBug(t, "the close frame's CloseTimeout starts once the frame is handed to the kernel, "+
-		"whose send buffer still holds up to net.ipv4.tcp_wmem's maximum (4 MiB here) of data ahead of it; "+
-		"at 4 MiB/s the server needs about a second for that, so a 500-ms CloseTimeout ends the close "+
-		"with 1006 (not clean) while the server is still reading what was sent before it")
 	t.Parallel()
 	const (
 		rate         = 4 << 20
