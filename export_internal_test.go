@@ -20,7 +20,7 @@ func HeldOutput(ws *WebSocket) int {
 	if ws.core == nil {
 		return 0
 	}
-	return len(ws.core.Output())
+	return ws.core.Pending()
 }
 
 // AwaitPaused waits until the loop has stopped reading a dialed socket

@@ -192,25 +192,25 @@ func (ws *WebSocket) flushLocked() {
 	if ws.conn == nil || ws.waitWritable || ws.writeFailed {
 		return
 	}
-	out := ws.core.Output()
-	if len(out) == 0 {
-		return
-	}
-	n, err := ws.conn.Write(out)
-	ws.core.Advance(n)
-	if n > 0 && ws.closeTimer != nil {
-		ws.closeClock = time.Now() // the closing handshake is making progress
-	}
-	if err != nil {
-		ws.writeFailed = true
-		if ws.ReadyState() == Open {
-			ws.state.Store(int32(Closing))
+	// A large backlog comes in several buffers, one at a time.
+	for out := ws.core.Output(); len(out) > 0; out = ws.core.Output() {
+		n, err := ws.conn.Write(out)
+		ws.core.Advance(n)
+		if n > 0 && ws.closeTimer != nil {
+			ws.closeClock = time.Now() // the closing handshake is making progress
 		}
-		ws.loop.Post(ws.onHangup)
-		return
-	}
-	if n < len(out) {
-		ws.waitWritable = true
+		if err != nil {
+			ws.writeFailed = true
+			if ws.ReadyState() == Open {
+				ws.state.Store(int32(Closing))
+			}
+			ws.loop.Post(ws.onHangup)
+			return
+		}
+		if n < len(out) {
+			ws.waitWritable = true
+			return
+		}
 	}
 }
 

@@ -270,7 +270,7 @@ func (ws *WebSocket) Pong(p []byte) error {
 func (ws *WebSocket) fullLocked(n int, data bool) bool {
 	queued := ws.core.BufferedPayload()
 	if !data {
-		queued = len(ws.core.Output())
+		queued = ws.core.Pending()
 	}
 	return queued > 0 && queued+n > ws.maxBuffered
 }

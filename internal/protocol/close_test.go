@@ -50,7 +50,7 @@ func TestCloseCodeClasses(t *testing.T) {
 			t.Fatalf("code %d: received %v sent %v", code, c.CloseReceived(), c.CloseSent())
 		}
 		// The echo carries the same code and reason, as browsers echo.
-		frames := mustDecode(t, c.Output())
+		frames := mustDecode(t, allOutput(c))
 		if r := checkClose(t, frames, code); r != "why" || len(frames) != 1 {
 			t.Fatalf("code %d: echo reason %q, %d frames", code, r, len(frames))
 		}
@@ -81,7 +81,7 @@ func TestEmptyCloseEchoedEmpty(t *testing.T) {
 	if err != nil || len(evs) != 1 || evs[0].Kind != KindClose || evs[0].Code != 0 || evs[0].Reason != "" {
 		t.Fatalf("%v %v", eventsString(evs), err)
 	}
-	checkClose(t, mustDecode(t, c.Output()), 0)
+	checkClose(t, mustDecode(t, allOutput(c)), 0)
 }
 
 func TestCloseSplitAcrossFeeds(t *testing.T) {
@@ -102,7 +102,7 @@ func TestNoEchoAfterOwnClose(t *testing.T) {
 	if err != nil || len(evs) != 1 || !c.CloseReceived() {
 		t.Fatalf("%v %v", eventsString(evs), err)
 	}
-	frames := mustDecode(t, c.Output())
+	frames := mustDecode(t, allOutput(c))
 	if len(frames) != 1 || checkClose(t, frames, 1000) != "done" {
 		t.Fatalf("frames %+v", frames)
 	}
@@ -126,7 +126,7 @@ func TestDataAfterCloseFails(t *testing.T) {
 		if !errors.As(err, &pe) || pe.Code != 1002 || len(evs) != 2 || evs[1].Kind != KindClose {
 			t.Fatalf("split=%t: %v %v", split, eventsString(evs), err)
 		}
-		frames := mustDecode(t, c.Output())
+		frames := mustDecode(t, allOutput(c))
 		if len(frames) != 1 || checkClose(t, frames, 1000) != "" {
 			t.Fatalf("split=%t: frames %+v, want only the echo", split, frames)
 		}

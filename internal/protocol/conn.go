@@ -17,10 +17,11 @@ type Conn struct {
 	err       *Error // the violation that failed the connection, if any
 
 	// Write side.
-	out      []byte // queued frames; out[head:] is still to be written
-	head     int    // bytes of out already written
-	payLeft  int    // payload bytes of the frame at head not yet written
-	buffered int    // message payload bytes queued but not yet written
+	out      []byte    // where frames are queued; written after earlier
+	earlier  *[][]byte // full buffers of a backlog, oldest first; nil when none (the common case)
+	head     int       // bytes already written of the first buffer (earlier's, else out)
+	payLeft  int       // payload bytes of the frame at head not yet written
+	buffered int       // message payload bytes queued but not yet written
 
 	hdr       [maxServerHeader]byte // header bytes while a header straddles Next calls
 	hdrLen    uint8                 // valid bytes in hdr
@@ -41,9 +42,9 @@ type Conn struct {
 	closeSent bool // a close frame is queued: no more writes, no more automatic replies
 	closeRecv bool // a valid close frame arrived: the rest of the input is ignored
 
-	pongLen   int   // size of the automatic pong ending out, while none of it is written; else 0
 	hdrLeft   uint8 // header bytes of the frame at head not yet written
 	dataFrame bool  // the frame at head carries message payload
+	pongLen   int   // size of the automatic pong ending out, while none of it is written; else 0
 }
 
 // NewConn returns the state for a freshly opened connection, after the

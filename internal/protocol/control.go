@@ -70,7 +70,7 @@ func keep(payload []byte, owned bool) []byte {
 // the most recent ping, and this keeps a server that floods pings without
 // reading our pongs from growing the output without bound.
 func (c *Conn) queuePong(payload []byte) {
-	if c.pongLen > 0 && len(c.out)-c.head >= c.pongLen {
+	if c.pongLen > 0 && len(c.out)-c.tailStart() >= c.pongLen {
 		c.out = c.out[:len(c.out)-c.pongLen]
 	}
 	before := len(c.out)

@@ -22,7 +22,7 @@ func TestPingQueuesPong(t *testing.T) {
 	}
 	// Two pings before anything was written: only the latest is answered,
 	// as RFC 6455 5.5.3 allows.
-	frames := mustDecode(t, c.Output())
+	frames := mustDecode(t, allOutput(c))
 	if len(frames) != 1 || frames[0].op != ws.OpPong || len(frames[0].payload) != 0 {
 		t.Fatalf("frames %+v", frames)
 	}
@@ -76,7 +76,7 @@ func TestPingSplitAcrossFeeds(t *testing.T) {
 	if err != nil || len(evs) != 1 || string(evs[0].Data) != "hello" {
 		t.Fatalf("%v %v", eventsString(evs), err)
 	}
-	frames := mustDecode(t, c.Output())
+	frames := mustDecode(t, allOutput(c))
 	if len(frames) != 1 || string(frames[0].payload) != "hello" {
 		t.Fatalf("frames %+v", frames)
 	}

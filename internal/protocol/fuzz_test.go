@@ -113,7 +113,7 @@ func FuzzFeed(f *testing.F) {
 			t.Fatal("final states differ with TakeMessage")
 		}
 		for _, c := range []*Conn{whole, chunked, fast} {
-			frames := mustDecode(t, c.Output())
+			frames := mustDecode(t, allOutput(c))
 			want := expectedOutput(wantEvs, wantErr)
 			if len(frames) != len(want) {
 				t.Fatalf("%d frames queued, want %d", len(frames), len(want))

@@ -254,7 +254,7 @@ func checkFailed(t testing.TB, c *Conn, err error, code uint16) {
 	if pe.Code != code {
 		t.Fatalf("error code %d (%s), want %d", pe.Code, pe.Reason, code)
 	}
-	checkClose(t, mustDecode(t, c.Output()), code)
+	checkClose(t, mustDecode(t, allOutput(c)), code)
 	if !c.CloseSent() {
 		t.Fatal("CloseSent false after failure")
 	}
@@ -310,4 +310,17 @@ func eventsString(evs []Event) []string {
 		s[i] = eventString(e)
 	}
 	return s
+}
+
+// allOutput is every byte queued and not yet written, across the output's
+// buffers: what Output and Advance give out one buffer at a time.
+func allOutput(c *Conn) []byte {
+	var all []byte
+	for i, b := range c.backlog() {
+		if i == 0 {
+			b = b[c.head:]
+		}
+		all = append(all, b...)
+	}
+	return append(all, c.out[c.tailStart():]...)
 }

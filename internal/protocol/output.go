@@ -8,16 +8,24 @@ import (
 
 // Output buffer sizing. Small buffers are kept between writes so that steady
 // traffic allocates nothing; buffers grown past maxIdleOutput by a large
-// message are dropped once drained so that idle connections stay small.
+// message are dropped once drained so that idle connections stay small. A
+// backlog that outgrows its buffer continues in a new one (up to maxChunk
+// at a time, or one frame's size) queued behind it, so that queuing a frame
+// never copies the backlog ahead of it.
 const (
 	minOutput     = 512
 	maxIdleOutput = 4 << 10
+	maxChunk      = 1 << 20
 )
 
-// Output returns the bytes waiting to be written: whole masked frames, or
-// what remains of them after earlier Advance calls. It is valid until the
-// next call on c.
+// Output returns the bytes waiting to be written first: whole masked
+// frames, or what remains of them after earlier Advance calls. When the
+// backlog spans several buffers it is the first one's part; once it is
+// written, Output returns the next. It is valid until the next call on c.
 func (c *Conn) Output() []byte {
+	if q := c.backlog(); len(q) > 0 {
+		return q[0][c.head:]
+	}
 	return c.out[c.head:]
 }
 
@@ -29,27 +37,44 @@ func (c *Conn) Output() []byte {
 // no per-frame bookkeeping is kept. n beyond len(Output()) is a driver bug and
 // panics.
 func (c *Conn) Advance(n int) (payload int) {
-	if n < 0 || n > len(c.out)-c.head {
-		panic(fmt.Sprintf("protocol: Advance(%d) with %d bytes of output", n, len(c.out)-c.head))
+	cur := c.Output()
+	if n < 0 || n > len(cur) {
+		panic(fmt.Sprintf("protocol: Advance(%d) with %d bytes of output", n, len(cur)))
 	}
 	for n > 0 {
 		if c.hdrLeft == 0 && c.payLeft == 0 {
-			h, pl, data := parseClientHeader(c.out[c.head:])
+			// Frames never straddle buffers: the next header is here.
+			h, pl, data := parseClientHeader(cur)
 			c.hdrLeft, c.payLeft, c.dataFrame = uint8(h), pl, data
 		}
 		k := min(n, int(c.hdrLeft))
 		c.hdrLeft -= uint8(k)
 		c.head += k
 		n -= k
+		cur = cur[k:]
 		k = min(n, c.payLeft)
 		c.payLeft -= k
 		c.head += k
 		n -= k
+		cur = cur[k:]
 		if c.dataFrame {
 			payload += k
 		}
 	}
 	c.buffered -= payload
+	if q := c.backlog(); len(q) > 0 {
+		if len(cur) == 0 { // this buffer is written: on to the next
+			bufpool.Put(q[0])
+			q[0] = nil
+			if q = q[1:]; len(q) == 0 {
+				c.earlier = nil
+			} else {
+				*c.earlier = q
+			}
+			c.head = 0
+		}
+		return payload
+	}
 	if len(c.out)-c.head < c.pongLen {
 		c.pongLen = 0 // its writing has begun: it can no longer be replaced
 	}
@@ -71,25 +96,67 @@ func (c *Conn) BufferedPayload() int {
 	return c.buffered
 }
 
-// reserve makes room for n more bytes after len(c.out), first by sliding the
-// unwritten bytes to the front when that suffices, so a connection whose
-// output is never quite drained does not grow without bound.
+// Pending returns how many bytes of frames are queued and not yet written,
+// in all the output's buffers.
+func (c *Conn) Pending() int {
+	n := len(c.out) - c.tailStart()
+	for i, b := range c.backlog() {
+		if i == 0 {
+			b = b[c.head:]
+		}
+		n += len(b)
+	}
+	return n
+}
+
+// backlog is the buffers queued ahead of out, oldest first.
+func (c *Conn) backlog() [][]byte {
+	if c.earlier == nil {
+		return nil
+	}
+	return *c.earlier
+}
+
+// tailStart is where the unwritten part of out begins: out is written
+// after the queue, and from head once the queue is empty.
+func (c *Conn) tailStart() int {
+	if len(c.backlog()) > 0 {
+		return 0
+	}
+	return c.head
+}
+
+// reserve makes room for n more bytes after len(c.out). A buffer whose
+// unwritten bytes are few slides them to the front; otherwise a new buffer
+// takes the frames that follow, and the current one waits in the queue
+// (or is given back, when nothing of it is left to write).
 func (c *Conn) reserve(n int) {
 	if cap(c.out)-len(c.out) >= n {
 		return
 	}
-	pending := len(c.out) - c.head
-	if c.head > 0 && cap(c.out)-pending >= n {
-		copy(c.out, c.out[c.head:])
+	start := c.tailStart()
+	pending := len(c.out) - start
+	if start > 0 && cap(c.out)-pending >= n && pending <= cap(c.out)/4 {
+		// Cheap: at most a quarter of the buffer moves, to free the rest.
+		copy(c.out, c.out[start:])
 		c.out = c.out[:pending]
 		c.head = 0
 		return
 	}
-	buf := bufpool.Get(max(pending+n, 2*cap(c.out), minOutput))[:pending]
-	copy(buf, c.out[c.head:])
-	bufpool.Put(c.out)
-	c.out = buf
-	c.head = 0
+	size := max(n, min(2*cap(c.out), maxChunk), minOutput)
+	if pending == 0 {
+		bufpool.Put(c.out)
+		c.head = 0
+	} else {
+		// head goes on counting in the same buffer, now the queue's last
+		// (its first, when the queue was empty).
+		if c.earlier == nil {
+			c.earlier = new([][]byte)
+		}
+		*c.earlier = append(*c.earlier, c.out)
+	}
+	c.out = bufpool.Get(size)[:0]
+	c.pongLen = 0 // a pong ending the queued buffer can no longer be replaced
 }
 
 // Discard gives back every buffer the connection holds, queued output and
@@ -99,7 +166,10 @@ func (c *Conn) reserve(n int) {
 func (c *Conn) Discard() (unwritten int) {
 	unwritten = c.buffered
 	bufpool.Put(c.out)
-	c.out, c.head, c.buffered = nil, 0, 0
+	for _, b := range c.backlog() {
+		bufpool.Put(b)
+	}
+	c.out, c.earlier, c.head, c.buffered = nil, nil, 0, 0
 	c.hdrLeft, c.payLeft, c.dataFrame, c.pongLen = 0, 0, false, 0
 	bufpool.Put(c.msg)
 	c.msg, c.ctrl = nil, nil

@@ -33,7 +33,7 @@ func TestAdvanceExactPayload(t *testing.T) {
 		written := 0
 		queued := 0
 		queue := func() {
-			before := len(c.Output())
+			before := len(allOutput(c))
 			switch r.IntN(5) {
 			case 0:
 				n := r.IntN(300)
@@ -50,7 +50,10 @@ func TestAdvanceExactPayload(t *testing.T) {
 			default:
 				c.WriteMessage(false, nil)
 			}
-			out := c.Output()
+			out := allOutput(c)
+			if len(out) != c.Pending() {
+				t.Fatalf("Pending %d, %d bytes queued", c.Pending(), len(out))
+			}
 			mp = append(mp, payloadMap(t, out[before:])...)
 		}
 		for range 1 + r.IntN(6) {
@@ -76,7 +79,7 @@ func TestAdvanceExactPayload(t *testing.T) {
 				t.Fatalf("BufferedPayload %d, want %d", c.BufferedPayload(), queued)
 			}
 			// Sometimes queue more while partly drained, which may slide
-			// or regrow the buffer under Advance's cursor.
+			// the buffer under Advance's cursor or start a new one.
 			if r.IntN(5) == 0 && round%2 == 0 {
 				mp = mp[written:]
 				written = 0
@@ -161,7 +164,7 @@ func TestAutomaticFramesInOutput(t *testing.T) {
 	feedAll(c, pingFrame("p"))
 	c.WriteText("two")
 	feedAll(c, closeCode(1000, ""))
-	frames := mustDecode(t, c.Output())
+	frames := mustDecode(t, allOutput(c))
 	ops := []ws.OpCode{ws.OpText, ws.OpPong, ws.OpText, ws.OpClose}
 	for i, f := range frames {
 		if f.op != ops[i] {
@@ -170,5 +173,34 @@ func TestAutomaticFramesInOutput(t *testing.T) {
 	}
 	if got := c.Advance(len(c.Output())); got != 6 {
 		t.Fatalf("payload %d", got)
+	}
+}
+
+// A backlog of large messages is never copied to make room for the next:
+// the bytes being written stay where they are, and Pending counts them all.
+func TestBacklogIsNotMoved(t *testing.T) {
+	c := NewConn(Config{})
+	msg := make([]byte, 1<<20)
+	c.WriteMessage(true, msg)
+	c.Advance(1000) // partly written, as a slow peer takes it
+	first := &c.Output()[0]
+	for i := range 16 {
+		c.WriteMessage(true, msg)
+		if &c.Output()[0] != first {
+			t.Fatalf("message %d moved the bytes being written", i)
+		}
+	}
+	if want := 17*(len(msg)+14) - 1000; c.Pending() != want {
+		t.Fatalf("Pending %d, want %d", c.Pending(), want)
+	}
+	total := 0
+	for len(c.Output()) > 0 {
+		total += c.Advance(len(c.Output()))
+	}
+	if total != 17*len(msg)-(1000-14) { // the first 1000 bytes: a 14-byte header, then payload
+		t.Fatalf("Advance reported %d payload bytes", total)
+	}
+	if c.BufferedPayload() != 0 || c.Pending() != 0 {
+		t.Fatalf("after the drain: BufferedPayload %d, Pending %d", c.BufferedPayload(), c.Pending())
 	}
 }

@@ -79,7 +79,7 @@ func TestFragmentedWithInterleavedControl(t *testing.T) {
 	if got := eventsString(evs); !slices.Equal(got, want) {
 		t.Fatalf("events %q\nwant %q", got, want)
 	}
-	frames := mustDecode(t, c.Output())
+	frames := mustDecode(t, allOutput(c))
 	if len(frames) != 1 || frames[0].op != ws.OpPong || string(frames[0].payload) != "p1" {
 		t.Fatalf("output %+v", frames)
 	}
@@ -217,7 +217,7 @@ func TestEventsBeforeViolationAreReturned(t *testing.T) {
 	if len(evs) != 2 || evs[0].Kind != KindMessage || evs[1].Kind != KindPing {
 		t.Fatalf("events %v", eventsString(evs))
 	}
-	frames := mustDecode(t, c.Output())
+	frames := mustDecode(t, allOutput(c))
 	if len(frames) != 2 || frames[0].op != ws.OpPong {
 		t.Fatalf("frames %+v", frames)
 	}
@@ -233,7 +233,7 @@ func TestFailureAfterCloseSentQueuesNothing(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	frames := mustDecode(t, c.Output())
+	frames := mustDecode(t, allOutput(c))
 	if len(frames) != 1 || string(frames[0].payload[2:]) != "bye" {
 		t.Fatalf("frames %+v", frames)
 	}

@@ -26,7 +26,7 @@ func TestWriteFramesMasked(t *testing.T) {
 	if err := c.WriteText("text ☃"); err != nil {
 		t.Fatal(err)
 	}
-	frames := mustDecode(t, c.Output()) // checks mask bit and minimal lengths
+	frames := mustDecode(t, allOutput(c)) // checks mask bit and minimal lengths
 	if len(frames) != len(sizes)+1 {
 		t.Fatalf("%d frames", len(frames))
 	}
@@ -76,7 +76,7 @@ func TestMaskKeysDiffer(t *testing.T) {
 		}
 	}
 	seen := map[[4]byte]bool{}
-	for _, f := range mustDecode(t, c.Output()) {
+	for _, f := range mustDecode(t, allOutput(c)) {
 		seen[f.key] = true
 	}
 	// Among 300 random 32-bit keys a collision has odds of about 1e-5.
@@ -103,7 +103,7 @@ func TestControlWrites(t *testing.T) {
 	if err := c.WriteClose(4000, strings.Repeat("r", 123)); err != nil {
 		t.Fatal(err)
 	}
-	frames := mustDecode(t, c.Output())
+	frames := mustDecode(t, allOutput(c))
 	if len(frames) != 3 || frames[0].op != ws.OpPing || len(frames[0].payload) != 125 || frames[1].op != ws.OpPong {
 		t.Fatalf("frames %+v", frames)
 	}
@@ -127,7 +127,7 @@ func TestWriteCloseWithoutCode(t *testing.T) {
 	if err := c.WriteClose(0, "dropped"); err != nil {
 		t.Fatal(err)
 	}
-	checkClose(t, mustDecode(t, c.Output()), 0)
+	checkClose(t, mustDecode(t, allOutput(c)), 0)
 	if !c.CloseSent() {
 		t.Fatal("CloseSent false")
 	}
