@@ -56,7 +56,8 @@ type Conn interface {
 	// Unsent reports how many of the bytes Write accepted the peer has not
 	// taken yet, as far as the system tells (the kernel's send queue, on
 	// Linux, and anything the Conn still holds itself), or -1 when it
-	// cannot tell. It belongs to the goroutine that calls Wait.
+	// cannot tell. It is an estimate: bytes being handed to the kernel may
+	// be counted twice. It belongs to the goroutine that calls Wait.
 	Unsent() int
 	// SetPaused stops (true) or resumes (false) reading the connection:
 	// while paused no OnRead or OnHangup is called and the kernel's

@@ -699,7 +699,9 @@ func TestUnsent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if q := c.Unsent(); q <= 0 || q > n {
+		// The portable poller may count its writer's buffer twice, in
+		// its hands and in the kernel's, while it is being handed over.
+		if q := c.Unsent(); q <= 0 || q > 2*n {
 			t.Fatalf("Unsent after %d bytes accepted and none read = %d", n, q)
 		}
 		got := make(chan int64)

@@ -294,9 +294,12 @@ func (c *portableConn) SetPaused(paused bool) {
 // Unsent implements Conn: what the writer has not yet handed on, and the
 // kernel's queue under it when the connection is TCP and the system tells.
 func (c *portableConn) Unsent() int {
-	k := kernelUnsent(c.nc)
+	// Under wmu, inflight cannot drop to 0 between the kernel's answer
+	// and the sum, which would lose the bytes in between; at worst the
+	// writer's buffer is counted in both.
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	k := kernelUnsent(c.nc)
 	if k < 0 {
 		return -1
 	}
