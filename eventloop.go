@@ -151,10 +151,13 @@ func (l *EventLoop) run(ctx context.Context, forever bool) error {
 }
 
 // onLoop reports whether the calling goroutine is the one running the
-// loop: a blocking call made there would wait for the loop it stops.
+// loop: a blocking call made there would wait for the loop it stops. A
+// loop that is not running, or waits in its poller, is not running the
+// caller: those cases, the common ones for a blocking call, skip
+// goroutineID, which costs microseconds.
 func (l *EventLoop) onLoop() bool {
 	r := l.runner.Load()
-	return r != 0 && r == goroutineID()
+	return r != 0 && !l.parked.Load() && r == goroutineID()
 }
 
 // acquire makes the calling goroutine the loop's runner.
