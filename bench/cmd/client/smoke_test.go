@@ -79,10 +79,11 @@ func TestSmoke(t *testing.T) {
 			if s.ops%8 != 0 || s.bytes != s.ops*int64(len(small)) {
 				t.Errorf("burst: %d messages, %d bytes, want whole bursts of 8", s.ops, s.bytes)
 			}
-			// Every burst is written with one system call at least.
-			if writeCounter != nil && s.writes < s.ops/8 {
-				t.Errorf("burst: %d write system calls counted for %d bursts", s.writes, s.ops/8)
-			}
+			// The write count is not checked here: a thread the runtime
+			// started after the counter was opened is counted only once
+			// it exits (perf's inherit), and in a test binary that is
+			// often the thread that writes (6 writes were seen for 222
+			// bursts). The driver opens the counter first thing.
 		})
 	}
 }

@@ -44,8 +44,10 @@ type syscallCounter struct {
 }
 
 // openWriteCounter sets the counter up; the driver calls it first thing,
-// while the process has few threads: a thread started while it runs may
-// escape the count.
+// while the process has few threads. The counts of a thread started after
+// it, inherited, reach the count only when that thread exits (perf adds a
+// child's count to its parent's then), and the Go runtime's threads seldom
+// exit: a program that starts threads later is undercounted.
 func openWriteCounter() (*syscallCounter, error) {
 	id, err := tracepointID("raw_syscalls/sys_enter")
 	if err != nil {
