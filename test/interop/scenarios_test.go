@@ -707,9 +707,9 @@ func clientCloseBlocking(code int, reason string) func(*testing.T, peer, string)
 }
 
 // closeDuringReceiveBlocking: a goroutine closes the socket while another
-// is blocked in WaitForNextMessage. The two take turns on the socket's
-// loop, whichever comes first: the close call returns once the socket is
-// closed, and the reader gets the ClosedError, never a "loop busy" error.
+// is blocked in WaitForNextMessage, both waiting on the socket's
+// background loop: the close call returns once the socket is closed, and
+// the reader gets the ClosedError, never a "loop busy" error.
 func closeDuringReceiveBlocking(t *testing.T, p peer, url string) {
 	ws, ctx := dial(t, url, nil)
 	if err := ws.SendText("before"); err != nil {

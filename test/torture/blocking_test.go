@@ -10,7 +10,7 @@ import (
 )
 
 // The same torture through the blocking API: Dial, then WaitForNextMessage
-// and LowLevelReceive on the socket's private loop.
+// and LowLevelReceive on the socket's inbox, fed by the background loop.
 
 // dialRaw dials the raw server with the blocking API under runBound.
 func dialRaw(t *testing.T, url string, cfg *websocket.Config) (*websocket.WebSocket, context.Context) {

@@ -51,7 +51,7 @@ func settleFiles(t *testing.T) int {
 // An event loop that is done with, its sockets closed and Run returned,
 // and no longer referenced, must not keep descriptors open: a program (or a
 // test suite) that makes a loop per task would run out of them. The same
-// holds for the private loops of dialed sockets.
+// holds for the background loop of dialed sockets once they are closed.
 func TestLoopsReleaseDescriptors(t *testing.T) {
 	const loops = 200
 	url := refusedURL(t)
