@@ -175,7 +175,7 @@ func TestParseClosePayload(t *testing.T) {
 
 func TestFailureReasonsFitCloseFrame(t *testing.T) {
 	for _, r := range []string{reasonMasked, reasonRsv, reasonOpcode, reasonFragmentedControl,
-		reasonControlTooLong, reasonCloseOneByte, reasonLength, reasonContinuation,
+		reasonControlTooLong, reasonCloseOneByte, reasonLength, reasonNotMinimal, reasonContinuation,
 		reasonDataInFragmented, reasonCloseCode, reasonCloseUTF8, reasonUTF8,
 		reasonUTF8Truncated, reasonTooBig} {
 		if len(r) > 123 || !utf8.ValidString(r) {

@@ -24,6 +24,7 @@ const (
 	reasonControlTooLong    = "control frame payload over 125 bytes"
 	reasonCloseOneByte      = "close frame payload of 1 byte"
 	reasonLength            = "frame length with the most significant bit set"
+	reasonNotMinimal        = "frame length not in its minimal encoding"
 	reasonContinuation      = "continuation frame outside a fragmented message"
 	reasonDataInFragmented  = "new data frame inside a fragmented message"
 	reasonCloseCode         = "invalid close code"

@@ -46,9 +46,9 @@ func serverHeaderSize(b1 byte) int {
 }
 
 // decodeHeader decodes a complete server header of serverHeaderSize(b[1])
-// bytes whose first two bytes already passed checkStart. Non-minimal length
-// encodings are accepted: RFC 6455 asks for minimal ones but gives no failure
-// for them, and rejecting them would only break lenient servers.
+// bytes whose first two bytes already passed checkStart. A length not in
+// its minimal encoding (RFC 6455 5.2: "the minimal number of bytes MUST be
+// used") fails the connection with 1002, as Chromium does.
 func decodeHeader(b []byte) (ws.Header, *Error) {
 	h := ws.Header{
 		Fin:    b[0]&bitFin != 0,
@@ -58,10 +58,16 @@ func decodeHeader(b []byte) (ws.Header, *Error) {
 	switch l := b[1] & bitsLen7; l {
 	case len7Ext16:
 		h.Length = int64(binary.BigEndian.Uint16(b[2:]))
+		if h.Length <= len7Max {
+			return h, newError(codeProtocolError, reasonNotMinimal)
+		}
 	case len7Ext64:
 		u := binary.BigEndian.Uint64(b[2:])
 		if u>>63 != 0 {
 			return h, newError(codeProtocolError, reasonLength)
+		}
+		if u <= 0xffff {
+			return h, newError(codeProtocolError, reasonNotMinimal)
 		}
 		h.Length = int64(u)
 	default:

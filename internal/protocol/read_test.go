@@ -201,13 +201,27 @@ func TestLengthTopBit(t *testing.T) {
 	expectViolation(t, in, 1009)
 }
 
-func TestNonMinimalLengthAccepted(t *testing.T) {
+// A length in a longer form than it needs fails the connection with 1002,
+// as Chromium does, for data and control frames, in both extended forms;
+// the shortest form each takes is accepted.
+func TestNonMinimalLengthFails(t *testing.T) {
+	for _, in := range [][]byte{
+		cat(binary.BigEndian.AppendUint16([]byte{0x81, 126}, 5), []byte("hello")),
+		cat(binary.BigEndian.AppendUint16([]byte{0x82, 126}, 0)),
+		cat(binary.BigEndian.AppendUint16([]byte{0x82, 126}, 125), make([]byte, 125)),
+		cat(binary.BigEndian.AppendUint64([]byte{0x82, 127}, 2), []byte{7, 8}),
+		cat(binary.BigEndian.AppendUint64([]byte{0x82, 127}, 0xffff), make([]byte, 0xffff)),
+		cat(binary.BigEndian.AppendUint16([]byte{0x89, 126}, 1), []byte("p")),
+		cat(binary.BigEndian.AppendUint16([]byte{0x01, 126}, 2), []byte("ab")),
+	} {
+		expectViolation(t, in, 1002)
+	}
 	c := NewConn(Config{})
-	p16 := binary.BigEndian.AppendUint16([]byte{0x81, 126}, 3)
-	p64 := binary.BigEndian.AppendUint64([]byte{0x82, 127}, 2)
-	evs, err := feedAll(c, cat(p16, []byte("abc"), p64, []byte{7, 8}))
-	if err != nil || len(evs) != 2 || string(evs[0].Data) != "abc" || !bytes.Equal(evs[1].Data, []byte{7, 8}) {
-		t.Fatalf("non-minimal lengths: %v %v", eventsString(evs), err)
+	p16 := binary.BigEndian.AppendUint16([]byte{0x82, 126}, 126)
+	p64 := binary.BigEndian.AppendUint64([]byte{0x82, 127}, 0x10000)
+	evs, err := feedAll(c, cat(p16, make([]byte, 126), p64, make([]byte, 0x10000)))
+	if err != nil || len(evs) != 2 || len(evs[0].Data) != 126 || len(evs[1].Data) != 0x10000 {
+		t.Fatalf("minimal extended lengths: %v %v", eventsString(evs), err)
 	}
 }
 

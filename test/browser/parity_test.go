@@ -181,19 +181,6 @@ var deliberate = []difference{
 		},
 	},
 	{
-		id:    "non-minimal-length-accepted",
-		quirk: "non-minimal-length",
-		reason: "Chromium fails a frame whose length is not in its shortest encoding; Go accepts " +
-			"it: RFC 6455 5.2 asks senders for the minimal encoding but names no failure for " +
-			"receivers (internal/protocol/header.go: \"rejecting them would only break lenient " +
-			"servers\").",
-		normalize: func(_ *scenario, c, g *side) {
-			if !hasError(g.trace) && len(g.trace) > 2 && g.trace[2].Ev == "message" {
-				adopt(c, g)
-			}
-		},
-	},
-	{
 		id:    "http-1.0-101-refused",
 		quirk: "http-1.0-101",
 		reason: "Chromium opens on an \"HTTP/1.0 101\" response; Go refuses it: an HTTP/1.0 " +

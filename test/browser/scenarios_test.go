@@ -261,7 +261,8 @@ func allScenarios() []*scenario {
 	add("fragmented-ping", plan{}, violation(frame{op: opPing, more: true, payload: []byte("p")}.bytes()))
 	add("continuation-without-start", plan{}, violation(fragment(opCont, true, "x")))
 	add("new-message-inside-fragmented", plan{}, violation(fragment(opText, false, "a"), fragment(opText, true, "b")))
-	add("length-not-minimal", plan{}, accepted(frame{op: opText, payload: []byte("hi"), lenWidth: 2}.bytes())).quirk = "non-minimal-length"
+	add("length-not-minimal", plan{}, violation(frame{op: opText, payload: []byte("hi"), lenWidth: 2}.bytes()))
+	add("length-not-minimal-64-bit", plan{}, violation(frame{op: opBinary, payload: []byte("hi there"), lenWidth: 8}.bytes()))
 	add("length-64-bit-msb-set", plan{}, violation(frame{op: opBinary, lenWidth: 8, claim: 1 << 63}.bytes()))
 	add("tcp-close-mid-frame", plan{}, func(p *peer) {
 		p.accept()

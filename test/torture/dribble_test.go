@@ -92,9 +92,10 @@ func dribbleFrame(fin bool, op byte, payload []byte, enc int) dribbleCase {
 	return dribbleCase{appendHeader(nil, fin, op, uint64(len(payload)), enc), payload}
 }
 
-// Every header form, dribbled: 7-bit, 16-bit and 64-bit lengths (one
-// non-minimal of each), fragments, a ping and a pong between them, and the
-// close frame. The client gets every message whole, answers the ping, and
+// Every header form, dribbled: 7-bit, 16-bit and 64-bit lengths (each in
+// its minimal encoding, as RFC 6455 requires: a longer one fails the
+// connection, see internal/protocol), fragments, a ping and a pong between
+// them, and the close frame. The client gets every message whole, answers the ping, and
 // closes cleanly.
 func TestDribbledHeaders(t *testing.T) {
 	if why := tcpQueuesUsable(); why != "" {
@@ -106,14 +107,14 @@ func TestDribbledHeaders(t *testing.T) {
 		dribbleFrame(true, opText, []byte("seven"), 0),
 		dribbleFrame(true, opBinary, p300, 0),
 		dribbleFrame(true, opBinary, p70k, 0),
-		dribbleFrame(true, opText, []byte("sixteen"), 16),
-		dribbleFrame(true, opText, []byte("sixty-four"), 64),
+		dribbleFrame(true, opText, []byte("sixteen"), 0),
+		dribbleFrame(true, opText, []byte("sixty-four"), 0),
 		dribbleFrame(true, opText, nil, 0),
 		dribbleFrame(false, opText, []byte("frag"), 0),
 		dribbleFrame(true, opPing, []byte("dribbled ping"), 0),
 		dribbleFrame(true, opPong, nil, 0),
-		dribbleFrame(false, opCont, []byte("men"), 16),
-		dribbleFrame(true, opCont, []byte("ted"), 64),
+		dribbleFrame(false, opCont, []byte("men"), 0),
+		dribbleFrame(true, opCont, []byte("ted"), 0),
 		{closeFrame(4001, "dribbled")[:2], closeFrame(4001, "dribbled")[2:]},
 	}
 	var ws atomic.Pointer[websocket.WebSocket]
@@ -221,7 +222,7 @@ func TestBlockingDribbledHeader(t *testing.T) {
 	if why := tcpQueuesUsable(); why != "" {
 		t.Skip(why)
 	}
-	payload := bytes.Repeat([]byte("dribble "), 40)
+	payload := bytes.Repeat([]byte("dribble "), 8192) // 64 KiB: the 64-bit length form
 	f := dribbleFrame(true, opBinary, payload, 64)
 	var ws atomic.Pointer[websocket.WebSocket]
 	ready := make(chan struct{})
