@@ -519,3 +519,28 @@ func TestRawConnectRefused(t *testing.T) {
 		t.Errorf("a connect error is also a HandshakeError")
 	}
 }
+
+// A 101 with a header RFC 6455 allows once given twice fails the
+// connection, as in Chromium: error, then close 1006, never open with the
+// last value.
+func TestRawHandshakeRepeatedHeaders(t *testing.T) {
+	cfg := &websocket.Config{Protocols: []string{"chat", "superchat"}}
+	t.Run("Sec-WebSocket-Protocol", func(t *testing.T) {
+		runBad101(t, cfg, func(c *rawConn) {
+			c.accept("Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: superchat")
+			c.expectEOF()
+		})
+	})
+	t.Run("Sec-WebSocket-Protocol, same value", func(t *testing.T) {
+		runBad101(t, cfg, func(c *rawConn) {
+			c.accept("Sec-WebSocket-Protocol: chat", "sec-websocket-protocol: chat")
+			c.expectEOF()
+		})
+	})
+	t.Run("Sec-WebSocket-Accept", func(t *testing.T) {
+		runBad101(t, nil, func(c *rawConn) {
+			c.accept("Sec-WebSocket-Accept: " + c.acceptValue())
+			c.expectEOF()
+		})
+	})
+}

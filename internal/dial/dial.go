@@ -309,6 +309,9 @@ func (c *headConn) readHead() {
 			status = true
 		}
 		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
+			if c.err = repeatedHeader(buf[:i+4]); c.err != nil {
+				return
+			}
 			c.buf = append(normalizeConnection(buf[:i+4]), buf[i+4:]...)
 			return
 		}
@@ -345,6 +348,28 @@ func validStatusLine(line []byte) bool {
 		}
 	}
 	return true
+}
+
+// onceHeaders are the headers of a 101 response that RFC 6455 allows only
+// once (11.3.3, 11.3.4): with two, the server has said two things, and
+// Chromium fails the connection, where gobwas would take the last.
+var onceHeaders = []string{"Sec-WebSocket-Protocol", "Sec-WebSocket-Accept", "Upgrade"}
+
+// repeatedHeader returns the handshake error for a 101 head that has a
+// header of onceHeaders more than once, or nil.
+func repeatedHeader(head []byte) error {
+	for _, want := range onceHeaders {
+		n := 0
+		for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
+			if name, _, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(bytes.TrimSpace(name), []byte(want)) {
+				n++
+			}
+		}
+		if n > 1 {
+			return fmt.Errorf("the handshake response has %d %s headers; RFC 6455 allows one", n, want)
+		}
+	}
+	return nil
 }
 
 // normalizeConnection rewrites a Connection header line whose token list

@@ -129,6 +129,14 @@ func allScenarios() []*scenario {
 		p.accept("Sec-WebSocket-Protocol: chat, superchat")
 		p.waitEOF(ioBound)
 	})
+	add("subprotocol-header-twice", plan{protocols: []string{"chat", "superchat"}}, func(p *peer) {
+		p.accept("Sec-WebSocket-Protocol: chat", "Sec-WebSocket-Protocol: superchat")
+		p.waitEOF(ioBound)
+	})
+	add("accept-header-twice", plan{}, func(p *peer) {
+		p.accept("Sec-WebSocket-Accept: " + p.acceptKey())
+		p.waitEOF(ioBound)
+	})
 	add("extension-unrequested", plan{}, func(p *peer) {
 		p.accept("Sec-WebSocket-Extensions: x-unknown")
 		p.waitEOF(ioBound)
