@@ -101,18 +101,20 @@ func (e *TLSError) Unwrap() error { return e.Err }
 
 // HandshakeError reports that the server did not accept the WebSocket
 // upgrade, or answered it wrongly (a bad Sec-WebSocket-Accept, a protocol
-// or extension the client did not offer). StatusCode and Header are the
-// server's HTTP response when it refused with a status other than 101.
+// or extension the client did not offer, a header given twice). When the
+// answer was not an HTTP/1.1 101 (a 404, a 503, a plain HTTP/1.0 server),
+// Status is its status line, StatusCode its code, Header its headers (a
+// 503's Retry-After, say) and Body the first bytes of its body, at most
+// 1 KiB; the message names the status line.
 type HandshakeError struct {
 	StatusCode int
+	Status     string
 	Header     http.Header
+	Body       []byte
 	Err        error
 }
 
 func (e *HandshakeError) Error() string {
-	if e.StatusCode != 0 && e.StatusCode != http.StatusSwitchingProtocols {
-		return fmt.Sprintf("websocket: handshake refused with HTTP %d", e.StatusCode)
-	}
 	return "websocket: handshake: " + e.Err.Error()
 }
 func (e *HandshakeError) Unwrap() error { return e.Err }

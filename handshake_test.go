@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -543,4 +544,38 @@ func TestRawHandshakeRepeatedHeaders(t *testing.T) {
 			c.expectEOF()
 		})
 	})
+}
+
+// A refusal's error names the status line the server sent, and carries its
+// headers and the first bytes of its body (at most 1 KiB).
+func TestRawHandshakeRefusalDetails(t *testing.T) {
+	for _, tc := range []struct {
+		name, resp, line string
+		code             int
+		header, value    string
+		body             string
+	}{
+		{"plain HTTP/1.0 server", "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: 18\r\n\r\n<html>hello</html>",
+			"HTTP/1.0 200 OK", 200, "Content-Type", "text/html", "<html>hello</html>"},
+		{"404", "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot here!",
+			"HTTP/1.1 404 Not Found", 404, "Content-Length", "9", "not here!"},
+		{"503 Retry-After", "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 120\r\nContent-Length: 5\r\n\r\nlater",
+			"HTTP/1.1 503 Service Unavailable", 503, "Retry-After", "120", "later"},
+		{"large body", "HTTP/1.1 500 Oops\r\nContent-Length: 5000\r\n\r\n" + strings.Repeat("x", 5000),
+			"HTTP/1.1 500 Oops", 500, "Content-Length", "5000", strings.Repeat("x", 1024)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			he, _, _ := runHandshakeFailure(t, nil, func(c *rawConn) {
+				c.write([]byte(tc.resp))
+				c.closeTCP()
+			})
+			if he.StatusCode != tc.code || he.Status != tc.line || he.Header.Get(tc.header) != tc.value || string(he.Body) != tc.body {
+				t.Errorf("HandshakeError{%d %q %v body %q}, want %d %q %s: %s, body %q",
+					he.StatusCode, he.Status, he.Header, he.Body, tc.code, tc.line, tc.header, tc.value, tc.body)
+			}
+			if !strings.Contains(he.Error(), strconv.Quote(tc.line)) {
+				t.Errorf("message %q does not name the status line", he.Error())
+			}
+		})
+	}
 }

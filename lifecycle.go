@@ -332,7 +332,7 @@ func publicDialError(err error) error {
 	case dial.StageTLS:
 		return &TLSError{Err: de.Err}
 	default:
-		return &HandshakeError{StatusCode: de.Status, Header: de.Header, Err: de.Err}
+		return &HandshakeError{StatusCode: de.Status, Status: de.StatusLine, Header: de.Header, Body: de.Body, Err: de.Err}
 	}
 }
 

@@ -5,13 +5,11 @@
 package dial
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -35,11 +33,13 @@ const (
 
 // Error is a failed dial.
 type Error struct {
-	Stage  Stage
-	Addr   string      // host (StageDNS) or host:port (StageConnect)
-	Status int         // StageHandshake: the HTTP status when it was not 101
-	Header http.Header // StageHandshake: the response header with Status
-	Err    error
+	Stage      Stage
+	Addr       string      // host (StageDNS) or host:port (StageConnect)
+	Status     int         // StageHandshake: the HTTP status when it was not 101
+	StatusLine string      // StageHandshake: the status line with Status
+	Header     http.Header // StageHandshake: the response header with Status
+	Body       []byte      // StageHandshake: the first bytes of the body with Status
+	Err        error
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -171,24 +171,21 @@ func handshake(ctx context.Context, conn net.Conn, o Options, host string) (Resu
 		conn = tc
 	}
 
-	var status int
-	var header http.Header
 	d := ws.Dialer{
 		Protocols: o.Protocols,
 		Header:    ws.HandshakeHeaderHTTP(o.Header),
-		OnStatusError: func(code int, _ []byte, resp io.Reader) {
-			status = code
-			if r, err := http.ReadResponse(bufio.NewReader(resp), nil); err == nil {
-				header = r.Header
-			}
-		},
 	}
-	br, hs, err := d.Upgrade(&headConn{Conn: conn}, o.URL)
+	hc := &headConn{Conn: conn}
+	br, hs, err := d.Upgrade(hc, o.URL)
 	if err != nil {
 		if br != nil {
 			ws.PutReader(br)
 		}
-		return Result{}, &Error{Stage: StageHandshake, Status: status, Header: header, Err: ctxErr(ctx, err)}
+		e := &Error{Stage: StageHandshake, Err: ctxErr(ctx, err)}
+		if r := hc.refusal; r != nil {
+			e.Status, e.StatusLine, e.Header, e.Body, e.Err = r.code, r.line, r.header, r.body, r
+		}
+		return Result{}, e
 	}
 	if len(o.Protocols) > 0 && hs.Protocol == "" {
 		// The WHATWG standard (and every browser) fails a connection
@@ -260,10 +257,11 @@ var errNoProtocol = errors.New("the server selected none of the protocols offere
 // Bytes read past the head (the first frames) follow it unchanged.
 type headConn struct {
 	net.Conn
-	buf  []byte // the head, then whatever was read with it, still to serve
-	err  error  // the error that ended reading the head, served after buf
-	done bool   // the head has been read
-	read int    // bytes read from Conn
+	buf     []byte   // the head, then whatever was read with it, still to serve
+	err     error    // the error that ended reading the head, served after buf
+	refusal *refusal // the response, when it was not an HTTP/1.1 101
+	done    bool     // the head has been read
+	read    int      // bytes read from Conn
 }
 
 func (c *headConn) Read(p []byte) (int, error) {
@@ -291,7 +289,7 @@ func (c *headConn) Read(p []byte) (int, error) {
 
 func (c *headConn) readHead() {
 	buf := make([]byte, 0, 4096)
-	status := false // the status line is complete and says 101
+	status := false // the status line is complete and well formed
 	for {
 		if i := bytes.Index(buf, []byte("\r\n")); !status && i >= 0 {
 			if !validStatusLine(buf[:i]) {
@@ -300,15 +298,16 @@ func (c *headConn) readHead() {
 				c.err = errMalformedStatus
 				return
 			}
-			if !bytes.HasPrefix(buf, []byte("HTTP/1.1 101 ")) {
-				// Not a 101 (a refusal): nothing to normalize, and
-				// gobwas answers at once.
-				c.buf = buf
-				return
-			}
 			status = true
 		}
 		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
+			if !bytes.HasPrefix(buf, []byte("HTTP/1.1 101 ")) {
+				// A refusal: it is kept whole for the error, and
+				// gobwas is not asked.
+				c.refusal = readRefusal(buf[:i+4], buf[i+4:], c.Conn)
+				c.err = c.refusal
+				return
+			}
 			if c.err = repeatedHeader(buf[:i+4]); c.err != nil {
 				return
 			}

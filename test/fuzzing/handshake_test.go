@@ -203,6 +203,9 @@ func refusable(resp []byte, key string, protocols []string, protocol string) str
 	if code, ok := statusCode(resp); !ok || code != http.StatusSwitchingProtocols {
 		return fmt.Sprintf("status line %q", firstLine(resp))
 	}
+	if !strings.HasPrefix(firstLine(resp), "HTTP/1.1 ") {
+		return fmt.Sprintf("status line %q: only HTTP/1.1 switches protocols", firstLine(resp))
+	}
 	h := map[string][]string{}
 	for _, l := range lines[1:] {
 		name, value, ok := strings.Cut(strings.TrimSuffix(l, "\r"), ":")
@@ -221,6 +224,11 @@ func refusable(resp []byte, key string, protocols []string, protocol string) str
 			}
 		}
 		return false
+	}
+	for _, once := range []string{"upgrade", "sec-websocket-accept", "sec-websocket-protocol"} {
+		if len(h[once]) > 1 {
+			return fmt.Sprintf("%d %s headers, which RFC 6455 allows once", len(h[once]), once)
+		}
 	}
 	switch {
 	case !hasToken("upgrade", "websocket"):
