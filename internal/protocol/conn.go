@@ -44,6 +44,7 @@ type Conn struct {
 
 	hdrLeft   uint8 // header bytes of the frame at head not yet written
 	dataFrame bool  // the frame at head carries message payload
+	pongRun   uint8 // pongs queued since the output last drained, up to maxPongRun
 	pongLen   int   // size of the automatic pong ending out, while none of it is written; else 0
 }
 

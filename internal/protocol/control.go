@@ -64,16 +64,23 @@ func keep(payload []byte, owned bool) []byte {
 	return append([]byte(nil), payload...)
 }
 
-// queuePong queues the automatic answer to a ping. When the answer to an
-// earlier ping is still the last frame queued and none of it is written,
-// it is replaced rather than followed: RFC 6455 5.5.3 allows answering only
-// the most recent ping, and this keeps a server that floods pings without
-// reading our pongs from growing the output without bound.
+// queuePong queues the automatic answer to a ping. Every ping gets its
+// own pong, as browsers answer and the Autobahn suite expects (cases 2.10
+// and 2.11), until maxPongRun pongs wait unwritten since the output last
+// drained: a server that floods pings without reading our pongs then gets
+// the latest one's answer in place of the previous (RFC 6455 5.5.3 allows
+// answering only the most recent ping), so the output stays bounded.
 func (c *Conn) queuePong(payload []byte) {
-	if c.pongLen > 0 && len(c.out)-c.tailStart() >= c.pongLen {
+	if c.pongRun >= maxPongRun && c.pongLen > 0 && len(c.out)-c.tailStart() >= c.pongLen {
 		c.out = c.out[:len(c.out)-c.pongLen]
+	} else if c.pongRun < maxPongRun {
+		c.pongRun++
 	}
 	before := len(c.out)
 	c.queueControl(ws.OpPong, payload)
 	c.pongLen = len(c.out) - before
 }
+
+// maxPongRun is how many pongs may wait unwritten before the next replaces
+// the last.
+const maxPongRun = 64

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -20,10 +21,11 @@ func TestPingQueuesPong(t *testing.T) {
 	if evs[0].Data[0] != 0xfe {
 		t.Fatal("ping Data aliases the input")
 	}
-	// Two pings before anything was written: only the latest is answered,
-	// as RFC 6455 5.5.3 allows.
+	// Two pings before anything was written: each gets its own pong, as
+	// in a browser.
 	frames := mustDecode(t, allOutput(c))
-	if len(frames) != 1 || frames[0].op != ws.OpPong || len(frames[0].payload) != 0 {
+	if len(frames) != 2 || frames[0].op != ws.OpPong || !bytes.Equal(frames[0].payload, payload) ||
+		frames[1].op != ws.OpPong || len(frames[1].payload) != 0 {
 		t.Fatalf("frames %+v", frames)
 	}
 	if c.BufferedPayload() != 0 {
@@ -31,30 +33,58 @@ func TestPingQueuesPong(t *testing.T) {
 	}
 }
 
-func TestPongReplacedOnlyWhileUnwrittenAndLast(t *testing.T) {
+// Ten pings back to back (Autobahn 2.10) get ten pongs, in order.
+func TestEveryPingItsPong(t *testing.T) {
 	c := NewConn(Config{})
-	feedAll(c, pingFrame("one"))
-	written := c.Output()[0]
-	c.Advance(1) // the first pong has begun: it must be finished as queued
-	feedAll(c, pingFrame("two"))
-	feedAll(c, pingFrame("three")) // replaces "two"
+	var in []byte
+	for i := range 10 {
+		in = append(in, pingFrame(fmt.Sprint("ping-", i))...)
+	}
+	feedAll(c, in)
+	frames := mustDecode(t, allOutput(c))
+	if len(frames) != 10 {
+		t.Fatalf("%d frames for 10 pings", len(frames))
+	}
+	for i, f := range frames {
+		if f.op != ws.OpPong || string(f.payload) != fmt.Sprint("ping-", i) {
+			t.Fatalf("frame %d: %v %q", i, f.op, f.payload)
+		}
+	}
+}
+
+// Past maxPongRun unwritten pongs, the answer to a newer ping replaces the
+// last pong while it is unwritten and last; a pong whose writing has begun,
+// or that a message follows, stays; once the output drains, every ping
+// gets its pong again.
+func TestPongReplacedPastTheRun(t *testing.T) {
+	c := NewConn(Config{})
+	feedAll(c, pingFrame("first"))
+	c.Advance(1) // its writing has begun: it must be finished as queued
+	for i := range maxPongRun - 1 {
+		feedAll(c, pingFrame(fmt.Sprint(i)))
+	}
+	feedAll(c, pingFrame("a")) // the run is full: replaces the last
+	feedAll(c, pingFrame("b")) // replaces "a"
 	if err := c.WriteText("msg"); err != nil {
 		t.Fatal(err)
 	}
-	feedAll(c, pingFrame("four")) // "three" is no longer last: "four" follows the message
-	feedAll(c, pingFrame("five")) // replaces "four"
+	feedAll(c, pingFrame("c")) // follows the message
+	feedAll(c, pingFrame("d")) // replaces "c"
+	out := allOutput(c)
+	frames := mustDecode(t, append(append([]byte(nil), c.out[:1]...), out...))
 	var got []string
-	for _, f := range mustDecode(t, append([]byte{written}, c.Output()...)) {
+	for _, f := range frames[maxPongRun-1:] {
 		got = append(got, string(f.payload))
 	}
-	want := []string{"one", "three", "msg", "five"}
-	if len(got) != len(want) {
-		t.Fatalf("frames %q, want %q", got, want)
+	if want := fmt.Sprint([]string{"b", "msg", "d"}); fmt.Sprint(got) != want {
+		t.Fatalf("frames after the run %q, want %s", got, want)
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("frames %q, want %q", got, want)
-		}
+	for len(c.Output()) > 0 {
+		c.Advance(len(c.Output()))
+	}
+	feedAll(c, cat(pingFrame("x"), pingFrame("y")))
+	if frames := mustDecode(t, allOutput(c)); len(frames) != 2 {
+		t.Fatalf("after a drain, two pings gave %d pongs", len(frames))
 	}
 }
 
@@ -64,8 +94,8 @@ func TestPingFloodOutputIsBounded(t *testing.T) {
 	for range 10000 {
 		feedAll(c, ping)
 	}
-	if n := len(c.Output()); n > 200 {
-		t.Fatalf("10000 unanswered pings left %d bytes of output", n)
+	if n, bound := c.Pending(), maxPongRun*(6+125); n > bound {
+		t.Fatalf("10000 unanswered pings left %d bytes of output, more than %d pongs' %d", n, maxPongRun, bound)
 	}
 }
 

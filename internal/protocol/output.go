@@ -80,6 +80,7 @@ func (c *Conn) Advance(n int) (payload int) {
 	}
 	if c.head == len(c.out) {
 		c.head = 0
+		c.pongRun = 0
 		if cap(c.out) > maxIdleOutput {
 			bufpool.Put(c.out)
 			c.out = nil

@@ -146,28 +146,6 @@ var deliberate = []difference{
 		},
 	},
 	{
-		id: "one-pong-for-pings-in-a-row",
-		reason: "pings that arrive before the client could answer are answered by Chromium one by " +
-			"one, by Go with one pong for the latest (RFC 6455 5.5.3 allows it; README, Limits: " +
-			"it keeps a ping flood from growing the output).",
-		normalize: func(_ *scenario, c, g *side) {
-			for _, s := range []*side{c, g} {
-				if s.wire == nil {
-					continue
-				}
-				var out []string
-				for _, l := range s.wire.Frames {
-					if n := len(out); n > 0 && strings.HasPrefix(l, "pong ") && strings.HasPrefix(out[n-1], "pong ") {
-						out[n-1] = l
-						continue
-					}
-					out = append(out, l)
-				}
-				s.wire.Frames = out
-			}
-		},
-	},
-	{
 		id:    "unassigned-close-code-fails",
 		quirk: "unassigned-close-code",
 		reason: "a server close frame with a code RFC 6455 7.4 leaves unassigned (0-999, 1004, " +
