@@ -69,6 +69,30 @@ func TestNewProtocolSyntax(t *testing.T) {
 	runLoop(t, l, 10*time.Second)
 }
 
+// Every code RFC 6455 lets a client send is accepted and goes on the wire,
+// where a browser takes only 1000 and 3000-4999: a Go client shutting down
+// says 1001.
+func TestCloseWithClientCodes(t *testing.T) {
+	for _, code := range []int{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 3000, 4999} {
+		srv := startRawServer(t, func(c *rawConn) {
+			c.accept()
+			c.answerClose(uint16(code), "")
+		})
+		tc := newTraceClient(t, srv.URL, nil)
+		tc.OnOpen = func(ws *websocket.WebSocket) {
+			if err := ws.CloseWith(code, "bye"); err != nil {
+				t.Errorf("CloseWith(%d) = %v", code, err)
+			}
+		}
+		tc.run()
+		rep := srv.report(t)
+		if len(rep.Frames) != 1 {
+			t.Fatalf("code %d: the server got %v", code, rep.Frames)
+		}
+		checkCloseFrame(t, rep.Frames[0], code)
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	cases := map[string]*websocket.Config{
 		"Header":           {Header: map[string][]string{"sec-websocket-key": {"x"}}},
@@ -91,7 +115,7 @@ func TestCloseWithValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, code := range []int{0, 999, 1001, 1005, 1006, 1011, 2999, 5000, 65536} {
+	for _, code := range []int{0, 999, 1004, 1005, 1006, 1011, 1012, 1014, 1015, 2999, 5000, 65536} {
 		var ia *websocket.InvalidAccessError
 		if err := ws.CloseWith(code, ""); !errors.As(err, &ia) || ia.Code != code {
 			t.Errorf("CloseWith(%d) = %v, want *InvalidAccessError", code, err)

@@ -19,8 +19,9 @@ type CloseEvent struct {
 	WasClean bool
 }
 
-// Close codes (RFC 6455 section 7.4 and the IANA registry). Only
-// CloseNormal and 3000-4999 may be passed to CloseWith, as in a browser.
+// Close codes (RFC 6455 section 7.4 and the IANA registry). CloseWith
+// takes those a client may send: 1000-1003, 1007-1010 and 3000-4999 (a
+// browser only 1000 and 3000-4999).
 const (
 	CloseNormal          = 1000
 	CloseGoingAway       = 1001
@@ -46,13 +47,27 @@ const (
 // control frame beside the two-byte code.
 const maxCloseReason = 123
 
+// clientCloseCode reports whether a client may send code (RFC 6455 7.4.1):
+// 1000-1003 and 1007-1010, and 3000-4999 for libraries and applications.
+// 1004-1006 and 1015 are never sent; 1011-1014 are the server's.
+func clientCloseCode(code int) bool {
+	switch {
+	case code >= CloseNormal && code <= CloseUnsupportedData,
+		code >= CloseInvalidPayload && code <= CloseMandatoryExtension,
+		code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
+}
+
 // checkCloseArgs validates CloseWith's arguments as the browser's close()
-// does: an InvalidAccessError for a code other than 1000 or 3000-4999, a
+// does, with RFC 6455's client codes: an InvalidAccessError for a code a
+// client may not send, a
 // SyntaxError for a reason longer than 123 bytes. A Go string can hold what
 // a JavaScript string cannot (bytes that are not UTF-8): that is a
 // SyntaxError too, since it cannot be sent.
 func checkCloseArgs(code int, reason string) error {
-	if code != CloseNormal && (code < 3000 || code > 4999) {
+	if !clientCloseCode(code) {
 		return &InvalidAccessError{Code: code}
 	}
 	if len(reason) > maxCloseReason {

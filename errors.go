@@ -41,13 +41,13 @@ type SyntaxError struct {
 func (e *SyntaxError) Error() string { return "websocket: SyntaxError: " + e.Msg }
 
 // InvalidAccessError is the browser's InvalidAccessError: CloseWith was
-// given a code other than 1000 or 3000-4999.
+// given a code a client may not send (see CloseWith).
 type InvalidAccessError struct {
 	Code int
 }
 
 func (e *InvalidAccessError) Error() string {
-	return fmt.Sprintf("websocket: InvalidAccessError: close code %d is neither 1000 nor in 3000-4999", e.Code)
+	return fmt.Sprintf("websocket: InvalidAccessError: close code %d is not one a client may send (1000-1003, 1007-1010, 3000-4999)", e.Code)
 }
 
 // ConfigError reports a Config field that cannot be used.

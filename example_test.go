@@ -126,7 +126,8 @@ func ExampleEventLoop() {
 }
 
 // CloseWith checks its arguments as the browser's close(code, reason)
-// does, whatever the socket's state.
+// does, whatever the socket's state; it also takes the codes a browser
+// refuses but RFC 6455 lets a client send, such as 1001 (CloseGoingAway).
 func ExampleWebSocket_CloseWith() {
 	srv := startEcho()
 	defer srv.Close()
@@ -137,8 +138,8 @@ func ExampleWebSocket_CloseWith() {
 	}
 
 	var access *websocket.InvalidAccessError
-	err = ws.CloseWith(websocket.CloseGoingAway, "")
-	fmt.Println("1001:", errors.As(err, &access))
+	err = ws.CloseWith(websocket.CloseInternalError, "") // 1011 is the server's
+	fmt.Println("1011:", errors.As(err, &access))
 	var syntax *websocket.SyntaxError
 	err = ws.CloseWith(4000, strings.Repeat("x", 124))
 	fmt.Println("124-byte reason:", errors.As(err, &syntax))
@@ -155,7 +156,7 @@ func ExampleWebSocket_CloseWith() {
 	}
 	loop.Run()
 	// Output:
-	// 1001: true
+	// 1011: true
 	// 124-byte reason: true
 	// after CloseWith: CLOSING
 	// send: websocket: the socket is closing or closed: data dropped 8

@@ -315,9 +315,12 @@ func (ws *WebSocket) Close() error {
 }
 
 // CloseWith starts the closing handshake with code and reason, as the
-// browser's close(code, reason): code must be 1000 or 3000-4999
-// (*InvalidAccessError otherwise) and reason at most 123 bytes of UTF-8
-// (*SyntaxError otherwise).
+// browser's close(code, reason). code is any code RFC 6455 (7.4.1) lets a
+// client send: 1000 (CloseNormal), 1001 (CloseGoingAway, say on SIGTERM),
+// 1002, 1003 and 1007-1010, or 3000-4999 (*InvalidAccessError otherwise).
+// A browser accepts only 1000 and 3000-4999: a ported program never uses
+// the others. reason is at most 123 bytes of UTF-8 (*SyntaxError
+// otherwise).
 func (ws *WebSocket) CloseWith(code int, reason string) error {
 	if err := checkCloseArgs(code, reason); err != nil {
 		return err

@@ -408,19 +408,25 @@ func allScenarios() []*scenario {
 		p.accept()
 		p.echoClose()
 	})
+	// Codes both refuse; 1001 and the others only Chromium refuses are
+	// close-going-away's.
 	add("close-argument-errors", plan{onOpen: []step{
-		closeCode(1001), closeCode(1005), closeCode(2999), closeCode(5000), closeCode(0), closeCode(65535),
+		closeCode(1004), closeCode(1005), closeCode(1011), closeCode(2999), closeCode(5000), closeCode(0), closeCode(65535),
 		closeWith(1000, strings.Repeat("a", 124)),
-		closeWith(1001, strings.Repeat("a", 124)),
+		closeWith(1004, strings.Repeat("a", 124)),
 		closeWith(3000, strings.Repeat("€", 42)),
 		closeWith(3000, strings.Repeat("€", 41)),
 	}}, func(p *peer) {
 		p.accept()
 		p.echoClose()
 	})
-	add("close-argument-errors-while-connecting", plan{now: []step{awaitRequest(), closeCode(1001), closeWith(1000, strings.Repeat("a", 124)), closeNoArgs()}}, func(p *peer) {
+	add("close-argument-errors-while-connecting", plan{now: []step{awaitRequest(), closeCode(1004), closeWith(1000, strings.Repeat("a", 124)), closeNoArgs()}}, func(p *peer) {
 		p.waitEOF(ioBound)
 	})
+	add("close-going-away", plan{onOpen: []step{closeWith(1001, "bye"), closeWith(1000, "done")}}, func(p *peer) {
+		p.accept()
+		p.echoClose()
+	}).quirk = "close-1001"
 	add("close-while-connecting", plan{now: []step{closeNoArgs()}}, func(p *peer) {
 		p.waitEOF(ioBound)
 	}).maybeConn = true
