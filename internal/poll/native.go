@@ -49,9 +49,12 @@ const (
 	endEvents = evRdHup | evHup | evErr
 )
 
-// readBufs lends Wait its read buffer only while it reads, so a loop that
-// is idle, such as the background loop of sockets made by Dial, holds no
-// buffer: an idle socket costs no read buffer even with a loop of its own.
+// readBufs holds the read buffers of Natives: a Native takes one at its
+// first read and keeps it until it is closed, one buffer per loop however
+// many sockets it serves. (Taking it for each Wait and giving it back
+// cost a pool round trip a Wait, and under the race detector, which makes
+// sync.Pool drop a quarter of what it is given, a fresh 64 KiB buffer
+// every few Waits.)
 var readBufs = sync.Pool{New: func() any { return new([readSize]byte) }}
 
 // Native is the Poller over the system's readiness API: epoll on Linux
@@ -104,8 +107,9 @@ type Native struct {
 
 	// Loop goroutine only.
 	ready [eventBatch]readyConn
-	buf   *[readSize]byte     // lent by readBufs during a Wait
-	plain *[tlsPlainSize]byte // lent by plainBufs during a Wait, for TLS
+	buf     *[readSize]byte     // from readBufs, kept until Close
+	plain   *[tlsPlainSize]byte // from plainBufs, for TLS, kept until Close
+	waiting bool                // a Wait is running: Close leaves the buffers to it
 	scrap [8]byte             // what the wake-up descriptor held
 
 	// kicks are TLS connections just taken over, whose tls.Conn may hold
@@ -329,6 +333,7 @@ func (e *Native) Wait(timeout time.Duration) error {
 	if errno != 0 {
 		return os.NewSyscallError(waitCall, errno)
 	}
+	e.waiting = true
 	// Resolve every key under one lock, then call handlers with none held:
 	// they may Add or Close connections.
 	woke := false
@@ -367,6 +372,16 @@ func (e *Native) Wait(timeout time.Duration) error {
 		e.hub.dispatch(e.hub.take())
 		e.kick()
 	}
+	e.waiting = false
+	if e.shut.Load() {
+		e.releaseBufs() // closed by a handler of this Wait
+	}
+	return nil
+}
+
+// releaseBufs gives the read buffers back to their pools, once the Native
+// is closed and no Wait uses them.
+func (e *Native) releaseBufs() {
 	if e.buf != nil {
 		readBufs.Put(e.buf)
 		e.buf = nil
@@ -375,7 +390,6 @@ func (e *Native) Wait(timeout time.Duration) error {
 		plainBufs.Put(e.plain)
 		e.plain = nil
 	}
-	return nil
 }
 
 // deadlineSlack is how much earlier than asked a deadline already set may
@@ -481,6 +495,9 @@ func (e *Native) Close() error {
 
 	e.wakeMu.Lock()
 	e.shut.Store(true)
+	if !e.waiting {
+		e.releaseBufs()
+	}
 	pending := e.woken.Load()
 	var err error
 	err = e.sys.closeWake()

@@ -132,8 +132,11 @@ func TestEpollTLSManyConns(t *testing.T) {
 			t.Fatal("an idle connection holds a buffer")
 		}
 	}
+	// The Native keeps one read buffer and one plaintext buffer for all
+	// of them, until it is closed.
+	e.Close()
 	if e.buf != nil || e.plain != nil {
-		t.Fatal("the idle Native holds a buffer")
+		t.Fatal("the closed Native holds a buffer")
 	}
 }
 
@@ -280,8 +283,8 @@ func TestEpollTLSIdleBuffers(t *testing.T) {
 				total += size
 				go server.Write(randomBytes(size, 16))
 				waitFor(t, e, "the data", func() bool { return n >= total })
-				if ec.t.out != nil || ec.t.in != nil || e.buf != nil || e.plain != nil {
-					t.Fatal("an idle connection holds a buffer of the Native's")
+				if ec.t.out != nil || ec.t.in != nil {
+					t.Fatal("an idle connection holds a buffer")
 				}
 				t.Logf("after %d bytes: rawInput cap %d", size, rawInputCap(client))
 			}
