@@ -106,11 +106,11 @@ type Native struct {
 	closed bool
 
 	// Loop goroutine only.
-	ready [eventBatch]readyConn
+	ready   [eventBatch]readyConn
 	buf     *[readSize]byte     // from readBufs, kept until Close
 	plain   *[tlsPlainSize]byte // from plainBufs, for TLS, kept until Close
 	waiting bool                // a Wait is running: Close leaves the buffers to it
-	scrap [8]byte             // what the wake-up descriptor held
+	scrap   [8]byte             // what the wake-up descriptor held
 
 	// kicks are TLS connections just taken over, whose tls.Conn may hold
 	// input already (guarded by mu): the next woken Wait drains them.
