@@ -119,6 +119,21 @@ func (e *HandshakeError) Error() string {
 }
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
+// ResourceError reports that the system refused what an open connection
+// needs on its loop: a file descriptor (the process's open-file limit is
+// reached, EMFILE), or a place in the poller (epoll's or kqueue's limits).
+// Err is the system's error: errors.Is(err, syscall.EMFILE) tells the
+// first. It is carried by ErrorEvent.Err, or returned by Dial; the
+// connection had opened and is closed at once.
+type ResourceError struct {
+	Err error
+}
+
+func (e *ResourceError) Error() string {
+	return "websocket: the system refused a resource for the connection: " + e.Err.Error()
+}
+func (e *ResourceError) Unwrap() error { return e.Err }
+
 // ClosedError is what the blocking API returns once the socket is closed:
 // it carries the CloseEvent and, when the connection failed, the cause the
 // ErrorEvent carried (a *ProtocolError, say), which errors.As reaches.

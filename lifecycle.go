@@ -49,7 +49,10 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	if err == nil {
 		ws.conn, err = ws.loop.poller.Add(res.Conn, (*ioHandler)(ws))
 		if err != nil {
+			// The poller could not take the connection: a descriptor
+			// (the open-file limit) or a place in epoll or kqueue.
 			res.Conn.Close()
+			err = &ResourceError{Err: err}
 		}
 	}
 	if err != nil {
