@@ -27,7 +27,7 @@ const inboxOverhead = 64
 
 // Dial connects to url and returns the socket once it is open, or the
 // reason it could not open (*SyntaxError, *ConfigError, *DNSError,
-// *ConnectError, *TLSError, *HandshakeError, or ctx's error: a ctx done
+// *ConnectError, *TLSError, *HandshakeError, *ResourceError, or ctx's error: a ctx done
 // before Dial returns always gives ctx's error, and the socket, open or
 // not, is closed). cfg may be nil.
 //

@@ -62,8 +62,8 @@ func (m MessageEvent) Release() { bufpool.Put(m.Data) }
 
 // ErrorEvent fires when the connection fails, just before the CloseEvent.
 // Unlike the browser, which hides the cause, Err says what went wrong; use
-// errors.As with *HandshakeError, *DNSError, *ConnectError, *TLSError or
-// *ProtocolError to tell the causes apart.
+// errors.As with *HandshakeError, *DNSError, *ConnectError, *TLSError,
+// *ResourceError or *ProtocolError to tell the causes apart.
 type ErrorEvent struct {
 	Target *WebSocket
 	Err    error
