@@ -184,3 +184,26 @@ func TestAddEventListenerUnknownTypePanics(t *testing.T) {
 	ws.Close()
 	ws.Loop().Run()
 }
+
+// Every event has the same shape: its type and its socket, through the
+// Event interface as through the Target field.
+func TestEventShape(t *testing.T) {
+	ws, err := websocket.NewWithConfig("ws://127.0.0.1:1/", &websocket.Config{Loop: websocket.NewEventLoop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []websocket.Event{
+		websocket.OpenEvent{Target: ws}, websocket.MessageEvent{Target: ws}, websocket.ErrorEvent{Target: ws},
+		websocket.CloseEvent{Target: ws}, websocket.PingEvent{Target: ws}, websocket.PongEvent{Target: ws},
+		websocket.BufferedAmountLowEvent{Target: ws},
+	} {
+		if e.Socket() != ws || e.Type() == "" {
+			t.Errorf("%T: Socket %p, Type %q", e, e.Socket(), e.Type())
+		}
+	}
+	var opened websocket.OpenEvent
+	ws.OnOpen = func(e websocket.OpenEvent) { opened = e } // a concrete type, as the other On* fields
+	_ = opened
+	ws.Close()
+	ws.Loop().Run()
+}

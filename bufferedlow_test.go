@@ -39,7 +39,7 @@ func TestBufferedAmountLowPacesProducer(t *testing.T) {
 			maxBacklog = max(maxBacklog, ws.BufferedAmount())
 		}
 	}
-	ws.OnOpen = func(websocket.Event) { pump() }
+	ws.OnOpen = func(websocket.OpenEvent) { pump() }
 	ws.OnBufferedAmountLow = func(websocket.BufferedAmountLowEvent) {
 		lows++
 		if b := ws.BufferedAmount(); b > threshold {
@@ -80,7 +80,7 @@ func TestBufferedAmountLowOncePerTask(t *testing.T) {
 	lows, echoes := 0, 0
 	var seen []int
 	ws.AddEventListener("bufferedamountlow", func(websocket.Event) { lows++ })
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		for range 3 {
 			ws.SendText("small")
 			seen = append(seen, ws.BufferedAmount())
@@ -115,7 +115,7 @@ func ExampleWebSocket_OnBufferedAmountLow() {
 			left--
 		}
 	}
-	ws.OnOpen = func(websocket.Event) { produce() }
+	ws.OnOpen = func(websocket.OpenEvent) { produce() }
 	ws.OnBufferedAmountLow = func(websocket.BufferedAmountLowEvent) { produce() }
 	ws.OnMessage = func(websocket.MessageEvent) {
 		if echoes++; echoes == 16 {

@@ -15,6 +15,9 @@ type Event interface {
 	// Type is the event's name: "open", "message", "error", "close",
 	// "ping", "pong" or "bufferedamountlow".
 	Type() string
+	// Socket is the socket that fired the event, the Target field of
+	// every event type (JavaScript's e.target).
+	Socket() *WebSocket
 	isEvent()
 }
 
@@ -110,6 +113,27 @@ func (PingEvent) Type() string { return "ping" }
 
 // Type implements Event.
 func (PongEvent) Type() string { return "pong" }
+
+// Socket implements Event.
+func (e OpenEvent) Socket() *WebSocket { return e.Target }
+
+// Socket implements Event.
+func (e MessageEvent) Socket() *WebSocket { return e.Target }
+
+// Socket implements Event.
+func (e ErrorEvent) Socket() *WebSocket { return e.Target }
+
+// Socket implements Event.
+func (e CloseEvent) Socket() *WebSocket { return e.Target }
+
+// Socket implements Event.
+func (e PingEvent) Socket() *WebSocket { return e.Target }
+
+// Socket implements Event.
+func (e PongEvent) Socket() *WebSocket { return e.Target }
+
+// Socket implements Event.
+func (e BufferedAmountLowEvent) Socket() *WebSocket { return e.Target }
 
 func (OpenEvent) isEvent()    {}
 func (MessageEvent) isEvent() {}

@@ -35,7 +35,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		fmt.Println("open:", ws.ReadyState())
 		ws.SendText("hello")
 	}
@@ -144,7 +144,7 @@ func ExampleWebSocket_CloseWith() {
 	err = ws.CloseWith(4000, strings.Repeat("x", 124))
 	fmt.Println("124-byte reason:", errors.As(err, &syntax))
 
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		ws.CloseWith(4000, "maintenance")
 		fmt.Println("after CloseWith:", ws.ReadyState())
 		// Data sent once closing is dropped, and the caller is told.
@@ -259,7 +259,7 @@ func ExampleConfig() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		fmt.Printf("protocol: %q\n", ws.Protocol())
 		ws.Close()
 	}
@@ -289,7 +289,7 @@ func ExampleMessageEvent_Release() {
 		log.Fatal(err)
 	}
 	var total, count int
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		for i := range 3 {
 			ws.Send(make([]byte, 1000*(i+1)))
 		}
@@ -326,7 +326,7 @@ func ExampleEventLoop_perCore() {
 			log.Fatal(err)
 		}
 		got := 0 // this socket's alone, touched only on its loop
-		ws.OnOpen = func(websocket.Event) {
+		ws.OnOpen = func(websocket.OpenEvent) {
 			for range 10 {
 				ws.SendText("ping")
 			}
@@ -401,7 +401,7 @@ func ExampleEventLoop_RunContext() {
 	echoed := make(chan struct{})
 	loop.Post(func() {
 		ws, _ := websocket.NewWithConfig(srv.URL(), &websocket.Config{Loop: loop})
-		ws.OnOpen = func(websocket.Event) { ws.SendText("made later") }
+		ws.OnOpen = func(websocket.OpenEvent) { ws.SendText("made later") }
 		ws.OnMessage = func(m websocket.MessageEvent) {
 			fmt.Println(m.Text())
 			ws.Close()
@@ -424,7 +424,7 @@ func ExampleErrBufferFull() {
 
 	loop := websocket.NewEventLoop()
 	ws, _ := websocket.NewWithConfig(srv.URL(), &websocket.Config{Loop: loop, MaxBufferedAmount: 1 << 20})
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		chunk := make([]byte, 256<<10)
 		sent := 0
 		for {

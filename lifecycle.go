@@ -68,7 +68,7 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	ws.signalLocked()
 	ws.mu.Unlock()
 
-	emit(ws, ws.OnOpen, Event(OpenEvent{Target: ws}), false)
+	emit(ws, ws.OnOpen, OpenEvent{Target: ws}, false)
 	if len(res.Leftover) > 0 {
 		ws.onRead(res.Leftover)
 	}

@@ -52,7 +52,7 @@ func TestRunContextWaitsForLaterWork(t *testing.T) {
 			t.Error(err)
 			return
 		}
-		ws.OnOpen = func(websocket.Event) { ws.SendText("later") }
+		ws.OnOpen = func(websocket.OpenEvent) { ws.SendText("later") }
 		ws.OnMessage = func(m websocket.MessageEvent) {
 			if m.Text() != "later" {
 				t.Errorf("echo %q", m.Text())

@@ -223,7 +223,7 @@ func TestCloseAfterBacklogDeliversEverything(t *testing.T) {
 	}
 	var closeEv websocket.CloseEvent
 	var failed error
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		p := make([]byte, size)
 		for i := range count {
 			p[0] = byte(i)

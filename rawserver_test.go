@@ -572,7 +572,7 @@ func newTraceClient(t *testing.T, url string, cfg *websocket.Config) *traceClien
 		t.Fatalf("NewWithConfig(%q): %v", url, err)
 	}
 	tc.WS = ws
-	ws.OnOpen = func(e websocket.Event) {
+	ws.OnOpen = func(e websocket.OpenEvent) {
 		tc.record(e)
 		if tc.OnOpen != nil {
 			tc.OnOpen(ws)

@@ -119,7 +119,7 @@ func TestPanicInHandlerSparesOtherSockets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ws.OnOpen = func(websocket.Event) {
+		ws.OnOpen = func(websocket.OpenEvent) {
 			for range 3 {
 				ws.SendText(name)
 			}
@@ -157,7 +157,7 @@ func TestHandlersSetAfterNewOnLoopSeeOpen(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			ws.OnOpen = func(websocket.Event) { trace = append(trace, "open"); ws.Close() }
+			ws.OnOpen = func(websocket.OpenEvent) { trace = append(trace, "open"); ws.Close() }
 			ws.OnError = func(websocket.ErrorEvent) { trace = append(trace, "error") }
 			ws.OnClose = func(c websocket.CloseEvent) { trace = append(trace, "close") }
 		})

@@ -7,7 +7,7 @@
 // A program ported from JavaScript reads line for line:
 //
 //	ws, err := websocket.New("wss://example.org/feed", "v2.chat")
-//	ws.OnOpen = func(websocket.Event) { ws.SendText("hello") }
+//	ws.OnOpen = func(websocket.OpenEvent) { ws.SendText("hello") }
 //	ws.OnMessage = func(m websocket.MessageEvent) { fmt.Println(m.Text()) }
 //	ws.OnClose = func(c websocket.CloseEvent) { fmt.Println(c.Code, c.Reason) }
 //	websocket.Run()
@@ -50,8 +50,8 @@ var lastID atomic.Uint64
 // CloseWith, Ping, Pong and the attribute methods are safe from any
 // goroutine.
 type WebSocket struct {
-	// OnOpen is called once the opening handshake succeeds (an OpenEvent).
-	OnOpen func(Event)
+	// OnOpen is called once the opening handshake succeeds.
+	OnOpen func(OpenEvent)
 	// OnMessage is called for each message received while Open.
 	OnMessage func(MessageEvent)
 	// OnError is called when the connection fails, just before OnClose.

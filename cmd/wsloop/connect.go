@@ -112,7 +112,7 @@ func connect(ctx context.Context, url string, protocols []string, stdin io.Reade
 		linger = loop.SetTimeout(closeNormally, eofLinger)
 	}
 
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		if p := ws.Protocol(); p != "" {
 			fmt.Fprintf(stderr, "connected to %s (protocol %s)\n", ws.URL(), p)
 		} else {

@@ -110,7 +110,7 @@ func demo(ctx context.Context, w io.Writer) error {
 	// from any goroutine.
 	defer context.AfterFunc(ctx, func() { ws.Close() })()
 
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		seen = append(seen, "open "+ws.Protocol())
 		fmt.Fprintf(w, "open    protocol=%s %s\n", ws.Protocol(), state())
 

@@ -51,7 +51,7 @@ func run(url string) bool {
 	// needs no lock, as in JavaScript.
 	received := 0
 	clean := false
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		fmt.Println("open", ws.URL())
 		for _, m := range messages {
 			ws.SendText(m)

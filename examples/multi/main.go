@@ -75,7 +75,7 @@ func run(url string, n, m int, timeout time.Duration) bool {
 			return false
 		}
 		got := 0 // this socket's echoes: each closure has its own
-		ws.OnOpen = func(websocket.Event) {
+		ws.OnOpen = func(websocket.OpenEvent) {
 			open++
 			for range m {
 				ws.SendText(payload)

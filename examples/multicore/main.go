@@ -50,7 +50,7 @@ func main() {
 			log.Fatal(err)
 		}
 		got := 0 // per socket, touched only on its loop
-		ws.OnOpen = func(websocket.Event) {
+		ws.OnOpen = func(websocket.OpenEvent) {
 			for range *m {
 				ws.SendText("ping")
 			}

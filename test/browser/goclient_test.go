@@ -46,7 +46,7 @@ func runGo(sc *scenario, srv *server) []entry {
 		Ev: "ctor", RS: int(ws.ReadyState()), BA: ws.BufferedAmount(),
 		URL: ws.URL(), Protocol: ws.Protocol(), Extensions: ws.Extensions(),
 	})
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		e := r.at("open")
 		e.Protocol, e.Extensions = ws.Protocol(), ws.Extensions()
 		r.trace = append(r.trace, e)

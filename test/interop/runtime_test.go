@@ -302,7 +302,7 @@ func TestCloseAfterBacklog(t *testing.T) {
 		t.Parallel()
 		url := peers.PythonSlowReader(t, rate)
 		s := newLoopSocket(t, url, websocket.Config{CloseTimeout: closeTimeout})
-		s.ws.OnOpen = func(websocket.Event) {
+		s.ws.OnOpen = func(websocket.OpenEvent) {
 			for i := 0; i < count; i++ {
 				if err := send(s.ws, numbered(i, size)); err != nil {
 					s.fail("sending message %d: %v", i, err)

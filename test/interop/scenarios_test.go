@@ -161,7 +161,7 @@ func echoLoop(messages func() []msg) func(*testing.T, peer, string) {
 		}
 		s := newLoopSocket(t, url, websocket.Config{})
 		next := 0
-		s.ws.OnOpen = func(websocket.Event) {
+		s.ws.OnOpen = func(websocket.OpenEvent) {
 			for i, m := range msgs {
 				if err := send(s.ws, m); err != nil {
 					s.fail("sending message %d (%v): %v", i, m, err)
@@ -286,7 +286,7 @@ func echoRecycledLoop(t *testing.T, _ peer, url string) {
 	kept := map[int][]byte{}
 	s := newLoopSocket(t, url, websocket.Config{})
 	next := 0
-	s.ws.OnOpen = func(websocket.Event) {
+	s.ws.OnOpen = func(websocket.OpenEvent) {
 		for i, m := range msgs {
 			if err := send(s.ws, m); err != nil {
 				s.fail("sending message %d: %v", i, err)
@@ -355,7 +355,7 @@ func echoFromGoroutineLoop(t *testing.T, _ peer, url string) {
 	s := newLoopSocket(t, url, websocket.Config{})
 	sent := make(chan error, 1)
 	next := 0
-	s.ws.OnOpen = func(websocket.Event) {
+	s.ws.OnOpen = func(websocket.OpenEvent) {
 		go func() {
 			for i, m := range msgs {
 				if err := send(s.ws, m); err != nil {
@@ -402,7 +402,7 @@ func clientPingLoop(t *testing.T, _ peer, url string) {
 	payloads := pingPayloads()
 	s := newLoopSocket(t, url, websocket.Config{})
 	pongs := 0
-	s.ws.OnOpen = func(websocket.Event) {
+	s.ws.OnOpen = func(websocket.OpenEvent) {
 		if err := s.ws.Ping(make([]byte, 126)); !errors.Is(err, websocket.ErrPayloadTooLong) {
 			s.fail("Ping with 126 bytes: %v; want ErrPayloadTooLong", err)
 			return
@@ -498,7 +498,7 @@ func serverPingLoop(t *testing.T, p peer, url string) {
 	want := serverPingMessage(p, "hello", marker)
 	s := newLoopSocket(t, url, websocket.Config{})
 	pings, messages := 0, 0
-	s.ws.OnOpen = func(websocket.Event) {
+	s.ws.OnOpen = func(websocket.OpenEvent) {
 		if err := s.ws.SendText("!ping hello"); err != nil {
 			s.fail("SendText: %v", err)
 		}
@@ -620,7 +620,7 @@ func clientCloseLoop(code int, reason string) func(*testing.T, peer, string) {
 	return func(t *testing.T, p peer, url string) {
 		s := newLoopSocket(t, url, websocket.Config{})
 		messages := 0
-		s.ws.OnOpen = func(websocket.Event) {
+		s.ws.OnOpen = func(websocket.OpenEvent) {
 			if err := s.ws.SendText("before the close"); err != nil {
 				s.fail("SendText: %v", err)
 			}
@@ -777,7 +777,7 @@ var serverCloseWant = websocket.CloseEvent{Code: 4002, Reason: "server bye", Was
 // answers and reports it, clean, CLOSED in OnClose.
 func serverCloseLoop(t *testing.T, _ peer, url string) {
 	s := newLoopSocket(t, url, websocket.Config{})
-	s.ws.OnOpen = func(websocket.Event) {
+	s.ws.OnOpen = func(websocket.OpenEvent) {
 		if err := s.ws.SendText(serverCloseCommand); err != nil {
 			s.fail("SendText: %v", err)
 		}
@@ -815,7 +815,7 @@ func protocolLoop(supported, offered []string, want string) func(*testing.T, pee
 			t.Errorf("Protocol() while CONNECTING = %q; want \"\"", got)
 		}
 		opened := false
-		s.ws.OnOpen = func(websocket.Event) {
+		s.ws.OnOpen = func(websocket.OpenEvent) {
 			opened = true
 			if got := s.ws.Protocol(); got != want {
 				t.Errorf("Protocol() in OnOpen = %q; want %q (server supports %q, client offers %q)",
@@ -868,7 +868,7 @@ func protocolRefusedLoop(supported, offered []string) func(*testing.T, peer, str
 			errs = append(errs, e.Err)
 			errStates = append(errStates, s.ws.ReadyState())
 		}
-		s.ws.OnOpen = func(websocket.Event) {
+		s.ws.OnOpen = func(websocket.OpenEvent) {
 			s.fail("open event with protocol %q; want the connection to fail (server supports %q, client offers %q)",
 				s.ws.Protocol(), supported, offered)
 		}

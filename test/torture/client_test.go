@@ -64,7 +64,7 @@ func newClient(t *testing.T, url string, cfg *websocket.Config) *client {
 		t.Fatalf("NewWithConfig(%q): %v", url, err)
 	}
 	c.ws = ws
-	ws.OnOpen = func(e websocket.Event) {
+	ws.OnOpen = func(e websocket.OpenEvent) {
 		c.record(e)
 		if c.onOpen != nil {
 			c.onOpen()

@@ -120,7 +120,7 @@ func wsloopEcho(url string, msg []byte, binary bool, d time.Duration, release bo
 		fail = timeoutErr("echo", limit)
 		closeOrStop(loop, ws)
 	}, limit)
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		m = startMeter()
 		end = time.Now().Add(d)
 		if err := send(); err != nil {
@@ -192,7 +192,7 @@ func wsloopBurst(url string, msg []byte, k int, d time.Duration, release bool) (
 		fail = timeoutErr("burst", limit)
 		closeOrStop(loop, ws)
 	}, limit)
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		m = startMeter()
 		end = time.Now().Add(d)
 		burst()
@@ -252,7 +252,7 @@ func wsloopRecv(url string, d time.Duration, release bool) (sample, error) {
 		fail = timeoutErr("recv", limit)
 		closeOrStop(loop, ws)
 	}, limit)
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		m = startMeter()
 		end = time.Now().Add(d)
 	}
@@ -362,7 +362,7 @@ func (p *loopPool) dial() {
 		return
 	}
 	p.socks[i] = ws
-	ws.OnOpen = func(websocket.Event) {
+	ws.OnOpen = func(websocket.OpenEvent) {
 		p.opened++
 		if p.fail != nil {
 			ws.Close()
