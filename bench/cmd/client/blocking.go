@@ -190,40 +190,9 @@ func closeGracefully(c bconn) {
 	c.Kill()
 }
 
+// echo writes msg, reads its echo and writes the next, for d.
 func (b blib) echo(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
-	c, err := b.dialTimeout(url)
-	if err != nil {
-		return sample{}, err
-	}
-	var timedOut atomic.Bool
-	limit := d + phaseTimeout
-	watchdog := time.AfterFunc(limit, func() { timedOut.Store(true); c.Kill() })
-	defer watchdog.Stop()
-
-	m := startMeter()
-	end := time.Now().Add(d)
-	var n int64
-	for {
-		if err := c.Send(binary, msg); err != nil {
-			return sample{}, orTimeout(err, &timedOut, "echo", limit)
-		}
-		size, err := c.Recv()
-		if err != nil {
-			return sample{}, orTimeout(err, &timedOut, "echo", limit)
-		}
-		n++
-		if size != len(msg) {
-			c.Kill()
-			return sample{}, fmt.Errorf("echo of %d bytes, want %d", size, len(msg))
-		}
-		if !time.Now().Before(end) {
-			break
-		}
-	}
-	res := m.stop(n)
-	res.bytes = n * int64(len(msg))
-	closeGracefully(c)
-	return res, nil
+	return b.rounds(url, msg, binary, 1, d, "echo")
 }
 
 func (b blib) recv(url string, d time.Duration) (sample, error) {
@@ -259,6 +228,12 @@ func (b blib) recv(url string, d time.Duration) (sample, error) {
 // burst writes k text messages in a row from the goroutine, then reads
 // their k echoes, and again, for d.
 func (b blib) burst(url string, msg []byte, k int, d time.Duration) (sample, error) {
+	return b.rounds(url, msg, false, k, d, "burst")
+}
+
+// rounds writes k copies of msg in a row, then reads their k echoes, and
+// again, for d; what names the scenario in a timeout.
+func (b blib) rounds(url string, msg []byte, binary bool, k int, d time.Duration, what string) (sample, error) {
 	c, err := b.dialTimeout(url)
 	if err != nil {
 		return sample{}, err
@@ -273,14 +248,14 @@ func (b blib) burst(url string, msg []byte, k int, d time.Duration) (sample, err
 	var n int64
 	for {
 		for range k {
-			if err := c.Send(false, msg); err != nil {
-				return sample{}, orTimeout(err, &timedOut, "burst", limit)
+			if err := c.Send(binary, msg); err != nil {
+				return sample{}, orTimeout(err, &timedOut, what, limit)
 			}
 		}
 		for range k {
 			size, err := c.Recv()
 			if err != nil {
-				return sample{}, orTimeout(err, &timedOut, "burst", limit)
+				return sample{}, orTimeout(err, &timedOut, what, limit)
 			}
 			n++
 			if size != len(msg) {

@@ -95,76 +95,19 @@ func portable() func() {
 
 // wsloopEcho sends msg, waits for its echo and sends the next, for d.
 func wsloopEcho(url string, msg []byte, binary bool, d time.Duration, release bool) (sample, error) {
-	loop := websocket.NewEventLoop()
-	ws, err := websocket.NewWithConfig(url, &websocket.Config{Loop: loop})
-	if err != nil {
-		return sample{}, err
-	}
-	text := string(msg)
-	send := func() error {
-		if binary {
-			return ws.Send(msg)
-		}
-		return ws.SendText(text)
-	}
-
-	var (
-		m    meter
-		res  sample
-		n    int64
-		end  time.Time
-		fail error
-	)
-	limit := d + phaseTimeout
-	guard := loop.SetTimeout(func() {
-		fail = timeoutErr("echo", limit)
-		closeOrStop(loop, ws)
-	}, limit)
-	ws.OnOpen = func(websocket.OpenEvent) {
-		m = startMeter()
-		end = time.Now().Add(d)
-		if err := send(); err != nil {
-			fail = err
-			ws.Close()
-		}
-	}
-	ws.OnMessage = func(e websocket.MessageEvent) {
-		n++
-		size := len(e.Data)
-		if release {
-			e.Release()
-		}
-		if size != len(msg) {
-			fail = fmt.Errorf("echo of %d bytes, want %d", size, len(msg))
-			ws.Close()
-			return
-		}
-		if time.Now().Before(end) {
-			if err := send(); err != nil {
-				fail = err
-				ws.Close()
-			}
-			return
-		}
-		res = m.stop(n)
-		ws.Close()
-	}
-	ws.OnError = func(e websocket.ErrorEvent) { fail = keepFirst(fail, e.Err) }
-	ws.OnClose = func(websocket.CloseEvent) { guard.Stop() }
-
-	if err := loop.Run(); err != nil {
-		return res, err
-	}
-	if fail == nil && res.ops == 0 {
-		fail = errors.New("closed before the run ended")
-	}
-	res.bytes = res.ops * int64(len(msg))
-	return res, fail
+	return wsloopRounds(url, msg, binary, 1, d, release, "echo")
 }
 
 // wsloopBurst sends k text messages from one handler, waits for their k
 // echoes and sends the next k from the handler of the last, for d.
 func wsloopBurst(url string, msg []byte, k int, d time.Duration, release bool) (sample, error) {
+	return wsloopRounds(url, msg, false, k, d, release, "burst")
+}
+
+// wsloopRounds sends k copies of msg from one handler, waits for their k
+// echoes and sends the next k from the handler of the last, for d; what
+// names the scenario in a timeout.
+func wsloopRounds(url string, msg []byte, binary bool, k int, d time.Duration, release bool, what string) (sample, error) {
 	loop := websocket.NewEventLoop()
 	ws, err := websocket.NewWithConfig(url, &websocket.Config{Loop: loop})
 	if err != nil {
@@ -178,9 +121,15 @@ func wsloopBurst(url string, msg []byte, k int, d time.Duration, release bool) (
 		end  time.Time
 		fail error
 	)
-	burst := func() {
+	round := func() {
 		for range k {
-			if err := ws.SendText(text); err != nil {
+			var err error
+			if binary {
+				err = ws.Send(msg)
+			} else {
+				err = ws.SendText(text)
+			}
+			if err != nil {
 				fail = err
 				ws.Close()
 				return
@@ -189,13 +138,13 @@ func wsloopBurst(url string, msg []byte, k int, d time.Duration, release bool) (
 	}
 	limit := d + phaseTimeout
 	guard := loop.SetTimeout(func() {
-		fail = timeoutErr("burst", limit)
+		fail = timeoutErr(what, limit)
 		closeOrStop(loop, ws)
 	}, limit)
 	ws.OnOpen = func(websocket.OpenEvent) {
 		m = startMeter()
 		end = time.Now().Add(d)
-		burst()
+		round()
 	}
 	ws.OnMessage = func(e websocket.MessageEvent) {
 		n++
@@ -212,7 +161,7 @@ func wsloopBurst(url string, msg []byte, k int, d time.Duration, release bool) (
 			return
 		}
 		if time.Now().Before(end) {
-			burst()
+			round()
 			return
 		}
 		res = m.stop(n)
