@@ -23,6 +23,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -111,6 +112,7 @@ type server struct {
 
 	queue chan any      // scenarios (or the final "done") for the page's /next
 	ready chan struct{} // closed on the page's first /next
+	hits  atomic.Int64  // requests served, of any kind
 
 	mu      sync.Mutex
 	slots   map[slotKey]*slot
@@ -197,7 +199,11 @@ func clientOf(r *http.Request) string {
 	return "chromium"
 }
 
+// requested reports whether any request has reached the server.
+func (s *server) requested() bool { return s.hits.Load() > 0 }
+
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.hits.Add(1)
 	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || strings.HasPrefix(r.URL.Path, "/ws/") {
 		name, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/ws/"), "/")
 		if q := r.URL.Query().Get("s"); q != "" {
