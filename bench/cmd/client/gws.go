@@ -25,10 +25,13 @@ func gwsOption(url string) *gws.ClientOption {
 	}
 }
 
-type gwsEchoHandler struct {
+// gwsRoundsHandler writes k copies of msg in a row, and the next k from
+// OnMessage once their k echoes are back, until end.
+type gwsRoundsHandler struct {
 	gws.BuiltinEventHandler
 	msg    []byte
 	op     gws.Opcode
+	k      int64
 	end    time.Time
 	m      meter
 	n      int64
@@ -37,7 +40,17 @@ type gwsEchoHandler struct {
 	closed chan struct{}
 }
 
-func (h *gwsEchoHandler) OnMessage(c *gws.Conn, msg *gws.Message) {
+// round writes k messages in a row.
+func (h *gwsRoundsHandler) round(c *gws.Conn) error {
+	for range h.k {
+		if err := c.WriteMessage(h.op, h.msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *gwsRoundsHandler) OnMessage(c *gws.Conn, msg *gws.Message) {
 	size := msg.Data.Len()
 	msg.Close()
 	h.n++
@@ -46,8 +59,11 @@ func (h *gwsEchoHandler) OnMessage(c *gws.Conn, msg *gws.Message) {
 		c.WriteClose(1000, nil)
 		return
 	}
+	if h.n%h.k != 0 {
+		return
+	}
 	if time.Now().Before(h.end) {
-		if err := c.WriteMessage(h.op, h.msg); err != nil {
+		if err := h.round(c); err != nil {
 			h.fail = err
 		}
 		return
@@ -56,26 +72,37 @@ func (h *gwsEchoHandler) OnMessage(c *gws.Conn, msg *gws.Message) {
 	c.WriteClose(1000, nil)
 }
 
-func (h *gwsEchoHandler) OnClose(c *gws.Conn, err error) { close(h.closed) }
+func (h *gwsRoundsHandler) OnClose(c *gws.Conn, err error) { close(h.closed) }
 
 func gwsEcho(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
-	h := &gwsEchoHandler{msg: msg, op: gws.OpcodeText, closed: make(chan struct{})}
+	op := gws.OpcodeText
 	if binary {
-		h.op = gws.OpcodeBinary
+		op = gws.OpcodeBinary
 	}
+	return gwsRounds(url, msg, op, 1, d, "echo")
+}
+
+func gwsBurst(url string, msg []byte, k int, d time.Duration) (sample, error) {
+	return gwsRounds(url, msg, gws.OpcodeText, k, d, "burst")
+}
+
+// gwsRounds writes the first round from the dialing goroutine and every
+// later one from OnMessage, for d; what names the scenario in a timeout.
+func gwsRounds(url string, msg []byte, op gws.Opcode, k int, d time.Duration, what string) (sample, error) {
+	h := &gwsRoundsHandler{msg: msg, op: op, k: int64(k), closed: make(chan struct{})}
 	c, _, err := gws.NewClient(h, gwsOption(url))
 	if err != nil {
 		return sample{}, err
 	}
 	h.m = startMeter()
 	h.end = time.Now().Add(d)
-	if err := c.WriteMessage(h.op, msg); err != nil {
+	if err := h.round(c); err != nil {
 		c.NetConn().Close()
 		return sample{}, err
 	}
 	go c.ReadLoop()
 	if !waitClosed(h.closed, d+phaseTimeout, c) {
-		return sample{}, timeoutErr("echo", d+phaseTimeout)
+		return sample{}, timeoutErr(what, d+phaseTimeout)
 	}
 	if h.fail == nil && h.res.ops == 0 {
 		h.fail = errors.New("closed before the run ended")
@@ -97,77 +124,6 @@ func waitClosed(closed chan struct{}, d time.Duration, c *gws.Conn) bool {
 		<-closed
 		return false
 	}
-}
-
-type gwsBurstHandler struct {
-	gws.BuiltinEventHandler
-	msg    []byte
-	k      int64
-	end    time.Time
-	m      meter
-	n      int64
-	res    sample
-	fail   error
-	closed chan struct{}
-}
-
-// burst writes k messages in a row.
-func (h *gwsBurstHandler) burst(c *gws.Conn) error {
-	for range h.k {
-		if err := c.WriteMessage(gws.OpcodeText, h.msg); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (h *gwsBurstHandler) OnMessage(c *gws.Conn, msg *gws.Message) {
-	size := msg.Data.Len()
-	msg.Close()
-	h.n++
-	if size != len(h.msg) {
-		h.fail = fmt.Errorf("echo of %d bytes, want %d", size, len(h.msg))
-		c.WriteClose(1000, nil)
-		return
-	}
-	if h.n%h.k != 0 {
-		return
-	}
-	if time.Now().Before(h.end) {
-		if err := h.burst(c); err != nil {
-			h.fail = err
-		}
-		return
-	}
-	h.res = h.m.stop(h.n)
-	c.WriteClose(1000, nil)
-}
-
-func (h *gwsBurstHandler) OnClose(c *gws.Conn, err error) { close(h.closed) }
-
-// gwsBurst writes the first burst from the dialing goroutine, as gwsEcho
-// does its first message, and every later one from OnMessage.
-func gwsBurst(url string, msg []byte, k int, d time.Duration) (sample, error) {
-	h := &gwsBurstHandler{msg: msg, k: int64(k), closed: make(chan struct{})}
-	c, _, err := gws.NewClient(h, gwsOption(url))
-	if err != nil {
-		return sample{}, err
-	}
-	h.m = startMeter()
-	h.end = time.Now().Add(d)
-	if err := h.burst(c); err != nil {
-		c.NetConn().Close()
-		return sample{}, err
-	}
-	go c.ReadLoop()
-	if !waitClosed(h.closed, d+phaseTimeout, c) {
-		return sample{}, timeoutErr("burst", d+phaseTimeout)
-	}
-	if h.fail == nil && h.res.ops == 0 {
-		h.fail = errors.New("closed before the run ended")
-	}
-	h.res.bytes = h.res.ops * int64(len(msg))
-	return h.res, h.fail
 }
 
 type gwsRecvHandler struct {
