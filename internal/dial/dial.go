@@ -357,15 +357,18 @@ var onceHeaders = []string{"Sec-WebSocket-Protocol", "Sec-WebSocket-Accept", "Up
 // repeatedHeader returns the handshake error for a 101 head that has a
 // header of onceHeaders more than once, or nil.
 func repeatedHeader(head []byte) error {
-	for _, want := range onceHeaders {
-		n := 0
-		for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
-			if name, _, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(bytes.TrimSpace(name), []byte(want)) {
-				n++
-			}
+	seen := make([]int, len(onceHeaders))
+	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
 		}
-		if n > 1 {
-			return fmt.Errorf("the handshake response has %d %s headers; RFC 6455 allows one", n, want)
+		for i, want := range onceHeaders {
+			if bytes.EqualFold(bytes.TrimSpace(name), []byte(want)) {
+				if seen[i]++; seen[i] > 1 {
+					return fmt.Errorf("the handshake response has %s more than once; RFC 6455 allows one", want)
+				}
+			}
 		}
 	}
 	return nil
