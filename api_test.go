@@ -13,8 +13,10 @@ import (
 func TestNewURLSyntax(t *testing.T) {
 	bad := []string{
 		"", "example.org/x", "/relative", "//host/x", "ftp://host/", "file:///etc/passwd",
-		"ws://host/#", "ws://host/x#frag", "wss://host#a", "ws://", "ws:///path", "ws://host:99999/",
-		"ws://host:port/", "ws://[::1/", "ws://ho st/",
+		"ws://host/#", "ws://host/x#frag", "wss://host#a", "ws://", "ws:///", "ws://host:99999/",
+		"ws://host:port/", "ws://[::1/", "ws://ho st/", "ws://a<b/", "ws://a%zz/", "ws://a|b/",
+		"ws://1.2.3.4.5/", "ws://0x100000000/", "ws://256.1.1.1/", "ws://foo.09/", "ws://[::1::2]/",
+		"ws://user@/x", "ws://h:1:2/",
 	}
 	for _, u := range bad {
 		ws, err := websocket.New(u)
@@ -34,6 +36,25 @@ func TestNewURLMapping(t *testing.T) {
 		"wss://LOCALHOST:1/Path":    "wss://localhost:1/Path",
 		"ws://[::1]:1/":             "ws://[::1]:1/",
 		"ws://user:pw@127.0.0.1:1/": "ws://user:pw@127.0.0.1:1/",
+		// The WHATWG URL standard, as a browser parses the constructor's URL.
+		"ws:127.0.0.1:1/x":                 "ws://127.0.0.1:1/x",
+		"ws:/127.0.0.1:1/x":                "ws://127.0.0.1:1/x",
+		`ws:\\127.0.0.1:1\x`:               "ws://127.0.0.1:1/x",
+		"ws:///127.0.0.1:1/x":              "ws://127.0.0.1:1/x",
+		"ws://127.0.0.1:1/?q=a b&r=é":      "ws://127.0.0.1:1/?q=a%20b&r=%C3%A9",
+		"ws://127.0.0.1:1/p ath/é":         "ws://127.0.0.1:1/p%20ath/%C3%A9",
+		"ws://127.0.0.1:1/./a/../b/%2e%2E": "ws://127.0.0.1:1/",
+		"ws://127.0.0.1:1/./a/../b":        "ws://127.0.0.1:1/b",
+		"ws://127.0.0.1:80/":               "ws://127.0.0.1/",
+		"wss://127.0.0.1:443/":             "wss://127.0.0.1/",
+		"ws://127.0.0.1:00001/":            "ws://127.0.0.1:1/",
+		"ws://0x7f.1:1/":                   "ws://127.0.0.1:1/",
+		"ws://2130706433:1/":               "ws://127.0.0.1:1/",
+		"ws://[0:0:0:0:0:0:0:1]:1/":        "ws://[::1]:1/",
+		"ws://[::ffff:127.0.0.1]:1/":       "ws://[::ffff:7f00:1]:1/",
+		"ws://MÜNCHEN.invalid:1/":          "ws://xn--mnchen-3ya.invalid:1/",
+		"ws://%6C%6F%63alhost:1/":          "ws://localhost:1/",
+		" ws://127.0.0.1:1/\t?a\nb ":       "ws://127.0.0.1:1/?ab",
 	}
 	l := websocket.NewEventLoop()
 	for in, want := range cases {

@@ -1,52 +1,33 @@
 package websocket
 
 import (
-	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/wsloop/websocket/internal/weburl"
 )
 
-// parseURL applies the WHATWG constructor's URL steps: http and https are
-// mapped to ws and wss, anything else but ws and wss is refused, and so is
-// a URL with a fragment. Go has no document base URL, so a relative URL is
-// refused too.
-func parseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
+// parseURL applies the WHATWG constructor's URL steps: the URL standard's
+// parser (internal/weburl), http and https mapped to ws and wss, anything
+// else but ws and wss refused, and so is a URL with a fragment. Go has no
+// document base URL, so a relative URL is refused too.
+func parseURL(raw string) (*weburl.URL, error) {
+	u, err := weburl.Parse(raw)
+	if weburl.IsUnsupportedScheme(err) {
+		return nil, &SyntaxError{Msg: "URL " + strconv.Quote(raw) + ": the scheme is not ws, wss, http or https"}
+	}
 	if err != nil {
-		return nil, &SyntaxError{Msg: "invalid URL " + strconv.Quote(raw) + ": " + err.Error()}
+		return nil, &SyntaxError{Msg: err.Error()}
 	}
-	if !u.IsAbs() {
-		return nil, &SyntaxError{Msg: "relative URL " + strconv.Quote(raw) + ": a WebSocket needs an absolute ws:// or wss:// URL"}
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "ws", "http":
+	switch u.Scheme {
+	case "http":
 		u.Scheme = "ws"
-	case "wss", "https":
+	case "https":
 		u.Scheme = "wss"
-	default:
-		return nil, &SyntaxError{Msg: "URL scheme " + strconv.Quote(u.Scheme) + " is not ws, wss, http or https"}
 	}
-	if strings.Contains(raw, "#") {
+	if u.HasFragment {
 		return nil, &SyntaxError{Msg: "URL " + strconv.Quote(raw) + " has a fragment"}
 	}
-	if !utf8.ValidString(u.Host) || strings.Contains(u.Host, "%") {
-		// The WHATWG URL parser has no IPv6 zones and no hosts that are
-		// not UTF-8.
-		return nil, &SyntaxError{Msg: "URL " + strconv.Quote(raw) + " has an invalid host"}
-	}
-	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
-		return nil, &SyntaxError{Msg: "URL " + strconv.Quote(raw) + " has no host"}
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n > 65535 {
-			return nil, &SyntaxError{Msg: "URL " + strconv.Quote(raw) + " has an invalid port"}
-		}
-	}
-	if u.Path == "" {
-		u.Path = "/"
-	}
-	u.Host = strings.ToLower(u.Host)
 	return u, nil
 }
 

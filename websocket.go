@@ -141,7 +141,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 	}
 	ws := &WebSocket{
 		loop:         c.Loop,
-		url:          u.String(),
+		url:          u.Href(),
 		id:           lastID.Add(1),
 		closeTimeout: c.CloseTimeout,
 		maxMessage:   c.MaxMessageSize,
@@ -169,8 +169,12 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 	return ws, nil
 }
 
-// URL is the URL the socket connects to, after the constructor's mapping
-// (http to ws, https to wss, an empty path to /).
+// URL is the URL the socket connects to, as the WHATWG URL standard
+// serializes it and the constructor maps it: http becomes ws and https
+// wss, the host is lower-cased (a name put through IDNA, an IPv4 or IPv6
+// address in its canonical form), a default port is dropped, dot segments
+// are resolved and the path and query are percent-encoded. Its path and
+// query are the request line's target.
 func (ws *WebSocket) URL() string { return ws.url }
 
 // Loop is the event loop the socket lives on: its handlers run on that

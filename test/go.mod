@@ -11,7 +11,9 @@ require (
 
 require (
 	github.com/gobwas/httphead v0.1.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/net v0.63.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 )
 
 // The tests run against the library in the parent directory, not a release.

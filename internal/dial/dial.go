@@ -13,11 +13,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gobwas/ws"
 
 	"github.com/wsloop/websocket/internal/poll"
+	"github.com/wsloop/websocket/internal/weburl"
 )
 
 // Stage is the step of dialing that failed.
@@ -47,7 +49,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Options is what a dial needs; the root package fills it from its Config.
 type Options struct {
-	URL       *url.URL // scheme ws or wss
+	URL       *weburl.URL // scheme ws or wss
 	Protocols []string
 	Header    http.Header // sent with the upgrade request, Origin and User-Agent included
 	TLSConfig *tls.Config
@@ -67,13 +69,10 @@ type Result struct {
 // all of it.
 func Dial(ctx context.Context, o Options) (Result, error) {
 	u := o.URL
-	host := u.Hostname()
-	port := u.Port()
+	host := strings.TrimSuffix(strings.TrimPrefix(u.Host, "["), "]")
+	port := u.Port
 	if port == "" {
-		port = "80"
-		if u.Scheme == "wss" {
-			port = "443"
-		}
+		port = u.DefaultPort()
 	}
 	conn, err := connect(ctx, host, port)
 	if err != nil {
@@ -174,9 +173,10 @@ func handshake(ctx context.Context, conn net.Conn, o Options, host string) (Resu
 	d := ws.Dialer{
 		Protocols: o.Protocols,
 		Header:    ws.HandshakeHeaderHTTP(o.Header),
+		Host:      o.URL.HostPort(),
 	}
-	hc := &headConn{Conn: conn}
-	br, hs, err := d.Upgrade(hc, o.URL)
+	hc := &headConn{Conn: conn, target: o.URL.RequestTarget()}
+	br, hs, err := d.Upgrade(hc, placeholderURL)
 	if err != nil {
 		if br != nil {
 			ws.PutReader(br)
@@ -257,6 +257,7 @@ var errNoProtocol = errors.New("the server selected none of the protocols offere
 // Bytes read past the head (the first frames) follow it unchanged.
 type headConn struct {
 	net.Conn
+	target  string   // the request-target, until the request line is written
 	buf     []byte   // the head, then whatever was read with it, still to serve
 	err     error    // the error that ended reading the head, served after buf
 	refusal *refusal // the response, when it was not an HTTP/1.1 101
@@ -285,6 +286,34 @@ func (c *headConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p[:min(len(p), 2*maxResponseHead-c.read)])
 	c.read += n
 	return n, err
+}
+
+// placeholderURL gives gobwas a request-target that headConn.Write
+// replaces. gobwas takes the target from a net/url URL, whose RequestURI
+// escapes a path by RFC 3986 rules and cannot start with "//"; a browser
+// sends the URL standard's serialization as it is.
+var placeholderURL = &url.URL{Opaque: "/"}
+
+const placeholderLine = "GET / HTTP/1.1\r\n"
+
+// Write sends the request with the real request-target in its request
+// line, which gobwas writes first and whole, its buffer being larger.
+func (c *headConn) Write(p []byte) (int, error) {
+	if c.target == "" {
+		return c.Conn.Write(p)
+	}
+	if !bytes.HasPrefix(p, []byte(placeholderLine)) {
+		return 0, errors.New("dial: the upgrade request does not start with the expected request line")
+	}
+	b := make([]byte, 0, len(p)+len(c.target))
+	b = append(b, "GET "...)
+	b = append(b, c.target...)
+	b = append(b, p[len("GET /"):]...)
+	c.target = ""
+	if _, err := c.Conn.Write(b); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func (c *headConn) readHead() {

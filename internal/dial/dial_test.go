@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wsloop/websocket/internal/poll"
+	"github.com/wsloop/websocket/internal/weburl"
 )
 
 // greeting is what the test server sends right after its 101 response, in
@@ -25,7 +25,7 @@ const greeting = "first frames"
 
 // echoServer is a wss:// server that upgrades, greets and then echoes raw
 // bytes; tlsCfg adjusts its TLS configuration.
-func echoServer(t *testing.T, tlsCfg func(*tls.Config)) (*url.URL, *x509.CertPool) {
+func echoServer(t *testing.T, tlsCfg func(*tls.Config)) (*weburl.URL, *x509.CertPool) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, _, _, err := ws.UpgradeHTTP(r, w)
@@ -42,7 +42,7 @@ func echoServer(t *testing.T, tlsCfg func(*tls.Config)) (*url.URL, *x509.CertPoo
 	}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	u, _ := url.Parse(strings.Replace(srv.URL, "https://", "wss://", 1))
+	u, _ := weburl.Parse(strings.Replace(srv.URL, "https://", "wss://", 1))
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
 	return u, roots
@@ -142,7 +142,7 @@ func TestDialWS(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	u, _ := url.Parse(strings.Replace(srv.URL, "http://", "ws://", 1))
+	u, _ := weburl.Parse(strings.Replace(srv.URL, "http://", "ws://", 1))
 	res, err := Dial(context.Background(), Options{URL: u})
 	if err != nil {
 		t.Fatal(err)
@@ -150,5 +150,54 @@ func TestDialWS(t *testing.T) {
 	defer res.Conn.Close()
 	if _, ok := res.Conn.(*net.TCPConn); !ok {
 		t.Fatalf("Conn is %T, want *net.TCPConn", res.Conn)
+	}
+}
+
+// TestRequestLine: the request line carries the URL standard's request
+// target byte for byte, even where net/url would escape it again or read
+// it as an authority ("//"), and the Host header is the URL's host and
+// port. A header larger than gobwas's write buffer makes the request go
+// out in several writes.
+func TestRequestLine(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	head := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			head <- err.Error()
+			return
+		}
+		defer c.Close()
+		var b []byte
+		buf := make([]byte, 4096)
+		for !bytes.Contains(b, []byte("\r\n\r\n")) {
+			n, err := c.Read(buf)
+			b = append(b, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		head <- string(b)
+	}()
+	u, err := weburl.Parse("ws://" + ln.Addr().String() + "//a|b/%zz/./c?q=a b&r=é")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 8<<10)
+	Dial(context.Background(), Options{URL: u, Header: http.Header{"X-Big": {big}}})
+	h := <-head
+	line, rest, _ := strings.Cut(h, "\r\n")
+	if want := "GET //a|b/%zz/c?q=a%20b&r=%C3%A9 HTTP/1.1"; line != want {
+		t.Errorf("request line %q, want %q", line, want)
+	}
+	if want := "\r\nHost: " + ln.Addr().String() + "\r\n"; !strings.Contains("\r\n"+rest, want) {
+		t.Errorf("no %q in %q", want, rest[:min(len(rest), 300)])
+	}
+	if !strings.Contains(rest, big) {
+		t.Error("the large header did not arrive whole")
 	}
 }

@@ -98,12 +98,14 @@ func jsString(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// url is the constructor's URL for this scenario.
+// url is the constructor's URL for this scenario, with "{host}" replaced by
+// host (127.0.0.1:port) and "{port}" by its port.
 func (sc *scenario) url(host string) string {
 	if sc.client.url == "" {
 		return "ws://" + host + "/ws/" + sc.name
 	}
-	return strings.ReplaceAll(sc.client.url, "{host}", host)
+	_, port, _ := strings.Cut(host, ":")
+	return strings.NewReplacer("{host}", host, "{port}", port).Replace(sc.client.url)
 }
 
 // pageScenario is a scenario as the page receives it.

@@ -568,5 +568,43 @@ func allScenarios() []*scenario {
 	add("ctor-uppercase-scheme", plan{url: "WS://{host}/ws/ctor-uppercase-scheme"}, accepted())
 	add("ctor-no-path", plan{url: "ws://{host}?s=ctor-no-path"}, accepted())
 	add("ctor-space-in-path", plan{url: "ws://{host}/ws/ctor-space-in-path/a b"}, accepted())
+
+	// The URL standard's parser, as the constructor runs it: the URL
+	// attribute, the request line and the Host header show its result.
+	add("url-ws-colon-host", plan{url: "ws:{host}/ws/url-ws-colon-host"}, accepted())
+	add("url-ws-slash-host", plan{url: "ws:/{host}/ws/url-ws-slash-host"}, accepted())
+	add("url-backslashes", plan{url: `ws:\\{host}\ws\url-backslashes\x`}, accepted())
+	add("url-query-encoded", plan{url: "ws://{host}/ws/url-query-encoded?s=url-query-encoded&q=a b&r=é&t=\"<>'`{}|^"}, accepted())
+	add("url-path-encoded", plan{url: "ws://{host}/ws/url-path-encoded/a b/é/\"<>'`{}|^/%7e/%41"}, accepted()).quirk = "path-pipe-caret"
+	add("url-dot-segments", plan{url: "ws://{host}/ws/x/../url-dot-segments/./a/%2e%2E/b/."}, accepted())
+	add("url-double-slash-path", plan{url: "ws://{host}//x?s=url-double-slash-path"}, accepted())
+	add("url-empty-query", plan{url: "ws://{host}/ws/url-empty-query?"}, accepted())
+	add("url-tabs-newlines", plan{url: " ws://{host}/ws/url-tabs\t-newlines\n?x=\r1 "}, accepted())
+	add("url-upper-case-host", plan{url: "ws://LOCALHOST:{port}/ws/url-upper-case-host"}, accepted())
+	add("url-fullwidth-host", plan{url: "ws://ｌｏｃａｌｈｏｓｔ:{port}/ws/url-fullwidth-host"}, accepted())
+	add("url-percent-encoded-host", plan{url: "ws://%6C%6F%63alhost:{port}/ws/url-percent-encoded-host"}, accepted())
+	add("url-ipv4-hex-short", plan{url: "ws://0x7f.1:{port}/ws/url-ipv4-hex-short"}, accepted())
+	add("url-ipv4-one-number", plan{url: "ws://2130706433:{port}/ws/url-ipv4-one-number"}, accepted())
+	add("url-ipv4-octal", plan{url: "ws://0177.0.0.01:{port}/ws/url-ipv4-octal"}, accepted())
+	add("url-port-leading-zeros", plan{url: "ws://127.0.0.1:000{port}/ws/url-port-leading-zeros"}, accepted())
+	add("url-userinfo", plan{url: "ws://us%65r:p@ss@{host}/ws/url-userinfo"}, accepted())
+	// Nothing listens on these: each client fails to connect, and the
+	// constructor's URL attribute shows the parse.
+	add("url-default-port-ws", plan{url: "ws://127.0.0.1:80/ws/url-default-port-ws"}, nil)
+	add("url-default-port-wss", plan{url: "wss://127.0.0.1:443/ws/url-default-port-wss"}, nil)
+	add("url-ipv6-compressed", plan{url: "ws://[0:0:0:0:0:0:0:1]:1/ws/url-ipv6-compressed"}, nil)
+	add("url-ipv6-v4-tail", plan{url: "ws://[::FFFF:127.0.0.1]:1/ws/url-ipv6-v4-tail"}, nil)
+	add("url-idna", plan{url: "ws://Bücher.invalid/ws/url-idna"}, nil)
+	ctorThrows("url-forbidden-host-lt", "ws://a<b/")
+	ctorThrows("url-forbidden-host-percent", "ws://a%zz/")
+	ctorThrows("url-forbidden-host-pipe", "ws://a|b/")
+	ctorThrows("url-ipv4-too-many-parts", "ws://1.2.3.4.5/")
+	ctorThrows("url-ipv4-out-of-range", "ws://256.0.0.1/")
+	ctorThrows("url-ipv4-last-label-number", "ws://foo.09/")
+	ctorThrows("url-ipv6-two-compressions", "ws://[::1::2]/")
+	ctorThrows("url-credentials-no-host", "ws://user@/x")
+	ctorThrows("url-port-not-number", "ws://h:1:2/")
+	ctorThrows("url-idna-invalid-punycode", "ws://xn--a.com/")
+	scs[len(scs)-1].quirk = "invalid-punycode"
 	return scs
 }

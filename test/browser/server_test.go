@@ -44,6 +44,9 @@ var pageHTML []byte
 type wireRecord struct {
 	// Connected: the client sent an upgrade request.
 	Connected bool
+	// Target is the request line's target and Host the Host header: the
+	// constructor's URL as the client serialized it.
+	Target, Host string
 	// Protocols is the Sec-WebSocket-Protocol list the client offered.
 	Protocols string
 	// Deflate: the client offered permessage-deflate (logged, not
@@ -75,7 +78,7 @@ func (w *wireRecord) String() string {
 	if len(w.Frames) == 0 {
 		frames = "(none)"
 	}
-	s := fmt.Sprintf("offered protocols=%q\n\t\tframes: %s", w.Protocols, frames)
+	s := fmt.Sprintf("GET %s Host: %s, offered protocols=%q\n\t\tframes: %s", w.Target, w.Host, w.Protocols, frames)
 	if w.FailFast != "" {
 		s += "\n\t\tfail fast: " + w.FailFast
 	}
@@ -314,6 +317,7 @@ func (s *server) serveWS(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	rec := sl.rec
 	rec.Connected = true
+	rec.Target, rec.Host = r.RequestURI, r.Host
 	var offered []string
 	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
 		for _, p := range strings.Split(v, ",") {
