@@ -112,9 +112,12 @@ type WebSocket struct {
 // JavaScript's new WebSocket(url, protocols). It uses the default loop,
 // and nothing of the socket happens until that loop runs: without a call
 // to Run (or RunContext), the socket stays Connecting for ever and no
-// handler fires. A script that wants no loop of its own uses Dial. The URL must be absolute with scheme ws, wss, http or
-// https and no fragment, and each protocol a distinct token; otherwise the
-// error is a *SyntaxError, as the browser throws.
+// handler fires. A script that wants no loop of its own uses Dial.
+//
+// The URL is parsed by the WHATWG URL standard, as the browser parses it
+// (see URL for what that changes). It must be absolute with scheme ws, wss,
+// http or https and no fragment, and each protocol a distinct token;
+// otherwise the error is a *SyntaxError, as the browser throws.
 func New(url string, protocols ...string) (*WebSocket, error) {
 	return NewWithConfig(url, &Config{Protocols: protocols})
 }
