@@ -1,7 +1,9 @@
 package websocket
 
 import (
+	"context"
 	"crypto/tls"
+	"net"
 	"net/http"
 	"net/textproto"
 	"time"
@@ -41,8 +43,44 @@ type Config struct {
 	// DefaultUserAgent. A User-Agent in Header wins over it.
 	UserAgent string
 	// TLSConfig configures wss:// connections; nil means the system's
-	// roots and the URL's host as the server name.
+	// roots and the URL's host as the server name. It also configures the
+	// TLS connection to an https:// proxy, with the proxy's host as the
+	// server name.
 	TLSConfig *tls.Config
+	// Proxy chooses the proxy the dial goes through:
+	//   - "" (the default) reads the environment, as curl and Go's
+	//     net/http do: http_proxy for ws://, https_proxy for wss://, and
+	//     all_proxy for either when that one is unset (lower-case names
+	//     first, then upper-case); no_proxy lists the hosts dialed
+	//     directly (domains, .suffixes, IP addresses, CIDR ranges, each
+	//     with an optional :port, or * for all). As in net/http, localhost
+	//     and loopback addresses are always dialed directly;
+	//   - "direct" dials directly, whatever the environment says;
+	//   - otherwise a proxy URL, used for every URL:
+	//     http://[user:pass@]host[:port] or https://... for an HTTP proxy
+	//     (a CONNECT tunnel, the credentials sent as Basic
+	//     Proxy-Authorization); socks5:// (the client resolves the server's
+	//     name) or socks5h:// (the proxy resolves it), with an optional
+	//     username and password; socks4:// (IPv4 only, resolved by the
+	//     client) or socks4a:// (the proxy resolves), the username sent as
+	//     the SOCKS4 user id. A bare host:port is an HTTP proxy. The
+	//     default ports are 80 (http), 443 (https) and 1080 (SOCKS).
+	// A value (or environment variable) that cannot be used is a
+	// *ConfigError from New, NewWithConfig or Dial. A failure at or
+	// through the proxy is a *ProxyError.
+	Proxy string
+	// ProxyHeader holds extra headers for an HTTP proxy's CONNECT request
+	// (never sent to the server).
+	ProxyHeader http.Header
+	// NetDial, when set, makes the connection to the server (or to the
+	// proxy) in place of a net.Dialer: it is called with network "tcp"
+	// and the host and port as in the URL, unresolved, so it may resolve
+	// them its own way, bind a local address or dial a Unix socket. Its
+	// error is carried by a *ConnectError. On Linux and the BSDs a
+	// *net.TCPConn it returns is polled by the loop's epoll or kqueue;
+	// any other connection is served by two goroutines of its own, as on
+	// the portable poller.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// HandshakeTimeout bounds the whole opening: name resolution, TCP,
 	// TLS and the HTTP upgrade. Zero means DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
@@ -157,6 +195,19 @@ func (c *Config) requestHeader() http.Header {
 	}
 	if h.Get("User-Agent") == "" {
 		h.Set("User-Agent", c.UserAgent)
+	}
+	return h
+}
+
+// proxyHeader is the CONNECT request's extra headers: ProxyHeader, and the
+// socket's User-Agent unless ProxyHeader has one.
+func (c *Config) proxyHeader() http.Header {
+	h := c.ProxyHeader.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", c.requestHeader().Get("User-Agent"))
 	}
 	return h
 }

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/wsloop/websocket/internal/dial"
 )
 
 // Errors a method returns for the socket's state, as the browser throws
@@ -118,6 +122,74 @@ func (e *HandshakeError) Error() string {
 	return "websocket: handshake: " + e.Err.Error()
 }
 func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// ProxyError reports a dial that failed at its proxy, or at the proxy's
+// attempt to reach the server, before the tunnel was open (see
+// Config.Proxy). Failure says which hop failed. Err is the cause: for
+// ProxyUnreachable the *DNSError, *ConnectError or *TLSError of the
+// connection to the proxy; else the proxy's answer, described. Proxy is
+// the proxy's URL without its credentials, which appear in no error.
+type ProxyError struct {
+	Proxy   string
+	Failure ProxyFailure
+	// StatusCode and Status are an HTTP proxy's answer to CONNECT, when
+	// it gave one (407, 403, 502, ...).
+	StatusCode int
+	Status     string
+	// Reply is a SOCKS proxy's reply code, when it gave one: SOCKS5's
+	// (RFC 1928 6; 1 to 8) or the status of its login (RFC 1929), or
+	// SOCKS4's (91 to 93).
+	Reply int
+	Err   error
+}
+
+func (e *ProxyError) Error() string {
+	return "websocket: proxy " + e.Proxy + ": " + e.Failure.String() + ": " + strings.TrimPrefix(e.Err.Error(), "websocket: ")
+}
+func (e *ProxyError) Unwrap() error { return e.Err }
+
+// ProxyFailure says at which hop a dial through a proxy failed.
+type ProxyFailure int
+
+// The hops of a dial through a proxy.
+const (
+	// ProxyUnreachable: no connection to the proxy could be made (its
+	// name, TCP, or TLS to an https:// proxy).
+	ProxyUnreachable = ProxyFailure(dial.ProxyUnreachable)
+	// ProxyAuthFailed: the proxy wants credentials, or refused the ones
+	// given: HTTP 407, a SOCKS5 proxy that takes none of the methods
+	// offered or refuses the login, SOCKS4's identd codes 92 and 93.
+	ProxyAuthFailed = ProxyFailure(dial.ProxyAuthFailed)
+	// ProxyRefused: the proxy refused to open the tunnel: an HTTP 4xx
+	// other than 407, a SOCKS5 ruleset or general failure, SOCKS4's 91
+	// ("rejected or failed", which cannot tell refusal from an
+	// unreachable server). A socks4:// proxy given a server with no IPv4
+	// address fails so too, before asking.
+	ProxyRefused = ProxyFailure(dial.ProxyRefused)
+	// ProxyTargetUnreachable: the proxy could not reach the server: an
+	// HTTP 5xx (502, 503 and 504 by most proxies, 500 by tinyproxy),
+	// SOCKS5's network or host unreachable, connection refused or TTL
+	// expired.
+	ProxyTargetUnreachable = ProxyFailure(dial.ProxyTargetUnreachable)
+	// ProxyBadResponse: the proxy's answer is not its protocol.
+	ProxyBadResponse = ProxyFailure(dial.ProxyBadResponse)
+)
+
+func (f ProxyFailure) String() string {
+	switch f {
+	case ProxyUnreachable:
+		return "proxy unreachable"
+	case ProxyAuthFailed:
+		return "proxy authentication failed"
+	case ProxyRefused:
+		return "proxy refused the tunnel"
+	case ProxyTargetUnreachable:
+		return "proxy could not reach the server"
+	case ProxyBadResponse:
+		return "proxy answered outside its protocol"
+	}
+	return "ProxyFailure(" + strconv.Itoa(int(f)) + ")"
+}
 
 // ResourceError reports that the system refused what an open connection
 // needs on its loop: a file descriptor (the process's open-file limit is

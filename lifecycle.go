@@ -323,6 +323,14 @@ func (ws *WebSocket) maybeRelease() {
 
 // publicDialError gives a dial failure its exported type.
 func publicDialError(err error) error {
+	var pe *dial.ProxyError
+	if errors.As(err, &pe) {
+		return &ProxyError{
+			Proxy: pe.Proxy, Failure: ProxyFailure(pe.Failure),
+			StatusCode: pe.StatusCode, Status: pe.Status, Reply: pe.Reply,
+			Err: publicDialError(pe.Err),
+		}
+	}
 	var de *dial.Error
 	if !errors.As(err, &de) {
 		return err

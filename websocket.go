@@ -142,6 +142,14 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 	if err := checkProtocols(c.Protocols); err != nil {
 		return nil, err
 	}
+	proxy, err := dial.ChooseProxy(c.Proxy, u)
+	if err != nil {
+		var ee *dial.EnvError
+		if errors.As(err, &ee) {
+			return nil, &ConfigError{Field: "Proxy", Msg: "(unset, so the environment is read) " + err.Error()}
+		}
+		return nil, &ConfigError{Field: "Proxy", Msg: err.Error()}
+	}
 	ws := &WebSocket{
 		loop:         c.Loop,
 		url:          u.Href(),
@@ -156,10 +164,13 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		ws.in = &inbox{max: c.MaxInboxSize}
 	}
 	opts := dial.Options{
-		URL:       u,
-		Protocols: append([]string(nil), c.Protocols...),
-		Header:    c.requestHeader(),
-		TLSConfig: c.TLSConfig,
+		URL:         u,
+		Protocols:   append([]string(nil), c.Protocols...),
+		Header:      c.requestHeader(),
+		TLSConfig:   c.TLSConfig,
+		Proxy:       proxy,
+		ProxyHeader: c.proxyHeader(),
+		NetDial:     c.NetDial,
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.HandshakeTimeout)
 	ws.cancelDial = cancel

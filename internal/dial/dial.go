@@ -1,11 +1,13 @@
-// Package dial opens a WebSocket connection: name resolution, TCP, TLS and
-// the HTTP upgrade, each failure tagged with the stage it happened in so
-// that the root package can give it a distinct type. Dialing blocks, so it
-// never runs on an event loop's goroutine.
+// Package dial opens a WebSocket connection. It is a pipeline, a file a
+// stage: the proxy decision (proxy.go), the connection to the first hop
+// (connect.go), the proxy's tunnel (tunnel_http.go, tunnel_socks.go), TLS
+// (tls.go) and the HTTP upgrade (upgrade.go, refusal.go). Each failure is
+// tagged with its stage, or is a *ProxyError, so that the root package can
+// give it a distinct type. Dialing blocks, so it never runs on an event
+// loop's goroutine.
 package dial
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -16,9 +18,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gobwas/ws"
-
-	"github.com/wsloop/websocket/internal/poll"
 	"github.com/wsloop/websocket/internal/weburl"
 )
 
@@ -53,6 +52,13 @@ type Options struct {
 	Protocols []string
 	Header    http.Header // sent with the upgrade request, Origin and User-Agent included
 	TLSConfig *tls.Config
+	// Proxy is the proxy to go through (ChooseProxy's choice), nil for
+	// none; ProxyHeader goes to an HTTP proxy with CONNECT.
+	Proxy       *url.URL
+	ProxyHeader http.Header
+	// NetDial, when set, makes the TCP (or other) connection to the server
+	// or the proxy in place of a net.Dialer.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Result is an upgraded connection.
@@ -68,17 +74,35 @@ type Result struct {
 // Dial connects to o.URL and performs the opening handshake. ctx bounds
 // all of it.
 func Dial(ctx context.Context, o Options) (Result, error) {
-	u := o.URL
-	host := strings.TrimSuffix(strings.TrimPrefix(u.Host, "["), "]")
-	port := u.Port
+	host := strings.TrimSuffix(strings.TrimPrefix(o.URL.Host, "["), "]")
+	port := o.URL.Port
 	if port == "" {
-		port = u.DefaultPort()
+		port = o.URL.DefaultPort()
 	}
-	conn, err := connect(ctx, host, port)
+	var conn net.Conn
+	var err error
+	if o.Proxy == nil {
+		conn, err = connect(ctx, o.NetDial, host, port)
+	} else {
+		conn, err = connectProxy(ctx, o.NetDial, o.Proxy)
+	}
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := upgrade(ctx, conn, o, host)
+	res, err := underDeadline(ctx, conn, func() (Result, error) {
+		c := conn
+		if o.Proxy != nil {
+			if c, err = tunnel(ctx, c, o, host, port); err != nil {
+				return Result{}, err
+			}
+		}
+		if o.URL.Scheme == "wss" {
+			if c, err = startTLS(ctx, c, o.TLSConfig, host); err != nil {
+				return Result{}, err
+			}
+		}
+		return httpUpgrade(ctx, c, o)
+	})
 	if err != nil {
 		conn.Close()
 		return Result{}, err
@@ -86,135 +110,29 @@ func Dial(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
-func connect(ctx context.Context, host, port string) (net.Conn, error) {
-	var addrs []string
-	if ip := net.ParseIP(host); ip != nil {
-		addrs = []string{host}
-	} else {
-		ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
-		if err != nil {
-			return nil, &Error{Stage: StageDNS, Addr: host, Err: ctxErr(ctx, err)}
-		}
-		for _, ip := range ips {
-			addrs = append(addrs, ip.String())
-		}
-	}
-	var d net.Dialer
-	var last error
-	for _, a := range addrs {
-		addr := net.JoinHostPort(a, port)
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			return c, nil
-		}
-		last = &Error{Stage: StageConnect, Addr: addr, Err: ctxErr(ctx, err)}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	if last == nil {
-		last = &Error{Stage: StageDNS, Addr: host, Err: errors.New("no addresses")}
-	}
-	return nil, last
-}
-
-func upgrade(ctx context.Context, conn net.Conn, o Options, host string) (Result, error) {
-	// The deadline and the context's cancellation both end a handshake that
-	// hangs on a silent server.
+// underDeadline runs the stages after the connection under ctx: its
+// deadline and its cancellation both end a stage that hangs on a silent
+// peer.
+func underDeadline(ctx context.Context, conn net.Conn, stages func() (Result, error)) (Result, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	res, err := handshake(ctx, conn, o, host)
+	res, err := stages()
 	if err != nil {
 		return res, err
 	}
 	if !stop() {
 		// The context ended and poisoned the deadline after all went well.
+		res.Conn.Close()
 		return Result{}, &Error{Stage: StageHandshake, Err: ctx.Err()}
 	}
 	if err := res.Conn.SetDeadline(time.Time{}); err != nil {
+		res.Conn.Close()
 		return Result{}, &Error{Stage: StageHandshake, Err: err}
 	}
 	return res, nil
-}
-
-func handshake(ctx context.Context, conn net.Conn, o Options, host string) (Result, error) {
-
-	if o.URL.Scheme == "wss" {
-		cfg := o.TLSConfig.Clone()
-		if cfg == nil {
-			cfg = &tls.Config{}
-		}
-		if cfg.ServerName == "" {
-			cfg.ServerName = host
-		}
-		// The Bridge passes everything through to the TCP connection, so
-		// the handshake and the upgrade below block as usual; an event
-		// loop's Native then takes the socket over from it and runs the
-		// tls.Conn with no goroutine of its own (see poll.Bridge).
-		under := conn
-		var br *poll.Bridge
-		if _, ok := conn.(*net.TCPConn); ok {
-			br = poll.NewBridge(conn)
-			under = br
-		}
-		tc := tls.Client(under, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return Result{}, &Error{Stage: StageTLS, Err: ctxErr(ctx, err)}
-		}
-		if br != nil && !loopable(tc.ConnectionState().Version, cfg) {
-			br.Pin()
-		}
-		conn = tc
-	}
-
-	d := ws.Dialer{
-		Protocols: o.Protocols,
-		Header:    ws.HandshakeHeaderHTTP(o.Header),
-		Host:      o.URL.HostPort(),
-	}
-	hc := &headConn{Conn: conn, target: o.URL.RequestTarget()}
-	br, hs, err := d.Upgrade(hc, placeholderURL)
-	if err != nil {
-		if br != nil {
-			ws.PutReader(br)
-		}
-		e := &Error{Stage: StageHandshake, Err: ctxErr(ctx, err)}
-		if r := hc.refusal; r != nil {
-			e.Status, e.StatusLine, e.Header, e.Body, e.Err = r.code, r.line, r.header, r.body, r
-		}
-		return Result{}, e
-	}
-	if len(o.Protocols) > 0 && hs.Protocol == "" {
-		// The WHATWG standard (and every browser) fails a connection
-		// whose server picks none of the protocols offered, where RFC
-		// 6455 would let the client decide.
-		if br != nil {
-			ws.PutReader(br)
-		}
-		return Result{}, &Error{Stage: StageHandshake, Err: errNoProtocol}
-	}
-	res := Result{Conn: conn, Protocol: hs.Protocol}
-	if br != nil {
-		if n := br.Buffered(); n > 0 {
-			p, _ := br.Peek(n)
-			res.Leftover = append([]byte(nil), p...)
-		}
-		ws.PutReader(br)
-	}
-	return res, nil
-}
-
-// loopable reports whether a TLS connection of version v made with cfg
-// may run on an event loop: whether crypto/tls can never need to block in
-// its Read. It would in a renegotiation, a whole handshake run inside Read
-// when a TLS 1.2 server asks for one and cfg allows it; TLS 1.3 has none,
-// and with the default RenegotiateNever the request fails the connection
-// at once. A connection that is not loopable keeps its goroutines.
-func loopable(v uint16, cfg *tls.Config) bool {
-	return v >= tls.VersionTLS13 || cfg.Renegotiation == tls.RenegotiateNever
 }
 
 // ctxErr makes an I/O error that the context caused match the context's
@@ -233,191 +151,4 @@ func ctxErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
 	}
 	return err
-}
-
-// maxResponseHead bounds the bytes read for the handshake response (status
-// line and headers, plus any frames read along with them): gobwas reads
-// lines without a limit, and a server streaming an endless header must not
-// make the client buffer it.
-const maxResponseHead = 64 << 10
-
-// errResponseTooLarge is the handshake error past maxResponseHead.
-var errResponseTooLarge = errors.New("handshake response header larger than 64 KiB")
-
-// errNoProtocol is the handshake error when the server selects none of
-// the protocols offered.
-var errNoProtocol = errors.New("the server selected none of the protocols offered")
-
-// headConn reads the whole handshake response head (bounded by
-// maxResponseHead) before gobwas sees any of it, so that the head can be
-// checked as a browser does where gobwas is stricter: a Connection header
-// holding the upgrade token among others ("keep-alive, Upgrade") is valid
-// (RFC 6455 4.1, and every browser accepts it) but gobwas wants exactly
-// "Upgrade"; such a line is handed to gobwas as "Connection: Upgrade".
-// Bytes read past the head (the first frames) follow it unchanged.
-type headConn struct {
-	net.Conn
-	target  string   // the request-target, until the request line is written
-	buf     []byte   // the head, then whatever was read with it, still to serve
-	err     error    // the error that ended reading the head, served after buf
-	refusal *refusal // the response, when it was not an HTTP/1.1 101
-	done    bool     // the head has been read
-	read    int      // bytes read from Conn
-}
-
-func (c *headConn) Read(p []byte) (int, error) {
-	if !c.done {
-		c.done = true
-		c.readHead()
-	}
-	if len(c.buf) > 0 {
-		n := copy(p, c.buf)
-		c.buf = c.buf[n:]
-		return n, nil
-	}
-	if c.err != nil {
-		return 0, c.err
-	}
-	// Past the head gobwas reads at most a buffer of frames, or, for a
-	// refusal, the response it parses: neither may be endless.
-	if c.read >= 2*maxResponseHead {
-		return 0, errResponseTooLarge
-	}
-	n, err := c.Conn.Read(p[:min(len(p), 2*maxResponseHead-c.read)])
-	c.read += n
-	return n, err
-}
-
-// placeholderURL gives gobwas a request-target that headConn.Write
-// replaces. gobwas takes the target from a net/url URL, whose RequestURI
-// escapes a path by RFC 3986 rules and cannot start with "//"; a browser
-// sends the URL standard's serialization as it is.
-var placeholderURL = &url.URL{Opaque: "/"}
-
-const placeholderLine = "GET / HTTP/1.1\r\n"
-
-// Write sends the request with the real request-target in its request
-// line, which gobwas writes first and whole, its buffer being larger.
-func (c *headConn) Write(p []byte) (int, error) {
-	if c.target == "" {
-		return c.Conn.Write(p)
-	}
-	if !bytes.HasPrefix(p, []byte(placeholderLine)) {
-		return 0, errors.New("dial: the upgrade request does not start with the expected request line")
-	}
-	b := make([]byte, 0, len(p)+len(c.target))
-	b = append(b, "GET "...)
-	b = append(b, c.target...)
-	b = append(b, p[len("GET /"):]...)
-	c.target = ""
-	if _, err := c.Conn.Write(b); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-func (c *headConn) readHead() {
-	buf := make([]byte, 0, 4096)
-	status := false // the status line is complete and well formed
-	for {
-		if i := bytes.Index(buf, []byte("\r\n")); !status && i >= 0 {
-			if !validStatusLine(buf[:i]) {
-				// gobwas reads any byte from '0' to '?' as a digit, so a
-				// status such as "0:1" would pass as 101.
-				c.err = errMalformedStatus
-				return
-			}
-			status = true
-		}
-		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
-			if !bytes.HasPrefix(buf, []byte("HTTP/1.1 101 ")) {
-				// A refusal: it is kept whole for the error, and
-				// gobwas is not asked.
-				c.refusal = readRefusal(buf[:i+4], buf[i+4:], c.Conn)
-				c.err = c.refusal
-				return
-			}
-			if c.err = repeatedHeader(buf[:i+4]); c.err != nil {
-				return
-			}
-			c.buf = append(normalizeConnection(buf[:i+4]), buf[i+4:]...)
-			return
-		}
-		if len(buf) >= maxResponseHead {
-			c.err = errResponseTooLarge
-			return
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, make([]byte, min(cap(buf), maxResponseHead-cap(buf)))...)[:len(buf)]
-		}
-		n, err := c.Conn.Read(buf[len(buf):min(cap(buf), maxResponseHead)])
-		c.read += n
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			c.buf, c.err = buf, err
-			return
-		}
-	}
-}
-
-// errMalformedStatus is the handshake error for a status line that is not
-// "HTTP/<digit>.<digit> <three digits>".
-var errMalformedStatus = errors.New("malformed HTTP status line in the handshake response")
-
-// validStatusLine checks the HTTP status line's version and code shape.
-func validStatusLine(line []byte) bool {
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/")) || line[6] != '.' || line[8] != ' ' ||
-		(len(line) > 12 && line[12] != ' ') {
-		return false
-	}
-	for _, c := range []byte{line[5], line[7], line[9], line[10], line[11]} {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// onceHeaders are the headers of a 101 response that RFC 6455 allows only
-// once (11.3.3, 11.3.4): with two, the server has said two things, and
-// Chromium fails the connection, where gobwas would take the last.
-var onceHeaders = []string{"Sec-WebSocket-Protocol", "Sec-WebSocket-Accept", "Upgrade"}
-
-// repeatedHeader returns the handshake error for a 101 head that has a
-// header of onceHeaders more than once, or nil.
-func repeatedHeader(head []byte) error {
-	seen := make([]int, len(onceHeaders))
-	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
-		name, _, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
-		}
-		for i, want := range onceHeaders {
-			if bytes.EqualFold(bytes.TrimSpace(name), []byte(want)) {
-				if seen[i]++; seen[i] > 1 {
-					return fmt.Errorf("the handshake response has %s more than once; RFC 6455 allows one", want)
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// normalizeConnection rewrites a Connection header line whose token list
-// holds "upgrade" to exactly "Connection: Upgrade".
-func normalizeConnection(head []byte) []byte {
-	lines := bytes.Split(head, []byte("\r\n"))
-	for i, line := range lines {
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || !bytes.EqualFold(bytes.TrimSpace(name), []byte("Connection")) {
-			continue
-		}
-		for _, tok := range bytes.Split(value, []byte(",")) {
-			if bytes.EqualFold(bytes.TrimSpace(tok), []byte("upgrade")) {
-				lines[i] = []byte("Connection: Upgrade")
-				break
-			}
-		}
-	}
-	return bytes.Join(lines, []byte("\r\n"))
 }
