@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/wsloop/websocket/internal/bufpool"
 )
@@ -24,6 +25,12 @@ type Event interface {
 // OpenEvent fires once, when the connection is established.
 type OpenEvent struct {
 	Target *WebSocket
+	// Header is the server's handshake response (its 101's header
+	// fields: Set-Cookie, Server, Sec-WebSocket-* and the rest), which a
+	// browser keeps from the page. A socket from New keeps nothing of it
+	// past this event, so that thousands of sockets do not pay for their
+	// headers; one from Dial keeps it for ResponseHeader.
+	Header http.Header
 }
 
 // MessageEvent carries one received message.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -440,4 +441,68 @@ func ExampleErrBufferFull() {
 	}
 	loop.Run()
 	// Output: sent: 4 buffered: 1048576
+}
+
+// A proxy, chosen by the program. An empty Config.Proxy reads the
+// environment (http_proxy, https_proxy, all_proxy, no_proxy) as curl does,
+// and "direct" ignores it. Here the proxy does not answer, and the error
+// says which hop failed.
+func ExampleConfig_proxy() {
+	srv := startEcho()
+	defer srv.Close()
+
+	_, err := websocket.Dial(context.Background(), srv.URL(), &websocket.Config{
+		Proxy:       "socks5h://user:secret@127.0.0.1:1", // nothing listens on port 1
+		ProxyHeader: nil,                                 // extra headers for an http:// proxy's CONNECT
+	})
+	var pe *websocket.ProxyError
+	if errors.As(err, &pe) {
+		fmt.Println(pe.Failure)
+		fmt.Println(pe.Proxy) // no credentials
+		var ce *websocket.ConnectError
+		fmt.Println(errors.As(err, &ce))
+	}
+	// Output:
+	// proxy unreachable
+	// socks5h://127.0.0.1:1
+	// true
+}
+
+// NetDial supplies the connection: here a net.Dialer bound to a local
+// address, but it could resolve names its own way or dial a Unix socket.
+func ExampleConfig_netDial() {
+	srv := startEcho()
+	defer srv.Close()
+
+	var dialed string
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}}
+	ws, err := websocket.Dial(context.Background(), srv.URL(), &websocket.Config{
+		NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dialed = network
+			return d.DialContext(ctx, network, addr)
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ws.Close()
+	fmt.Println("dialed", dialed)
+	// Output:
+	// dialed tcp
+}
+
+// The server's handshake response: in the OpenEvent for a socket from New,
+// from ResponseHeader for one from Dial.
+func ExampleWebSocket_ResponseHeader() {
+	srv := startEcho()
+	defer srv.Close()
+
+	ws, err := websocket.Dial(context.Background(), srv.URL(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ws.Close()
+	fmt.Println(ws.ResponseHeader().Get("Upgrade"))
+	// Output:
+	// websocket
 }

@@ -579,3 +579,40 @@ func TestRawHandshakeRefusalDetails(t *testing.T) {
 		})
 	}
 }
+
+// The handshake response's header reaches the OpenEvent, and ResponseHeader
+// for a socket made by Dial.
+func TestResponseHeader(t *testing.T) {
+	script := func(c *rawConn) {
+		c.accept("Set-Cookie: a=1", "Set-Cookie: b=2", "X-Server: raw")
+		c.answerClose(1000, "")
+	}
+	srv := startRawServer(t, script, script)
+
+	l := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(srv.URL, &websocket.Config{Loop: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got http.Header
+	ws.OnOpen = func(e websocket.OpenEvent) {
+		got = e.Header
+		ws.Close()
+	}
+	runLoop(t, l, 10*time.Second)
+	if got.Get("X-Server") != "raw" || len(got.Values("Set-Cookie")) != 2 || got.Get("Upgrade") != "websocket" {
+		t.Errorf("OpenEvent.Header = %v", got)
+	}
+	if h := ws.ResponseHeader(); h != nil {
+		t.Errorf("a socket from New keeps its response header: %v", h)
+	}
+
+	d, err := websocket.Dial(context.Background(), srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if h := d.ResponseHeader(); h.Get("X-Server") != "raw" || len(h.Values("Set-Cookie")) != 2 {
+		t.Errorf("ResponseHeader() = %v", h)
+	}
+}

@@ -22,6 +22,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -210,6 +211,19 @@ func (ws *WebSocket) Protocol() string {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	return ws.protocol
+}
+
+// ResponseHeader is the header of the server's handshake response (its
+// 101), for a socket made by Dial once it is open; nil before, and for a
+// socket made by New, which gets it in its OpenEvent instead. The caller
+// must not modify it.
+func (ws *WebSocket) ResponseHeader() http.Header {
+	if ws.in == nil {
+		return nil
+	}
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return ws.in.header
 }
 
 // Extensions is the extensions the server selected, as in its

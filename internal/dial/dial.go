@@ -69,6 +69,7 @@ type Result struct {
 	// protocol core before anything read from Conn.
 	Leftover []byte
 	Protocol string
+	Header   http.Header // the 101 response's header fields
 }
 
 // Dial connects to o.URL and performs the opening handshake. ctx bounds

@@ -40,7 +40,7 @@ func httpUpgrade(ctx context.Context, conn net.Conn, o Options) (Result, error) 
 		}
 		return Result{}, &Error{Stage: StageHandshake, Err: errNoProtocol}
 	}
-	res := Result{Conn: conn, Protocol: hs.Protocol}
+	res := Result{Conn: conn, Protocol: hs.Protocol, Header: parseHeader(hc.head)}
 	if br != nil {
 		if n := br.Buffered(); n > 0 {
 			p, _ := br.Peek(n)
@@ -74,6 +74,7 @@ var errNoProtocol = errors.New("the server selected none of the protocols offere
 type headConn struct {
 	net.Conn
 	target  string   // the request-target, until the request line is written
+	head    []byte   // the 101 response's head, as it came
 	buf     []byte   // the head, then whatever was read with it, still to serve
 	err     error    // the error that ended reading the head, served after buf
 	refusal *refusal // the response, when it was not an HTTP/1.1 101
@@ -156,6 +157,7 @@ func (c *headConn) readHead() {
 			if c.err = repeatedHeader(buf[:i+4]); c.err != nil {
 				return
 			}
+			c.head = buf[:i+4]
 			c.buf = append(normalizeConnection(buf[:i+4]), buf[i+4:]...)
 			return
 		}
