@@ -1,6 +1,8 @@
 package websocket
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -95,12 +97,82 @@ func (e *ConnectError) Error() string {
 func (e *ConnectError) Unwrap() error { return e.Err }
 
 // TLSError reports that the TLS handshake with the server failed (an
-// untrusted certificate, a wrong name, no common cipher, ...).
+// untrusted certificate, a wrong name, no common version or cipher, a
+// client certificate the server wanted, ...). Reason sorts out the
+// certificate failures; Err is crypto/tls's error, through which
+// errors.As reaches *tls.CertificateVerificationError and the x509 error
+// it carries.
 type TLSError struct {
-	Err error
+	Reason TLSReason
+	Err    error
 }
 
-func (e *TLSError) Error() string { return "websocket: TLS handshake: " + e.Err.Error() }
+func (e *TLSError) Error() string {
+	if e.Reason == TLSOther {
+		return "websocket: TLS handshake: " + e.Err.Error()
+	}
+	return "websocket: TLS handshake: " + e.Reason.String() + ": " + e.Err.Error()
+}
+
+// TLSReason is why the server's certificate was refused.
+type TLSReason int
+
+// The reasons a TLSError gives.
+const (
+	// TLSOther: anything but the reasons below (no common version or
+	// cipher, a client certificate refused, the connection lost, ...).
+	TLSOther TLSReason = iota
+	// TLSUnknownAuthority: the certificate does not chain to a trusted
+	// root (self-signed, or a CA missing from TLSConfig.RootCAs).
+	TLSUnknownAuthority
+	// TLSNameMismatch: the certificate is not for the host dialed (or
+	// TLSConfig.ServerName).
+	TLSNameMismatch
+	// TLSExpired: the certificate, or one in its chain, has expired or is
+	// not yet valid.
+	TLSExpired
+	// TLSBadCertificate: the certificate is otherwise invalid (not for a
+	// server, a CA constraint broken, unparsable, ...).
+	TLSBadCertificate
+)
+
+func (r TLSReason) String() string {
+	switch r {
+	case TLSOther:
+		return "TLS failure"
+	case TLSUnknownAuthority:
+		return "certificate signed by an unknown authority"
+	case TLSNameMismatch:
+		return "certificate not valid for the host"
+	case TLSExpired:
+		return "certificate expired or not yet valid"
+	case TLSBadCertificate:
+		return "certificate invalid"
+	}
+	return "TLSReason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// tlsReason sorts a TLS handshake error.
+func tlsReason(err error) TLSReason {
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var cv *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &ua):
+		return TLSUnknownAuthority
+	case errors.As(err, &he):
+		return TLSNameMismatch
+	case errors.As(err, &ci):
+		if ci.Reason == x509.Expired {
+			return TLSExpired
+		}
+		return TLSBadCertificate
+	case errors.As(err, &cv):
+		return TLSBadCertificate
+	}
+	return TLSOther
+}
 func (e *TLSError) Unwrap() error { return e.Err }
 
 // HandshakeError reports that the server did not accept the WebSocket

@@ -344,7 +344,7 @@ func publicDialError(err error) error {
 	case dial.StageConnect:
 		return &ConnectError{Addr: de.Addr, Err: de.Err}
 	case dial.StageTLS:
-		return &TLSError{Err: de.Err}
+		return &TLSError{Reason: tlsReason(de.Err), Err: de.Err}
 	default:
 		return &HandshakeError{StatusCode: de.Status, Status: de.StatusLine, Header: de.Header, Body: de.Body, Err: de.Err}
 	}

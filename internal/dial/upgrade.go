@@ -25,7 +25,14 @@ func httpUpgrade(ctx context.Context, conn net.Conn, o Options) (Result, error) 
 		if br != nil {
 			ws.PutReader(br)
 		}
-		e := &Error{Stage: StageHandshake, Err: ctxErr(ctx, err)}
+		stage := StageHandshake
+		if isTLSAlert(err) {
+			// In TLS 1.3 the server checks the client's certificate
+			// after the client's handshake is done, and its refusal
+			// comes with the first read.
+			stage = StageTLS
+		}
+		e := &Error{Stage: stage, Err: ctxErr(ctx, err)}
 		if r := hc.refusal; r != nil {
 			e.Status, e.StatusLine, e.Header, e.Body, e.Err = r.code, r.line, r.header, r.body, r
 		}
@@ -238,4 +245,11 @@ func normalizeConnection(head []byte) []byte {
 		}
 	}
 	return bytes.Join(lines, []byte("\r\n"))
+}
+
+// isTLSAlert reports an alert the TLS peer sent, which crypto/tls reports
+// as a *net.OpError with Op "remote error".
+func isTLSAlert(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error"
 }

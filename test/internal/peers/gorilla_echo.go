@@ -2,6 +2,7 @@ package peers
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -20,11 +21,24 @@ import (
 // gorilla does by default: with the same code and no reason.
 func GorillaEcho(t testing.TB, protocols ...string) string {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("gorilla peer: %v", err)
+	}
+	GorillaEchoOn(t, ln, protocols...)
+	return "ws://" + ln.Addr().String() + "/"
+}
+
+// GorillaEchoOn is GorillaEcho serving on ln, a listener of the caller's: a
+// TLS listener (the URL is then wss://), a Unix socket, a listener in
+// another network namespace. The server closes ln at t.Cleanup.
+func GorillaEchoOn(t testing.TB, ln net.Listener, protocols ...string) {
+	t.Helper()
 	upgrader := websocket.Upgrader{
 		// The client sends no Origin unless told to; tests never do.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
-	return serveGo(t, "gorilla", func(w http.ResponseWriter, r *http.Request, track func(io.Closer) bool) {
+	serveGoOn(t, "gorilla", ln, func(w http.ResponseWriter, r *http.Request, track func(io.Closer) bool) {
 		// Subprotocols nil: gorilla then answers with the protocol put in
 		// the response header.
 		h := http.Header{}

@@ -51,6 +51,13 @@ func serveGo(t testing.TB, name string, handler func(w http.ResponseWriter, r *h
 	if err != nil {
 		t.Fatalf("%s peer: %v", name, err)
 	}
+	serveGoOn(t, name, ln, handler)
+	return "ws://" + ln.Addr().String() + "/"
+}
+
+// serveGoOn is serveGo on a listener of the caller's: TLS, a Unix socket,
+// one in another network namespace.
+func serveGoOn(t testing.TB, name string, ln net.Listener, handler func(w http.ResponseWriter, r *http.Request, track func(io.Closer) bool)) {
 	s := &goServer{conns: map[io.Closer]struct{}{}}
 	s.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -93,7 +100,6 @@ func serveGo(t testing.TB, name string, handler func(w http.ResponseWriter, r *h
 			t.Errorf("%s peer: connection handlers still running %v after their connections were closed", name, stopBound)
 		}
 	})
-	return "ws://" + ln.Addr().String() + "/"
 }
 
 func (s *goServer) track(c io.Closer) bool {
