@@ -47,6 +47,14 @@ type Config struct {
 	// TLS connection to an https:// proxy, with the proxy's host as the
 	// server name.
 	TLSConfig *tls.Config
+	// Jar, when set, keeps cookies as a browser does for a WebSocket: the
+	// handshake sends the cookies it has for the URL (ws:// matched as
+	// http://, wss:// as https://, so Secure cookies go over wss only),
+	// after any Cookie in Header, and it is given the Set-Cookie lines of
+	// the server's response, a refusal's too. Any http.CookieJar will do:
+	// net/http/cookiejar's, or a CookieFile, kept in a file that curl
+	// reads and writes too. Nil: no cookies but those in Header.
+	Jar http.CookieJar
 	// Proxy chooses the proxy the dial goes through:
 	//   - "" (the default) reads the environment, as curl and Go's
 	//     net/http do: http_proxy for ws://, https_proxy for wss://, and

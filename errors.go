@@ -229,11 +229,11 @@ const (
 	// name, TCP, or TLS to an https:// proxy).
 	ProxyUnreachable = ProxyFailure(dial.ProxyUnreachable)
 	// ProxyAuthFailed: the proxy wants credentials, or refused the ones
-	// given: HTTP 407, a SOCKS5 proxy that takes none of the methods
+	// given: HTTP 407 (or 401, as tinyproxy answers wrong ones), a SOCKS5 proxy that takes none of the methods
 	// offered or refuses the login, SOCKS4's identd codes 92 and 93.
 	ProxyAuthFailed = ProxyFailure(dial.ProxyAuthFailed)
 	// ProxyRefused: the proxy refused to open the tunnel: an HTTP 4xx
-	// other than 407, a SOCKS5 ruleset or general failure, SOCKS4's 91
+	// other than 401 and 407, a SOCKS5 ruleset or general failure, SOCKS4's 91
 	// ("rejected or failed", which cannot tell refusal from an
 	// unreachable server). A socks4:// proxy given a server with no IPv4
 	// address fails so too, before asking.

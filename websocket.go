@@ -172,6 +172,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		Proxy:       proxy,
 		ProxyHeader: c.proxyHeader(),
 		NetDial:     c.NetDial,
+		Jar:         c.Jar,
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.HandshakeTimeout)
 	ws.cancelDial = cancel

@@ -56,6 +56,9 @@ type Options struct {
 	// none; ProxyHeader goes to an HTTP proxy with CONNECT.
 	Proxy       *url.URL
 	ProxyHeader http.Header
+	// Jar, when set, gives the request's cookies and takes the
+	// response's.
+	Jar http.CookieJar
 	// NetDial, when set, makes the TCP (or other) connection to the server
 	// or the proxy in place of a net.Dialer.
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)

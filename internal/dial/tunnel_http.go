@@ -56,7 +56,8 @@ func httpConnect(conn net.Conn, p *url.URL, target string, header http.Header) e
 	}
 	e := &ProxyError{StatusCode: resp.StatusCode, Status: status, Err: errors.New("CONNECT " + target + ": " + status)}
 	switch {
-	case resp.StatusCode == http.StatusProxyAuthRequired:
+	case resp.StatusCode == http.StatusProxyAuthRequired || resp.StatusCode == http.StatusUnauthorized:
+		// Tinyproxy answers wrong credentials with a 401.
 		e.Failure = ProxyAuthFailed
 	case resp.StatusCode >= 500:
 		// 502, 503 and 504 are how proxies say the target could not be

@@ -199,6 +199,7 @@ func TestHTTPConnectFailures(t *testing.T) {
 		status int
 	}{
 		{"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 0\r\n\r\n", ProxyAuthFailed, 407},
+		{"HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"tinyproxy\"\r\n\r\n", ProxyAuthFailed, 401},
 		{"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", ProxyRefused, 403},
 		{"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n", ProxyTargetUnreachable, 502},
 		{"HTTP/1.0 500 Unable to connect\r\n\r\n", ProxyTargetUnreachable, 500},

@@ -14,13 +14,24 @@ import (
 // httpUpgrade is the HTTP upgrade stage, by gobwas's Dialer with the
 // request line and the response head checked as a browser does (headConn).
 func httpUpgrade(ctx context.Context, conn net.Conn, o Options) (Result, error) {
+	header := o.Header
+	if o.Jar != nil {
+		header = withCookies(header, o.Jar.Cookies(cookieURL(o.URL)))
+	}
 	d := ws.Dialer{
 		Protocols: o.Protocols,
-		Header:    ws.HandshakeHeaderHTTP(o.Header),
+		Header:    ws.HandshakeHeaderHTTP(header),
 		Host:      o.URL.HostPort(),
 	}
 	hc := &headConn{Conn: conn, target: o.URL.RequestTarget()}
 	br, hs, err := d.Upgrade(hc, placeholderURL)
+	if o.Jar != nil {
+		// A browser keeps the cookies of a refusal too (a login page's
+		// 401, a load balancer's 503).
+		if h := responseHeader(hc); h != nil {
+			storeCookies(o.Jar, o.URL, h)
+		}
+	}
 	if err != nil {
 		if br != nil {
 			ws.PutReader(br)
