@@ -7,6 +7,8 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -505,4 +507,30 @@ func ExampleWebSocket_ResponseHeader() {
 	fmt.Println(ws.ResponseHeader().Get("Upgrade"))
 	// Output:
 	// websocket
+}
+
+// A cookie jar kept in a curl cookie file: a login made with
+// `curl -c cookies.txt https://example.org/login` is sent with the
+// handshake, and cookies the server sets are written back for curl.
+func ExampleOpenCookieFile() {
+	srv := startEcho()
+	defer srv.Close()
+
+	dir, err := os.MkdirTemp("", "cookies")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	jar, err := websocket.OpenCookieFile(filepath.Join(dir, "cookies.txt"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ws, err := websocket.Dial(context.Background(), srv.URL(), &websocket.Config{Jar: jar})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ws.Close()
+	fmt.Println("open; file written without error:", jar.Err() == nil)
+	// Output:
+	// open; file written without error: true
 }
