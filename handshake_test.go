@@ -245,7 +245,13 @@ func TestRawHandshakeTimeoutAlwaysDeadlineExceeded(t *testing.T) {
 	for range runs {
 		tc := newTraceClient(t, "ws://"+ln.Addr().String()+"/", &websocket.Config{HandshakeTimeout: 50 * time.Millisecond})
 		tc.run()
-		tc.expectTrace(handshakeFailTrace...)
+		// A *HandshakeError when the time ran out waiting for the answer,
+		// as it does on a quiet machine; a *ConnectError when it ran out
+		// while connecting.
+		if len(tc.Trace) != 2 || tc.Trace[1] != traceAbnormal ||
+			tc.Trace[0] != "error CLOSED HandshakeError" && tc.Trace[0] != "error CLOSED ConnectError" {
+			t.Errorf("event trace %q, want an error (HandshakeError or ConnectError) and close 1006", tc.Trace)
+		}
 		if len(tc.Errors) == 1 && !errors.Is(tc.Errors[0], context.DeadlineExceeded) {
 			failures++
 			t.Logf("error %q does not wrap context.DeadlineExceeded", tc.Errors[0])
