@@ -6,7 +6,11 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"time"
+
+	"github.com/wsloop/websocket/internal/dial"
+	"github.com/wsloop/websocket/internal/weburl"
 )
 
 // Defaults for the Config fields left zero.
@@ -47,6 +51,20 @@ type Config struct {
 	// TLS connection to an https:// proxy, with the proxy's host as the
 	// server name.
 	TLSConfig *tls.Config
+	// Username and Password answer the server's HTTP authentication
+	// challenge, as browsers and curl answer it: when the handshake gets a
+	// 401 whose WWW-Authenticate offers Digest (RFC 7616: SHA-256 or MD5,
+	// their -sess forms, qop auth) or Basic (RFC 7617), the strongest is
+	// answered on a second connection, once. When Username is empty, the
+	// URL's credentials (ws://user:pass@host/) are used the same way.
+	// A 401 that stays is a *HandshakeError with StatusCode 401.
+	// Credentials appear in no error. A Bearer token goes in Header
+	// (Authorization: Bearer ...), sent with the first request.
+	Username, Password string
+	// BasicAuthUpfront sends the credentials as Basic with the first
+	// request, saving the round trip of the challenge for a server known
+	// to want them.
+	BasicAuthUpfront bool
 	// Jar, when set, keeps cookies as a browser does for a WebSocket: the
 	// handshake sends the cookies it has for the URL (ws:// matched as
 	// http://, wss:// as https://, so Secure cookies go over wss only),
@@ -218,4 +236,18 @@ func (c *Config) proxyHeader() http.Header {
 		h.Set("User-Agent", c.requestHeader().Get("User-Agent"))
 	}
 	return h
+}
+
+// credentials are the answer to a 401: Username and Password, or else the
+// URL's, percent-decoded; nil for none.
+func (c *Config) credentials(u *weburl.URL) *dial.Credentials {
+	user, pass := c.Username, c.Password
+	if user == "" {
+		if u.Username == "" && u.Password == "" {
+			return nil
+		}
+		user, _ = url.PathUnescape(u.Username)
+		pass, _ = url.PathUnescape(u.Password)
+	}
+	return &dial.Credentials{Username: user, Password: pass, Preemptive: c.BasicAuthUpfront}
 }

@@ -173,6 +173,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		ProxyHeader: c.proxyHeader(),
 		NetDial:     c.NetDial,
 		Jar:         c.Jar,
+		Credentials: c.credentials(u),
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.HandshakeTimeout)
 	ws.cancelDial = cancel

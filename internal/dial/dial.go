@@ -56,6 +56,8 @@ type Options struct {
 	// none; ProxyHeader goes to an HTTP proxy with CONNECT.
 	Proxy       *url.URL
 	ProxyHeader http.Header
+	// Credentials, when set, answer a 401 challenge.
+	Credentials *Credentials
 	// Jar, when set, gives the request's cookies and takes the
 	// response's.
 	Jar http.CookieJar
@@ -78,6 +80,26 @@ type Result struct {
 // Dial connects to o.URL and performs the opening handshake. ctx bounds
 // all of it.
 func Dial(ctx context.Context, o Options) (Result, error) {
+	c := o.Credentials
+	auth := ""
+	if c != nil && c.Preemptive {
+		auth = basicAuth(c)
+	}
+	res, err := dialOnce(ctx, o, auth)
+	var de *Error
+	if c != nil && errors.As(err, &de) && de.Status == http.StatusUnauthorized {
+		// The challenge is answered on a new connection, as browsers
+		// and curl do: the server may close this one after its 401.
+		if a := answerChallenge(de.Header, c, o.URL.RequestTarget()); a != "" && a != auth {
+			return dialOnce(ctx, o, a)
+		}
+	}
+	return res, err
+}
+
+// dialOnce is one pass through the pipeline, sending authorization (when
+// not empty) as the Authorization header.
+func dialOnce(ctx context.Context, o Options, authorization string) (Result, error) {
 	host := strings.TrimSuffix(strings.TrimPrefix(o.URL.Host, "["), "]")
 	port := o.URL.Port
 	if port == "" {
@@ -105,7 +127,7 @@ func Dial(ctx context.Context, o Options) (Result, error) {
 				return Result{}, err
 			}
 		}
-		return httpUpgrade(ctx, c, o)
+		return httpUpgrade(ctx, c, o, authorization)
 	})
 	if err != nil {
 		conn.Close()

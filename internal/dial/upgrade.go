@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 
 	"github.com/gobwas/ws"
@@ -13,10 +14,17 @@ import (
 
 // httpUpgrade is the HTTP upgrade stage, by gobwas's Dialer with the
 // request line and the response head checked as a browser does (headConn).
-func httpUpgrade(ctx context.Context, conn net.Conn, o Options) (Result, error) {
+func httpUpgrade(ctx context.Context, conn net.Conn, o Options, authorization string) (Result, error) {
 	header := o.Header
 	if o.Jar != nil {
 		header = withCookies(header, o.Jar.Cookies(cookieURL(o.URL)))
+	}
+	if authorization != "" {
+		header = header.Clone()
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set("Authorization", authorization)
 	}
 	d := ws.Dialer{
 		Protocols: o.Protocols,
