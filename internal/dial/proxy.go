@@ -99,7 +99,11 @@ func envProxy(target *weburl.URL) (*url.URL, error) {
 	}
 	// httpproxy decides with no_proxy; the proxy it is given stands for
 	// p, which it could not parse itself when it is a socks4 URL.
-	decide := httpproxy.Config{HTTPProxy: "http://p", HTTPSProxy: "http://p", NoProxy: env.NoProxy, CGI: env.CGI}
+	// In a CGI program a request's "Proxy:" header arrives as HTTP_PROXY,
+	// so net/http refuses http_proxy there; all_proxy, which net/http does
+	// not read, cannot be set so and is not refused.
+	cgi := env.CGI && name == "http_proxy"
+	decide := httpproxy.Config{HTTPProxy: "http://p", HTTPSProxy: "http://p", NoProxy: env.NoProxy, CGI: cgi}
 	use, err := decide.ProxyFunc()(&url.URL{Scheme: scheme, Host: target.HostPort()})
 	if err != nil {
 		return nil, &EnvError{Name: name, Err: err}

@@ -104,7 +104,18 @@ func TestChooseProxySetting(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Name != "http_proxy" {
 		t.Errorf("bad http_proxy: %v", err)
 	}
+	// A CGI program refuses http_proxy, as net/http does, not all_proxy.
+	t.Setenv("REQUEST_METHOD", "GET")
+	t.Setenv("http_proxy", "http://p")
+	if _, err := ChooseProxy("", u); !errors.As(err, &ee) || ee.Name != "http_proxy" {
+		t.Errorf("http_proxy in CGI: %v", err)
+	}
 	t.Setenv("http_proxy", "")
+	t.Setenv("all_proxy", "http://p")
+	if p, err := ChooseProxy("", u); err != nil || p == nil {
+		t.Errorf("all_proxy in CGI: %v, %v", p, err)
+	}
+	t.Setenv("REQUEST_METHOD", "")
 	t.Setenv("all_proxy", "http://[bad")
 	if _, err := ChooseProxy("", u); !errors.As(err, &ee) || ee.Name != "all_proxy" {
 		t.Errorf("bad all_proxy: %v", err)
