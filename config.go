@@ -65,6 +65,16 @@ type Config struct {
 	// request, saving the round trip of the challenge for a server known
 	// to want them.
 	BasicAuthUpfront bool
+	// MaxRedirects is how many HTTP redirects (301, 302, 303, 307, 308)
+	// the handshake follows, to a ws, wss, http or https URL (http mapped
+	// to ws, https to wss; a relative Location resolved against the URL
+	// redirected from). Zero follows none: a redirect fails the
+	// connection with a *HandshakeError, as in a browser. Each hop has its
+	// own proxy decision and its own cookies from Jar; credentials
+	// (Username, Password, the URL's) and the Authorization and Cookie
+	// headers of Header go only to the scheme, host and port they were
+	// given for. URL() stays the URL given to New or Dial.
+	MaxRedirects int
 	// Jar, when set, keeps cookies as a browser does for a WebSocket: the
 	// handshake sends the cookies it has for the URL (ws:// matched as
 	// http://, wss:// as https://, so Secure cookies go over wss only),
@@ -185,6 +195,8 @@ func (c *Config) withDefaults(loop func() *EventLoop) (Config, error) {
 		return out, &ConfigError{Field: "MaxBufferedAmount", Msg: "negative"}
 	case out.MaxInboxSize < 0:
 		return out, &ConfigError{Field: "MaxInboxSize", Msg: "negative"}
+	case out.MaxRedirects < 0:
+		return out, &ConfigError{Field: "MaxRedirects", Msg: "negative"}
 	}
 	if out.HandshakeTimeout == 0 {
 		out.HandshakeTimeout = DefaultHandshakeTimeout

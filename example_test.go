@@ -7,6 +7,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -533,4 +534,44 @@ func ExampleOpenCookieFile() {
 	fmt.Println("open; file written without error:", jar.Err() == nil)
 	// Output:
 	// open; file written without error: true
+}
+
+// A gateway that wants a login and then redirects to the WebSocket
+// server: Username and Password answer its 401 challenge (Basic here;
+// Digest too), and MaxRedirects lets the handshake follow its redirect,
+// which a browser would refuse. The credentials are not sent on to the
+// other server.
+func ExampleConfig_credentials() {
+	srv := startEcho()
+	defer srv.Close()
+	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, ok := r.BasicAuth(); !ok || user != "alice" || pass != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="gateway"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(w, r, srv.URL(), http.StatusTemporaryRedirect)
+	}))
+	defer gateway.Close()
+
+	url := strings.Replace(gateway.URL, "http://", "ws://", 1)
+	ws, err := websocket.Dial(context.Background(), url, &websocket.Config{
+		Username:     "alice",
+		Password:     "s3cret",
+		MaxRedirects: 1,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ws.Close()
+	fmt.Println(ws.ReadyState())
+
+	_, err = websocket.Dial(context.Background(), url, &websocket.Config{Username: "alice", Password: "wrong"})
+	var he *websocket.HandshakeError
+	if errors.As(err, &he) {
+		fmt.Println(he.StatusCode)
+	}
+	// Output:
+	// OPEN
+	// 401
 }

@@ -326,6 +326,11 @@ func (ws *WebSocket) maybeRelease() {
 
 // publicDialError gives a dial failure its exported type.
 func publicDialError(err error) error {
+	var ee *dial.EnvError
+	if errors.As(err, &ee) {
+		// A redirect's hop whose proxy the environment names wrongly.
+		return &ConfigError{Field: "Proxy", Msg: "(unset, so the environment is read) " + ee.Error()}
+	}
 	var pe *dial.ProxyError
 	if errors.As(err, &pe) {
 		return &ProxyError{

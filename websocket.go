@@ -165,15 +165,17 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		ws.in = &inbox{max: c.MaxInboxSize}
 	}
 	opts := dial.Options{
-		URL:         u,
-		Protocols:   append([]string(nil), c.Protocols...),
-		Header:      c.requestHeader(),
-		TLSConfig:   c.TLSConfig,
-		Proxy:       proxy,
-		ProxyHeader: c.proxyHeader(),
-		NetDial:     c.NetDial,
-		Jar:         c.Jar,
-		Credentials: c.credentials(u),
+		URL:          u,
+		Protocols:    append([]string(nil), c.Protocols...),
+		Header:       c.requestHeader(),
+		TLSConfig:    c.TLSConfig,
+		Proxy:        proxy,
+		ProxyHeader:  c.proxyHeader(),
+		NetDial:      c.NetDial,
+		Jar:          c.Jar,
+		Credentials:  c.credentials(u),
+		ProxySetting: c.Proxy,
+		MaxRedirects: c.MaxRedirects,
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.HandshakeTimeout)
 	ws.cancelDial = cancel

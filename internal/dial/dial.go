@@ -56,6 +56,12 @@ type Options struct {
 	// none; ProxyHeader goes to an HTTP proxy with CONNECT.
 	Proxy       *url.URL
 	ProxyHeader http.Header
+	// ProxySetting is Config.Proxy, to choose the proxy of each hop of a
+	// redirect.
+	ProxySetting string
+	// MaxRedirects is how many redirects are followed; 0: none, and a
+	// redirect fails the dial, as in a browser.
+	MaxRedirects int
 	// Credentials, when set, answer a 401 challenge.
 	Credentials *Credentials
 	// Jar, when set, gives the request's cookies and takes the
@@ -80,6 +86,37 @@ type Result struct {
 // Dial connects to o.URL and performs the opening handshake. ctx bounds
 // all of it.
 func Dial(ctx context.Context, o Options) (Result, error) {
+	for hops := 0; ; hops++ {
+		res, err := dialAuth(ctx, o)
+		var de *Error
+		if !errors.As(err, &de) || !isRedirect(de.Status) {
+			return res, err
+		}
+		if o.MaxRedirects == 0 {
+			de.Err = fmt.Errorf("%w, a redirect to %q (a browser does not follow it; Config.MaxRedirects does)", de.Err, de.Header.Get("Location"))
+			return res, err
+		}
+		if hops == o.MaxRedirects {
+			de.Err = fmt.Errorf("%w; that makes more than %d redirects", de.Err, o.MaxRedirects)
+			return res, err
+		}
+		next, rerr := redirectTarget(o.URL, de.Header.Get("Location"))
+		if rerr == nil {
+			o, rerr = followRedirect(o, next)
+		}
+		if rerr != nil {
+			var ee *EnvError
+			if errors.As(rerr, &ee) {
+				return res, rerr
+			}
+			de.Err = fmt.Errorf("%w; not followed: %w", de.Err, rerr)
+			return res, err
+		}
+	}
+}
+
+// dialAuth is a dial that answers the server's authentication challenge.
+func dialAuth(ctx context.Context, o Options) (Result, error) {
 	c := o.Credentials
 	auth := ""
 	if c != nil && c.Preemptive {

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	wsloop "github.com/wsloop/websocket"
 )
 
@@ -33,7 +31,6 @@ type cookieServer struct {
 func startCookieServer(t *testing.T) *cookieServer {
 	t.Helper()
 	s := &cookieServer{}
-	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "session", Value: "abc", Path: "/"})
@@ -50,18 +47,7 @@ func startCookieServer(t *testing.T) *cookieServer {
 		s.mu.Lock()
 		s.seen = append(s.seen, r.Header.Get("Cookie"))
 		s.mu.Unlock()
-		c, err := up.Upgrade(w, r, http.Header{"Set-Cookie": {"ws=1; Path=/"}})
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			typ, p, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			c.WriteMessage(typ, p)
-		}
+		serveEcho(w, r, http.Header{"Set-Cookie": {"ws=1; Path=/"}})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
