@@ -588,6 +588,12 @@ func allScenarios() []*scenario {
 	add("url-ipv4-octal", plan{url: "ws://0177.0.0.01:{port}/ws/url-ipv4-octal"}, accepted())
 	add("url-port-leading-zeros", plan{url: "ws://127.0.0.1:000{port}/ws/url-port-leading-zeros"}, accepted())
 	add("url-userinfo", plan{url: "ws://us%65r:p@ss@{host}/ws/url-userinfo"}, accepted())
+	// A 401 challenge: with credentials in the URL the client answers it
+	// on a second connection (counted, not served: the wire record's
+	// "more connections"); without, it fails at once.
+	challenge := refused("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"wsloop\"\r\nContent-Length: 0\r\n\r\n")
+	add("auth-basic-challenge-url-credentials", plan{url: "ws://user:pass@{host}/ws/auth-basic-challenge-url-credentials"}, challenge)
+	add("auth-basic-challenge-no-credentials", plan{}, challenge)
 	// Nothing listens on these: each client fails to connect, and the
 	// constructor's URL attribute shows the parse.
 	add("url-default-port-ws", plan{url: "ws://127.0.0.1:80/ws/url-default-port-ws"}, nil)
