@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -59,6 +60,44 @@ func PythonEcho(t testing.TB, protocols ...string) string {
 		unavailable(t, why)
 	}
 
+	return startPython(t, "", protocols)
+}
+
+// basicAuthEnv names the environment variable that puts python_echo.py
+// behind Basic authentication.
+const basicAuthEnv = "WSLOOP_BASIC_AUTH"
+
+// PythonEchoBasicAuth is PythonEcho behind HTTP Basic authentication, as
+// websockets' basic_auth_protocol_factory does it: the server accepts a
+// handshake only with "Authorization: Basic" and user and pass, and
+// answers any other with a 401 whose header is
+// `WWW-Authenticate: Basic realm="wsloop", charset="UTF-8"`, closing the
+// connection. user may not hold a colon (RFC 7617 2).
+func PythonEchoBasicAuth(t testing.TB, user, pass string, protocols ...string) string {
+	t.Helper()
+	if why := pythonCheck(); why != "" {
+		unavailable(t, why)
+	}
+	if strings.Contains(user, ":") {
+		t.Fatalf("Python peer: a Basic user name holds no colon: %q", user)
+	}
+	return startPython(t, user+":"+pass, protocols)
+}
+
+// startPython runs python_echo.py with protocols, behind Basic
+// authentication with credentials ("USER:PASSWORD") unless they are "".
+func startPython(t testing.TB, credentials string, protocols []string) string {
+	t.Helper()
 	args := append([]string{"-I", "-c", pythonEchoScript}, protocols...)
-	return startProcess(t, "Python", exec.Command(pythonPath, args...))
+	cmd := exec.Command(pythonPath, args...)
+	// The variable is set only here, never inherited.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, basicAuthEnv+"=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if credentials != "" {
+		cmd.Env = append(cmd.Env, basicAuthEnv+"="+credentials)
+	}
+	return startProcess(t, "Python", cmd)
 }

@@ -9,6 +9,11 @@ and REASON, and "!ping [PAYLOAD]" makes it send a ping with PAYLOAD; once the
 client's pong with that payload arrives, it sends the text message
 "pong:PAYLOAD", so that a test can tell the client answered.
 
+When the environment variable WSLOOP_BASIC_AUTH is set, to "USER:PASSWORD", the
+server demands HTTP Basic authentication (RFC 7617) with those credentials, as
+websockets' basic_auth_protocol_factory does it in realm "wsloop": a handshake
+without them, or with others, gets a 401 whose WWW-Authenticate offers Basic.
+
 It exits when its standard input is closed, so that it does not outlive a test
 binary that is killed before it could stop the server.
 
@@ -28,6 +33,9 @@ MAX_SIZE = 64 << 20
 
 # Same wait as the Go echo server gives a client to answer a close frame.
 CLOSE_TIMEOUT = 2
+
+# The realm of WSLOOP_BASIC_AUTH's challenge.
+REALM = "wsloop"
 
 CLOSE_COMMAND = re.compile(r"!close (\d{1,5})(?: (.*))?", re.DOTALL)
 PING_COMMAND = re.compile(r"!ping(?: (.*))?", re.DOTALL)
@@ -95,6 +103,21 @@ def exit_when_stdin_closes():
     os._exit(0)
 
 
+def basic_auth():
+    """Return the serve() arguments that demand WSLOOP_BASIC_AUTH's
+    credentials, or none when it is unset."""
+    credentials = os.environ.get("WSLOOP_BASIC_AUTH")
+    if credentials is None:
+        return {}
+    # Basic's user-pass is split at its first colon (RFC 7617 2).
+    user, _, password = credentials.partition(":")
+    return {
+        "create_protocol": websockets.basic_auth_protocol_factory(
+            realm=REALM, credentials=(user, password)
+        )
+    }
+
+
 async def main(protocols):
     server = await websockets.serve(
         handler,
@@ -106,6 +129,7 @@ async def main(protocols):
         # Unsolicited keepalive pings would make tests depend on timing.
         ping_interval=None,
         close_timeout=CLOSE_TIMEOUT,
+        **basic_auth(),
     )
     port = server.sockets[0].getsockname()[1]
     print(port, flush=True)
