@@ -222,30 +222,17 @@ func (c *Config) withDefaults(loop func() *EventLoop) (Config, error) {
 	return out, nil
 }
 
-// requestHeader is the upgrade request's extra headers.
+// requestHeader is the upgrade request's extra headers, their names in
+// canonical form: http.Header's Get, Set and Del find only those, and the
+// dial relies on them to replace Authorization with a challenge's answer
+// and to drop it on a redirect to another origin.
 func (c *Config) requestHeader() http.Header {
-	h := c.Header.Clone()
-	if h == nil {
-		h = http.Header{}
-	}
+	h := canonicalHeader(c.Header)
 	if c.Origin != "" {
 		h.Set("Origin", c.Origin)
 	}
 	if h.Get("User-Agent") == "" {
 		h.Set("User-Agent", c.UserAgent)
-	}
-	return h
-}
-
-// proxyHeader is the CONNECT request's extra headers: ProxyHeader, and the
-// socket's User-Agent unless ProxyHeader has one.
-func (c *Config) proxyHeader() http.Header {
-	h := c.ProxyHeader.Clone()
-	if h == nil {
-		h = http.Header{}
-	}
-	if h.Get("User-Agent") == "" {
-		h.Set("User-Agent", c.requestHeader().Get("User-Agent"))
 	}
 	return h
 }
@@ -262,4 +249,15 @@ func (c *Config) credentials(u *weburl.URL) *dial.Credentials {
 		pass, _ = url.PathUnescape(u.Password)
 	}
 	return &dial.Credentials{Username: user, Password: pass, Preemptive: c.BasicAuthUpfront}
+}
+
+// canonicalHeader is a copy of h with its names in canonical form, values
+// of names that differ only in case put together.
+func canonicalHeader(h http.Header) http.Header {
+	out := make(http.Header, len(h)+2)
+	for k, v := range h {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		out[ck] = append(out[ck], v...)
+	}
+	return out
 }

@@ -170,7 +170,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		Header:       c.requestHeader(),
 		TLSConfig:    c.TLSConfig,
 		Proxy:        proxy,
-		ProxyHeader:  c.proxyHeader(),
+		ProxyHeader:  canonicalHeader(c.ProxyHeader),
 		NetDial:      c.NetDial,
 		Jar:          c.Jar,
 		Credentials:  c.credentials(u),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 )
@@ -108,7 +109,16 @@ func openTunnel(ctx context.Context, conn net.Conn, o Options, host, port string
 		conn = tc
 		fallthrough
 	case "http":
-		return conn, httpConnect(conn, p, net.JoinHostPort(host, port), o.ProxyHeader)
+		h := o.ProxyHeader
+		if h.Get("User-Agent") == "" {
+			// The proxy sees the socket's User-Agent, not Go's default.
+			h = h.Clone()
+			if h == nil {
+				h = http.Header{}
+			}
+			h.Set("User-Agent", o.Header.Get("User-Agent"))
+		}
+		return conn, httpConnect(conn, p, net.JoinHostPort(host, port), h)
 	}
 	n, err := strconv.ParseUint(port, 10, 16)
 	if err != nil {

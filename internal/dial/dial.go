@@ -53,7 +53,8 @@ type Options struct {
 	Header    http.Header // sent with the upgrade request, Origin and User-Agent included
 	TLSConfig *tls.Config
 	// Proxy is the proxy to go through (ChooseProxy's choice), nil for
-	// none; ProxyHeader goes to an HTTP proxy with CONNECT.
+	// none; ProxyHeader goes to an HTTP proxy with CONNECT, with Header's
+	// User-Agent unless it has one.
 	Proxy       *url.URL
 	ProxyHeader http.Header
 	// ProxySetting is Config.Proxy, to choose the proxy of each hop of a
