@@ -3,7 +3,6 @@ package websocket
 import (
 	"context"
 	"errors"
-	"net/http"
 )
 
 // ErrNotDialed is returned by the blocking receive calls on a socket made by
@@ -20,7 +19,7 @@ type inbox struct {
 	paused       bool          // full: the loop does not read the socket
 	resumePosted bool          // a task to read it again is on its way
 	notify       chan struct{} // closed when a blocking call may go on; made by a waiter
-	header       http.Header   // the handshake response's, for ResponseHeader
+	head         []byte        // the handshake response's, for ResponseHeader
 }
 
 // inboxOverhead is what an event in the inbox counts against MaxInboxSize

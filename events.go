@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/wsloop/websocket/internal/bufpool"
+	"github.com/wsloop/websocket/internal/dial"
 )
 
 // Event is any event a WebSocket fires. Its dynamic type is OpenEvent,
@@ -25,13 +26,16 @@ type Event interface {
 // OpenEvent fires once, when the connection is established.
 type OpenEvent struct {
 	Target *WebSocket
-	// Header is the server's handshake response (its 101's header
-	// fields: Set-Cookie, Server, Sec-WebSocket-* and the rest), which a
-	// browser keeps from the page. A socket from New keeps nothing of it
-	// past this event, so that thousands of sockets do not pay for their
-	// headers; one from Dial keeps it for ResponseHeader.
-	Header http.Header
+	head   []byte // the 101 response's head
 }
+
+// Header is the server's handshake response: its 101's header fields
+// (Set-Cookie, Server, Sec-WebSocket-* and the rest), which a browser keeps
+// from the page. It is parsed on each call, and only then, so that a
+// handshake pays for it only when asked. A socket from New keeps nothing
+// of it past this event, so that thousands of sockets do not pay for
+// their headers; one from Dial keeps it for ResponseHeader.
+func (e OpenEvent) Header() http.Header { return dial.ParseHeader(e.head) }
 
 // MessageEvent carries one received message.
 type MessageEvent struct {

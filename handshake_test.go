@@ -608,7 +608,7 @@ func TestResponseHeader(t *testing.T) {
 	}
 	var got http.Header
 	ws.OnOpen = func(e websocket.OpenEvent) {
-		got = e.Header
+		got = e.Header()
 		ws.Close()
 	}
 	runLoop(t, l, 10*time.Second)

@@ -64,14 +64,14 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	ws.core = protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage})
 	ws.protocol = res.Protocol
 	if ws.in != nil {
-		ws.in.header = res.Header
+		ws.in.head = res.Head
 	}
 	ws.state.Store(int32(Open))
 	ws.opened = true
 	ws.signalLocked()
 	ws.mu.Unlock()
 
-	emit(ws, ws.OnOpen, OpenEvent{Target: ws, Header: res.Header}, false)
+	emit(ws, ws.OnOpen, OpenEvent{Target: ws, head: res.Head}, false)
 	if len(res.Leftover) > 0 {
 		ws.onRead(res.Leftover)
 	}

@@ -219,15 +219,19 @@ func (ws *WebSocket) Protocol() string {
 
 // ResponseHeader is the header of the server's handshake response (its
 // 101), for a socket made by Dial once it is open; nil before, and for a
-// socket made by New, which gets it in its OpenEvent instead. The caller
-// must not modify it.
+// socket made by New, which gets it in its OpenEvent instead. It is parsed
+// anew on each call.
 func (ws *WebSocket) ResponseHeader() http.Header {
 	if ws.in == nil {
 		return nil
 	}
 	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	return ws.in.header
+	head := ws.in.head
+	ws.mu.Unlock()
+	if head == nil {
+		return nil
+	}
+	return dial.ParseHeader(head)
 }
 
 // Extensions is the extensions the server selected, as in its

@@ -40,7 +40,7 @@ func responseHeader(hc *headConn) http.Header {
 		return hc.refusal.header
 	}
 	if hc.head != nil {
-		return parseHeader(hc.head)
+		return ParseHeader(hc.head)
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ type Result struct {
 	// protocol core before anything read from Conn.
 	Leftover []byte
 	Protocol string
-	Header   http.Header // the 101 response's header fields
+	Head     []byte // the 101 response's head, for ParseHeader
 }
 
 // Dial connects to o.URL and performs the opening handshake. ctx bounds

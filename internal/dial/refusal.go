@@ -35,7 +35,7 @@ func readRefusal(head, rest []byte, conn io.Reader) *refusal {
 	line, _, _ := bytes.Cut(head, []byte("\r\n"))
 	r := &refusal{line: string(line)}
 	r.code, _ = strconv.Atoi(string(line[9:12])) // validStatusLine checked the shape
-	r.header = parseHeader(head)
+	r.header = ParseHeader(head)
 	want := len(rest)
 	if n, err := strconv.Atoi(r.header.Get("Content-Length")); err == nil && n >= 0 {
 		want = n
@@ -53,9 +53,9 @@ func readRefusal(head, rest []byte, conn io.Reader) *refusal {
 	return r
 }
 
-// parseHeader reads the header fields of a response head (status line,
+// ParseHeader reads the header fields of a response head (status line,
 // fields, blank line); a malformed field ends them.
-func parseHeader(head []byte) http.Header {
+func ParseHeader(head []byte) http.Header {
 	_, fields, _ := bytes.Cut(head, []byte("\r\n"))
 	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(fields))).ReadMIMEHeader()
 	if err != nil && len(h) == 0 {

@@ -66,7 +66,7 @@ func httpUpgrade(ctx context.Context, conn net.Conn, o Options, authorization st
 		}
 		return Result{}, &Error{Stage: StageHandshake, Err: errNoProtocol}
 	}
-	res := Result{Conn: conn, Protocol: hs.Protocol, Header: parseHeader(hc.head)}
+	res := Result{Conn: conn, Protocol: hs.Protocol, Head: append([]byte(nil), hc.head...)}
 	if br != nil {
 		if n := br.Buffered(); n > 0 {
 			p, _ := br.Peek(n)
