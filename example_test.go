@@ -2,6 +2,8 @@ package websocket_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log"
@@ -574,4 +576,29 @@ func ExampleConfig_credentials() {
 	// Output:
 	// OPEN
 	// 401
+}
+
+// TLS: the system's roots by default, TLSConfig for a private CA, and a
+// refused certificate sorted by TLSError.Reason.
+func ExampleTLSError() {
+	srv := httptest.NewTLSServer(http.NotFoundHandler()) // not a WebSocket server: the TLS part is the point
+	defer srv.Close()
+	url := strings.Replace(srv.URL, "https://", "wss://", 1)
+
+	_, err := websocket.Dial(context.Background(), url, nil) // the system's roots do not know its CA
+	var te *websocket.TLSError
+	if errors.As(err, &te) {
+		fmt.Println(te.Reason)
+	}
+
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	_, err = websocket.Dial(context.Background(), url, &websocket.Config{TLSConfig: &tls.Config{RootCAs: roots}})
+	var he *websocket.HandshakeError
+	if errors.As(err, &he) {
+		fmt.Println("TLS done; then the server answered", he.StatusCode)
+	}
+	// Output:
+	// certificate signed by an unknown authority
+	// TLS done; then the server answered 404
 }
