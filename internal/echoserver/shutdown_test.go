@@ -26,6 +26,12 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	idle := dial(t, srv.URL())
 	busy := dial(t, srv.URL())
 	busy.send(ws.OpText, false, []byte("part"))
+	// The pong says the server has read the fragment before it: it is in
+	// the middle of the message, and no byte of busy's is left unread,
+	// which would make Close reset the connection instead of ending it
+	// (seen under load).
+	busy.send(ws.OpPing, true, []byte("p"))
+	busy.expect(ws.OpPong, []byte("p"))
 	raw, err := net.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		t.Fatalf(

@@ -122,7 +122,6 @@ func (c *client) run() {
 	if err != nil {
 		c.t.Fatalf("loop.Run: %v", err)
 	}
-	c.heap.finish()
 }
 
 // wantTrace checks the events, in order.
@@ -223,6 +222,10 @@ func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/MiB) }
 // tell a leak, or an allocation of an announced size, from noise.
 func (c *client) wantHeap(allocBound, retainBound int64) {
 	c.t.Helper()
+	// Measured once the server's script and its readers are done (the
+	// caller waited for them): under load they can outlive the client's
+	// loop, and their buffers are not the client's.
+	c.heap.finish()
 	h := c.heap
 	alloc := int64(h.totalAfter - h.totalBefore)
 	retained := int64(h.liveAfter) - int64(h.liveBefore)

@@ -152,8 +152,14 @@ func (s *rawServer) run(script func(c *rawConn)) {
 		s.failf("accept: %v", err)
 		return
 	}
-	defer nc.Close()
 	c := &rawConn{s: s, nc: nc.(*net.TCPConn), br: bufio.NewReader(nc)}
+	defer func() {
+		// The script is done when its readers are: a test that measures
+		// the heap must not count a reader's buffers (its channel holds
+		// 3 MiB) as the client's.
+		nc.Close()
+		c.readers.Wait()
+	}()
 
 	nc.SetDeadline(time.Now().Add(serverBound))
 	if err := c.handshake(); err != nil {
@@ -199,9 +205,10 @@ var errScript = errors.New("script failed")
 
 // rawConn is the server's side of the connection, for the script.
 type rawConn struct {
-	s  *rawServer
-	nc *net.TCPConn
-	br *bufio.Reader
+	s       *rawServer
+	nc      *net.TCPConn
+	br      *bufio.Reader
+	readers sync.WaitGroup // startReader's goroutines
 }
 
 // logf records a note the test logs.
@@ -342,7 +349,9 @@ type frameReader struct {
 
 func (c *rawConn) startReader() *frameReader {
 	r := &frameReader{frames: make(chan clientFrame, 1<<16), err: make(chan error, 1)}
+	c.readers.Add(1)
 	go func() {
+		defer c.readers.Done()
 		for {
 			f, err := c.readFrame()
 			if err != nil {
