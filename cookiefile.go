@@ -103,7 +103,7 @@ func parseCookieLine(line string) (*fileCookie, error) {
 	sub, err1 := parseBool(f[1])
 	secure, err2 := parseBool(f[3])
 	exp, err3 := strconv.ParseInt(f[4], 10, 64)
-	if err := cmpErr(err1, err2, err3); err != nil {
+	if err := firstErr(err1, err2, err3); err != nil {
 		return nil, err
 	}
 	c := &fileCookie{
@@ -137,8 +137,8 @@ func parseBool(s string) (bool, error) {
 	return false, fmt.Errorf("%q is not TRUE or FALSE", s)
 }
 
-// cmpErr is the first error that is not nil.
-func cmpErr(errs ...error) error {
+// firstErr is the first error that is not nil.
+func firstErr(errs ...error) error {
 	for _, e := range errs {
 		if e != nil {
 			return e
@@ -283,7 +283,7 @@ func (f *CookieFile) writeLocked() error {
 		return err
 	}
 	_, err = tmp.Write(b.Bytes())
-	err = cmpErr(err, tmp.Chmod(0o600), tmp.Close())
+	err = firstErr(err, tmp.Chmod(0o600), tmp.Close())
 	if err == nil {
 		err = os.Rename(tmp.Name(), f.path)
 	}
