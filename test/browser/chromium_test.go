@@ -9,35 +9,24 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsloop/websocket/test/internal/testenv"
 )
 
 const (
 	// chromiumInstallHint is how CI gets the browser (.ci/run).
 	chromiumInstallHint = "apt-get install chromium"
-	// peersEnv turns a missing browser from a skip into a failure, as for
-	// the other peers (test/internal/peers).
-	peersEnv = "WSLOOP_PEERS"
 	// startBound bounds the browser's start, up to the page's first
 	// request for a scenario.
 	startBound = 30 * time.Second
 )
-
-// unavailable ends t because the browser cannot run: a skip, or a failure
-// when WSLOOP_PEERS=required.
-func unavailable(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv(peersEnv) == "required" {
-		t.Fatalf("%s (%s=required)", why, peersEnv)
-	}
-	t.Skip(why)
-}
 
 // chromiumPath finds Debian's chromium (the package of that name).
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("chromium")
 	if err != nil {
-		unavailable(t, fmt.Sprintf("Chromium: %v; run %s", err, chromiumInstallHint))
+		testenv.Unavailable(t, fmt.Sprintf("Chromium: %v; run %s", err, chromiumInstallHint))
 	}
 	return p
 }
@@ -120,7 +109,7 @@ func launchChromium(t *testing.T, path string, srv *server) (*browser, string) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(profile)
-		unavailable(t, fmt.Sprintf("Chromium: starting %s: %v", path, err))
+		testenv.Unavailable(t, fmt.Sprintf("Chromium: starting %s: %v", path, err))
 	}
 	exited := make(chan struct{})
 	go func() {

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsloop/websocket/test/internal/testenv"
 )
 
 // Debian's Apache httpd (package apache2) and its modules.
@@ -70,11 +72,11 @@ type apacheDigest struct {
 func startApacheDigest(t *testing.T, backend, user, pass string) *apacheDigest {
 	t.Helper()
 	if _, err := os.Stat(apacheBin); err != nil {
-		unavailable(t, fmt.Sprintf("Apache httpd: %v (apt-get install apache2)", err))
+		testenv.Unavailable(t, fmt.Sprintf("Apache httpd: %v (apt-get install apache2)", err))
 	}
 	for _, m := range apacheModuleFiles {
 		if _, err := os.Stat(filepath.Join(apacheModules, m[1])); err != nil {
-			unavailable(t, fmt.Sprintf("Apache httpd: %v (apt-get install apache2)", err))
+			testenv.Unavailable(t, fmt.Sprintf("Apache httpd: %v (apt-get install apache2)", err))
 		}
 	}
 	if strings.ContainsAny(user+pass, ":\n") {
@@ -85,7 +87,7 @@ func startApacheDigest(t *testing.T, backend, user, pass string) *apacheDigest {
 	if os.Geteuid() == 0 {
 		setpriv, err := exec.LookPath("setpriv")
 		if err != nil {
-			unavailable(t, "Apache httpd run as root needs setpriv (apt-get install util-linux)")
+			testenv.Unavailable(t, "Apache httpd run as root needs setpriv (apt-get install util-linux)")
 		}
 		account := apacheAccount(t)
 		argv = []string{setpriv, "--reuid=" + account.Uid, "--regid=" + account.Gid, "--init-groups", "--pdeathsig=KILL"}
@@ -264,7 +266,7 @@ func apacheAccount(t *testing.T) *user.User {
 			return u
 		}
 	}
-	unavailable(t, "Apache httpd run as root needs a www-data or nobody account to run as")
+	testenv.Unavailable(t, "Apache httpd run as root needs a www-data or nobody account to run as")
 	return nil
 }
 

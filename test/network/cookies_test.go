@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	wsloop "github.com/wsloop/websocket"
+	"github.com/wsloop/websocket/test/internal/testenv"
 )
 
 // cookieServer is an HTTP server with a login page that sets cookies, a
@@ -70,23 +70,13 @@ func curl(t *testing.T, args ...string) string {
 	t.Helper()
 	path, err := exec.LookPath("curl")
 	if err != nil {
-		unavailable(t, "curl is not installed (apt-get install curl)")
+		testenv.Unavailable(t, "curl is not installed (apt-get install curl)")
 	}
 	out, err := exec.Command(path, append([]string{"-sS", "--max-time", "20"}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("curl %v: %v\n%s", args, err, out)
 	}
 	return string(out)
-}
-
-// unavailable skips a test whose external program is missing, or fails it
-// when WSLOOP_PEERS is "required".
-func unavailable(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("WSLOOP_PEERS") == "required" {
-		t.Fatalf("%s (WSLOOP_PEERS=required)", why)
-	}
-	t.Skip(why)
 }
 
 // curl and wsloop share one cookie file: curl logs in, the WebSocket

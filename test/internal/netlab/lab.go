@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+
+	"github.com/wsloop/websocket/test/internal/testenv"
 )
 
 // TargetName is the host name of Lab.TargetIP in every lab's namespace.
@@ -49,10 +51,10 @@ const firstPort = 10000
 func New(t testing.TB) *Lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		unavailable(t, "netlab needs root, to make network namespaces")
+		testenv.Unavailable(t, "netlab needs root, to make network namespaces")
 	}
 	if ipPath() == "" {
-		unavailable(t, "netlab needs ip: apt-get install iproute2")
+		testenv.Unavailable(t, "netlab needs ip: apt-get install iproute2")
 	}
 	sweepOnce.Do(func() {
 		if err := sweep(); err != nil {
@@ -76,7 +78,7 @@ func New(t testing.TB) *Lab {
 			t.Errorf("netlab: cleaning up after a failed build: %v", cerr)
 		}
 		s.release()
-		unavailable(t, fmt.Sprintf("netlab: building the network failed: %v", err))
+		testenv.Unavailable(t, fmt.Sprintf("netlab: building the network failed: %v", err))
 	}
 	t.Cleanup(func() {
 		if err := s.clean(); err != nil {

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsloop/websocket/test/internal/testenv"
 )
 
 // Auth is the user name and password a proxy requires; a nil *Auth means
@@ -74,7 +76,7 @@ func (l *Lab) start(t testing.TB, d daemon, port int, auth *Auth) *Proxy {
 	t.Helper()
 	addr := net.JoinHostPort(l.ProxyIP, strconv.Itoa(port))
 	cmd := exec.Command(ipPath(), append([]string{"netns", "exec", l.NS}, d.args...)...)
-	var out syncBuffer
+	var out testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// ip netns exec becomes the daemon (it execs, it does not fork), so
 	// the daemon dies with the test process even if the cleanup below
@@ -161,7 +163,7 @@ func need(t testing.TB, program, pkg string) string {
 	t.Helper()
 	path, err := lookPath(program)
 	if err != nil {
-		unavailable(t, fmt.Sprintf("%s not found: apt-get install %s", program, pkg))
+		testenv.Unavailable(t, fmt.Sprintf("%s not found: apt-get install %s", program, pkg))
 	}
 	return path
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wsloop/websocket/test/internal/testenv"
 )
 
 // ncsaAuth is the helper Squid checks Basic credentials with, against a
@@ -32,7 +34,7 @@ func (l *Lab) Squid(t testing.TB, auth *Auth) *Proxy {
 	setpriv := need(t, "setpriv", "util-linux")
 	if auth != nil {
 		if _, err := os.Stat(ncsaAuth); err != nil {
-			unavailable(t, fmt.Sprintf("squid's %s: %v: apt-get install squid", ncsaAuth, err))
+			testenv.Unavailable(t, fmt.Sprintf("squid's %s: %v: apt-get install squid", ncsaAuth, err))
 		}
 		if strings.ContainsAny(auth.User, ":\n") || strings.Contains(auth.Pass, "\n") {
 			t.Fatalf("netlab: squid's password file can not hold the credentials %q:%q", auth.User, auth.Pass)
@@ -107,7 +109,7 @@ func squidDir(t testing.TB) (account, dir string) {
 	u, err := user.Lookup("proxy")
 	if err != nil {
 		if u, err = user.Lookup("nobody"); err != nil {
-			unavailable(t, "squid needs a proxy or nobody account to run as")
+			testenv.Unavailable(t, "squid needs a proxy or nobody account to run as")
 		}
 	}
 	uid, err1 := strconv.Atoi(u.Uid)

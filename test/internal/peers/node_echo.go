@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/wsloop/websocket/test/internal/testenv"
 )
 
 // nodeInstallHint says how to get the Node peer: node itself, and the ws
@@ -65,7 +67,7 @@ func NodeEcho(t testing.TB, protocols ...string) string {
 	t.Helper()
 	setup := nodeCheck()
 	if setup.why != "" {
-		unavailable(t, setup.why)
+		testenv.Unavailable(t, setup.why)
 	}
 	cmd := exec.Command(setup.node, append([]string{"echo.js"}, protocols...)...)
 	cmd.Dir = setup.dir

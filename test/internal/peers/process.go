@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsloop/websocket/test/internal/testenv"
 )
 
 // startTimeout bounds how long a server process may take to report its
@@ -19,7 +21,7 @@ const startTimeout = 15 * time.Second
 func startProcess(t testing.TB, name string, cmd *exec.Cmd) string {
 	t.Helper()
 	stdout := newLineWriter()
-	var stderr syncBuffer
+	var stderr testenv.Buffer
 	cmd.Stdout = stdout
 	cmd.Stderr = &stderr
 	// The server exits when its stdin closes, which happens even if this

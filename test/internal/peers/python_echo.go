@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/wsloop/websocket/test/internal/testenv"
 )
 
 // pythonPath is Debian's interpreter, which sees the python3-websockets
@@ -57,7 +59,7 @@ func checkPython() string {
 func PythonEcho(t testing.TB, protocols ...string) string {
 	t.Helper()
 	if why := pythonCheck(); why != "" {
-		unavailable(t, why)
+		testenv.Unavailable(t, why)
 	}
 
 	return startPython(t, "", protocols)
@@ -76,7 +78,7 @@ const basicAuthEnv = "WSLOOP_BASIC_AUTH"
 func PythonEchoBasicAuth(t testing.TB, user, pass string, protocols ...string) string {
 	t.Helper()
 	if why := pythonCheck(); why != "" {
-		unavailable(t, why)
+		testenv.Unavailable(t, why)
 	}
 	if strings.Contains(user, ":") {
 		t.Fatalf("Python peer: a Basic user name holds no colon: %q", user)

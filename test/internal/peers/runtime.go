@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/wsloop/websocket/test/internal/testenv"
 )
 
 // The servers in this file are for the tests of sockets that keep working
@@ -34,7 +36,7 @@ const ReportPath = "report"
 func PythonKeepalive(t testing.TB, interval, timeout time.Duration) string {
 	t.Helper()
 	if why := pythonCheck(); why != "" {
-		unavailable(t, why)
+		testenv.Unavailable(t, why)
 	}
 	return startProcess(t, "Python keepalive", exec.Command(pythonPath, "-I", "-c", pythonRuntimeScript,
 		"keepalive", seconds(interval), seconds(timeout)))
@@ -72,7 +74,7 @@ type SlowReadRecord struct {
 func PythonSlowReader(t testing.TB, bytesPerSecond int) string {
 	t.Helper()
 	if why := pythonCheck(); why != "" {
-		unavailable(t, why)
+		testenv.Unavailable(t, why)
 	}
 	return startProcess(t, "Python slow reader", exec.Command(pythonPath, "-I", "-c", pythonRuntimeScript,
 		"slowread", strconv.Itoa(bytesPerSecond)))
@@ -125,7 +127,7 @@ func NodeFlood(t testing.TB, count, size int, stall time.Duration) string {
 		}
 	}
 	if setup.why != "" {
-		unavailable(t, setup.why)
+		testenv.Unavailable(t, setup.why)
 	}
 	cmd := exec.Command(setup.node, "flood.js", strconv.Itoa(count), strconv.Itoa(size), strconv.FormatInt(stall.Milliseconds(), 10))
 	cmd.Dir = setup.dir

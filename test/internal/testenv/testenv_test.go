@@ -1,4 +1,4 @@
-package netlab
+package testenv
 
 import (
 	"fmt"
@@ -23,14 +23,23 @@ func TestUnavailable(t *testing.T) {
 		env      string
 		wantSkip bool
 	}{
-		{env: "", wantSkip: true},
-		{env: "optional", wantSkip: true},
-		{env: "required", wantSkip: false},
+		{
+			env:      "",
+			wantSkip: true,
+		},
+		{
+			env:      "optional",
+			wantSkip: true,
+		},
+		{
+			env:      "required",
+			wantSkip: false,
+		},
 	} {
-		t.Run(fmt.Sprintf("%s=%q", requiredEnv, tc.env), func(t *testing.T) {
-			t.Setenv(requiredEnv, tc.env)
+		t.Run(fmt.Sprintf("%s=%q", RequiredEnv, tc.env), func(t *testing.T) {
+			t.Setenv(RequiredEnv, tc.env)
 			o := &outcome{TB: t}
-			unavailable(o, "netlab needs root, to make network namespaces")
+			Unavailable(o, "peer missing")
 			if got := o.skipped != ""; got != tc.wantSkip || (o.failed != "") == tc.wantSkip {
 				t.Fatalf(
 					"skipped %q, failed %q; want skip %v",
