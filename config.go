@@ -129,6 +129,31 @@ type Config struct {
 	// out of sight, and the server must read those within it. Zero means
 	// DefaultCloseTimeout.
 	CloseTimeout time.Duration
+	// PingInterval turns keepalive on: when nothing has been received for
+	// PingInterval, a ping is sent, and when nothing (its pong or any
+	// other byte) comes back within PongTimeout, the server is presumed
+	// dead: the connection fails at once with a *KeepaliveError, error
+	// then close 1006, without waiting for a closing handshake. So a
+	// silent server (stopped, unplugged, its NAT entry gone, which TCP
+	// does not notice for minutes) is found within PingInterval +
+	// PongTimeout of the last byte received. A socket that receives sends
+	// no pings: every byte proves the server alive. Keepalive pings fire
+	// OnPong, with RTT set. Zero: no pings. Under a millisecond is
+	// refused (a unit left out: 30 is 30ns, 30*time.Second is meant).
+	PingInterval time.Duration
+	// PongTimeout is how long a keepalive ping may go unanswered; zero
+	// means PingInterval. It needs PingInterval.
+	PongTimeout time.Duration
+	// IdleTimeout fails the connection, as PongTimeout does, once
+	// nothing has been received for that long, pings or not: for a
+	// server that sends heartbeats of its own, which the program need not
+	// answer with pings. Zero: none. Under a millisecond is refused.
+	IdleTimeout time.Duration
+	// ManualPong leaves the server's pings to the program, which answers
+	// each with Pong (from OnPing, or after LowLevelReceive returns the
+	// PingEvent) as RFC 6455 requires it to do soon. Unset, every ping is
+	// answered by the library, as in a browser.
+	ManualPong bool
 	// MaxMessageSize is the largest message accepted, in bytes; a larger
 	// one fails the connection with close code 1009 before it is buffered.
 	// Zero means DefaultMaxMessageSize (32 MiB).
@@ -198,6 +223,9 @@ func (c *Config) withDefaults(loop func() *EventLoop) (Config, error) {
 	case out.MaxRedirects < 0:
 		return out, &ConfigError{Field: "MaxRedirects", Msg: "negative"}
 	}
+	if err := out.checkKeepalive(); err != nil {
+		return out, err
+	}
 	if out.HandshakeTimeout == 0 {
 		out.HandshakeTimeout = DefaultHandshakeTimeout
 	}
@@ -260,4 +288,27 @@ func canonicalHeader(h http.Header) http.Header {
 		out[ck] = append(out[ck], v...)
 	}
 	return out
+}
+
+// checkKeepalive refuses keepalive durations that cannot be meant, and
+// gives PongTimeout its default.
+func (c *Config) checkKeepalive() error {
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"PingInterval", c.PingInterval}, {"PongTimeout", c.PongTimeout}, {"IdleTimeout", c.IdleTimeout}} {
+		switch {
+		case f.d < 0:
+			return &ConfigError{Field: f.name, Msg: "negative"}
+		case f.d > 0 && f.d < time.Millisecond:
+			return &ConfigError{Field: f.name, Msg: f.d.String() + " is under a millisecond: a unit left out? (30*time.Second is 30 seconds)"}
+		}
+	}
+	if c.PongTimeout > 0 && c.PingInterval == 0 {
+		return &ConfigError{Field: "PongTimeout", Msg: "set without PingInterval, so no ping is ever sent to time"}
+	}
+	if c.PongTimeout == 0 {
+		c.PongTimeout = c.PingInterval
+	}
+	return nil
 }

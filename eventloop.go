@@ -58,7 +58,8 @@ type EventLoop struct {
 	refs       int          // sockets that are not closed yet
 	dirty      []*WebSocket // sockets with output to hand to the kernel
 	dirtySpare []*WebSocket
-	bgActive   bool // a background loop's goroutine is running or starting
+	kaHeap     []*WebSocket // sockets with keepalive, by due; loop-only (keepalive.go)
+	bgActive   bool         // a background loop's goroutine is running or starting
 }
 
 var (
@@ -211,7 +212,7 @@ func (l *EventLoop) turns(ctx context.Context, forever bool) error {
 			return nil
 		}
 		l.runTasks()
-		wait := l.runTimers()
+		wait := l.runKeepalive(l.runTimers())
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package websocket
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/wsloop/websocket/internal/bufpool"
 	"github.com/wsloop/websocket/internal/dial"
@@ -83,17 +84,24 @@ type ErrorEvent struct {
 	Err    error
 }
 
-// PingEvent reports a ping from the server; the pong has already been sent.
+// PingEvent reports a ping from the server; the pong has already been
+// queued, unless Config.ManualPong leaves answering it to the program.
 // Browsers do not expose pings; Go programs sometimes want to see them.
 type PingEvent struct {
 	Target *WebSocket
 	Data   []byte
 }
 
-// PongEvent reports a pong from the server, solicited by Ping or not.
+// PongEvent reports a pong from the server, solicited by Ping (or a
+// keepalive ping, see Config.PingInterval) or not.
 type PongEvent struct {
 	Target *WebSocket
 	Data   []byte
+	// RTT is the round-trip time of the ping this pong answers: the time
+	// from the ping being queued to the pong being read. It is zero for a
+	// pong that answers no ping of this socket's, or not its latest (only
+	// the latest is remembered, as a server may answer only that one).
+	RTT time.Duration
 }
 
 // BufferedAmountLowEvent fires when the send backlog has drained to

@@ -19,6 +19,9 @@ type ioHandler WebSocket
 
 func (h *ioHandler) OnRead(p []byte) {
 	h.loop.unpark()
+	if h.ka != nil {
+		h.ka.lastRecv = monotime()
+	}
 	(*WebSocket)(h).onRead(p)
 }
 
@@ -61,7 +64,7 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 		ws.maybeRelease()
 		return
 	}
-	ws.core = protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage})
+	ws.core = protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage, ManualPong: ws.manualPong})
 	ws.protocol = res.Protocol
 	if ws.in != nil {
 		ws.in.head = res.Head
@@ -71,6 +74,7 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	ws.signalLocked()
 	ws.mu.Unlock()
 
+	ws.startKeepalive()
 	emit(ws, ws.OnOpen, OpenEvent{Target: ws, head: res.Head}, false)
 	if len(res.Leftover) > 0 {
 		ws.onRead(res.Leftover)
@@ -126,7 +130,7 @@ func (ws *WebSocket) onRead(p []byte) {
 			}
 		case protocol.KindPong:
 			if ws.ReadyState() == Open {
-				emit(ws, ws.OnPong, PongEvent{Target: ws, Data: e.Data}, true)
+				emit(ws, ws.OnPong, PongEvent{Target: ws, Data: e.Data, RTT: ws.pongRTT(e.Data)}, true)
 			}
 		case protocol.KindClose:
 			ws.onCloseFrame(e.Code, e.Reason)
@@ -291,6 +295,7 @@ func (ws *WebSocket) fireClose(ev CloseEvent, err error) {
 // releases the socket's hold on the loop and its buffers: what was never
 // written stays counted in BufferedAmount, as the standard says.
 func (ws *WebSocket) closeTCP() {
+	ws.stopKeepalive()
 	ws.mu.Lock()
 	c := ws.conn
 	ws.conn = nil

@@ -694,7 +694,13 @@ func describeErr(err error) string {
 	var pe *websocket.ProtocolError
 	var he *websocket.HandshakeError
 	var ce *websocket.ConnectError
+	var ke *websocket.KeepaliveError
 	switch {
+	case errors.As(err, &ke) && ke.PingUnanswered:
+		return "KeepaliveError(ping)"
+	case errors.As(err, &ke):
+		return "KeepaliveError(idle)"
+
 	case errors.As(err, &pe):
 		return fmt.Sprintf("ProtocolError(%d)", pe.Code)
 	case errors.As(err, &he):

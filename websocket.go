@@ -60,9 +60,10 @@ type WebSocket struct {
 	// OnClose is called exactly once, when the connection has closed.
 	OnClose func(CloseEvent)
 	// OnPing is called for each ping from the server, after the pong is
-	// queued.
+	// queued (with Config.ManualPong, the program answers with Pong).
 	OnPing func(PingEvent)
-	// OnPong is called for each pong from the server.
+	// OnPong is called for each pong from the server; its RTT is the
+	// round-trip time of the ping it answers.
 	OnPong func(PongEvent)
 	// OnBufferedAmountLow is called when BufferedAmount, having been above
 	// Config.BufferedAmountLowThreshold when a Send returned, falls to it
@@ -98,6 +99,10 @@ type WebSocket struct {
 	dropped      int // bytes never sent: sent after close, or left when it closed
 
 	in *inbox // made by Dial: what it keeps for the blocking calls
+
+	ka         *keepalive  // made when Config asks for keepalive; loop-only
+	manualPong bool        // Config.ManualPong
+	lastPing   *pingRecord // under mu; made by the first ping
 
 	// Loop-only state.
 	dialing    bool
@@ -160,6 +165,10 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		maxBuffered:  c.MaxBufferedAmount,
 		lowThreshold: c.BufferedAmountLowThreshold,
 		dialing:      true,
+		manualPong:   c.ManualPong,
+	}
+	if c.PingInterval > 0 || c.IdleTimeout > 0 {
+		ws.ka = &keepalive{interval: c.PingInterval, pongTimeout: c.PongTimeout, idle: c.IdleTimeout, index: -1}
 	}
 	if blocking {
 		ws.in = &inbox{max: c.MaxInboxSize}
@@ -286,16 +295,24 @@ func (ws *WebSocket) SendText(s string) error {
 }
 
 // Ping sends a ping with payload p (at most 125 bytes); the server's pong
-// fires OnPong. Browsers cannot do this.
+// fires OnPong, whose RTT is the round trip's time. Browsers cannot do
+// this.
 func (ws *WebSocket) Ping(p []byte) error {
 	if len(p) > 125 {
 		return ErrPayloadTooLong
 	}
-	return ws.write(func(c *protocol.Conn) error { return c.WritePing(p) }, len(p), false)
+	return ws.write(func(c *protocol.Conn) error {
+		if err := c.WritePing(p); err != nil {
+			return err
+		}
+		ws.notePingLocked(p, monotime())
+		return nil
+	}, len(p), false)
 }
 
-// Pong sends an unsolicited pong with payload p (at most 125 bytes), which
-// RFC 6455 allows as a one-way heartbeat.
+// Pong sends a pong with payload p (at most 125 bytes): the answer to a
+// ping when Config.ManualPong is set, or an unsolicited one, which RFC
+// 6455 allows as a one-way heartbeat.
 func (ws *WebSocket) Pong(p []byte) error {
 	if len(p) > 125 {
 		return ErrPayloadTooLong

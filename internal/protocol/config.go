@@ -15,6 +15,9 @@ type Config struct {
 	// negative value selects DefaultMaxMessageSize: there is deliberately no
 	// way to disable the limit.
 	MaxMessageSize int64
+	// ManualPong leaves pings unanswered: the driver's program answers
+	// them itself (WritePong), as RFC 6455 5.5.3 requires it to do soon.
+	ManualPong bool
 }
 
 // maxMessageSize resolves the configured limit, clamped to what a byte slice

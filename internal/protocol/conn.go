@@ -39,6 +39,8 @@ type Conn struct {
 	// connection.
 	allowedRsv byte
 
+	manualPong bool // pings are answered by the driver, not queuePong
+
 	closeSent bool // a close frame is queued: no more writes, no more automatic replies
 	closeRecv bool // a valid close frame arrived: the rest of the input is ignored
 
@@ -51,7 +53,7 @@ type Conn struct {
 // NewConn returns the state for a freshly opened connection, after the
 // opening handshake succeeded.
 func NewConn(cfg Config) *Conn {
-	return &Conn{maxSize: cfg.maxMessageSize()}
+	return &Conn{maxSize: cfg.maxMessageSize(), manualPong: cfg.ManualPong}
 }
 
 // CloseSent reports whether a close frame has been queued, by WriteClose, by

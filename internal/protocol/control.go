@@ -31,8 +31,9 @@ func (c *Conn) control(payload []byte, owned bool) *Error {
 	switch c.frameOp {
 	case ws.OpPing:
 		// RFC 6455 5.5.3: answer with the same payload, unless our close
-		// frame is already out, after which nothing may follow it.
-		if !c.closeSent {
+		// frame is already out, after which nothing may follow it; or
+		// the driver answers itself.
+		if !c.closeSent && !c.manualPong {
 			c.queuePong(payload)
 		}
 		c.ev = Event{Kind: KindPing, Data: keep(payload, owned)}

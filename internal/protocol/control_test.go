@@ -142,3 +142,23 @@ func TestUnsolicitedPong(t *testing.T) {
 		t.Fatal("pong answered")
 	}
 }
+
+// With ManualPong a ping is reported and left unanswered: the driver's
+// program answers it with WritePong.
+func TestManualPongLeavesPingsUnanswered(t *testing.T) {
+	c := NewConn(Config{ManualPong: true})
+	evs, err := feedAll(c, cat(pingFrame("a"), pingFrame("b")))
+	if err != nil || len(evs) != 2 || evs[0].Kind != KindPing || string(evs[1].Data) != "b" {
+		t.Fatalf("%v %v", eventsString(evs), err)
+	}
+	if out := allOutput(c); len(out) != 0 {
+		t.Fatalf("queued %d bytes for pings left to the driver", len(out))
+	}
+	if err := c.WritePong([]byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	frames := mustDecode(t, allOutput(c))
+	if len(frames) != 1 || frames[0].op != ws.OpPong || string(frames[0].payload) != "b" {
+		t.Fatalf("frames %+v", frames)
+	}
+}

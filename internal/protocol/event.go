@@ -9,7 +9,8 @@ const (
 	// KindMessage is a complete text or binary message.
 	KindMessage Kind = iota + 1
 	// KindPing is a ping from the server; the pong reply is already queued
-	// unless a close frame was sent before it arrived.
+	// unless a close frame was sent before it arrived or Config.ManualPong
+	// is set.
 	KindPing
 	// KindPong is a pong from the server, solicited or not.
 	KindPong
