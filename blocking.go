@@ -178,8 +178,9 @@ func (ws *WebSocket) resume() {
 // WaitForNextMessage returns the next message from the socket's inbox,
 // waiting for one to arrive. Once the socket is closed and its messages are
 // taken, it returns a *ClosedError carrying the CloseEvent
-// (errors.Is(err, ErrClosed) holds). Pings and pongs waiting before the
-// message are skipped. It is for sockets made by Dial (ErrNotDialed
+// (errors.Is(err, ErrClosed) holds). Pings, pongs and, with
+// Config.Reconnect, reconnect and open events waiting before the message
+// are skipped: a socket that reconnects goes on returning messages. It is for sockets made by Dial (ErrNotDialed
 // otherwise) and safe from any goroutine; one made from an event handler of
 // a socket on the same loop returns ErrLoopRunning instead of waiting.
 func (ws *WebSocket) WaitForNextMessage(ctx context.Context) (MessageEvent, error) {
@@ -195,7 +196,10 @@ func (ws *WebSocket) WaitForNextMessage(ctx context.Context) (MessageEvent, erro
 }
 
 // LowLevelReceive returns the next thing received of any kind: a
-// MessageEvent, PingEvent or PongEvent, in arrival order; after the close,
+// MessageEvent, PingEvent or PongEvent, in arrival order, and, with
+// Config.Reconnect, a ReconnectEvent for each attempt after the connection
+// was lost and an OpenEvent when it is back (a program that subscribes to
+// a feed subscribes again then); after the close,
 // a *ClosedError as WaitForNextMessage.
 func (ws *WebSocket) LowLevelReceive(ctx context.Context) (Event, error) {
 	return ws.receive(ctx, false)

@@ -154,6 +154,10 @@ type Config struct {
 	// PingEvent) as RFC 6455 requires it to do soon. Unset, every ping is
 	// answered by the library, as in a browser.
 	ManualPong bool
+	// Reconnect, when set, makes the socket reconnect by itself when its
+	// connection is lost; see ReconnectPolicy. Nil: a lost connection
+	// closes the socket, as in a browser.
+	Reconnect *ReconnectPolicy
 	// MaxMessageSize is the largest message accepted, in bytes; a larger
 	// one fails the connection with close code 1009 before it is buffered.
 	// Zero means DefaultMaxMessageSize (32 MiB).
@@ -225,6 +229,13 @@ func (c *Config) withDefaults(loop func() *EventLoop) (Config, error) {
 	}
 	if err := out.checkKeepalive(); err != nil {
 		return out, err
+	}
+	if out.Reconnect != nil {
+		p, err := out.Reconnect.withDefaults()
+		if err != nil {
+			return out, err
+		}
+		out.Reconnect = &p
 	}
 	if out.HandshakeTimeout == 0 {
 		out.HandshakeTimeout = DefaultHandshakeTimeout

@@ -10,13 +10,13 @@ import (
 )
 
 // Event is any event a WebSocket fires. Its dynamic type is OpenEvent,
-// MessageEvent, ErrorEvent, CloseEvent, PingEvent, PongEvent or
-// BufferedAmountLowEvent: listeners
+// MessageEvent, ErrorEvent, CloseEvent, PingEvent, PongEvent,
+// BufferedAmountLowEvent or ReconnectEvent: listeners
 // added with AddEventListener use a type switch or assertion to reach the
 // fields, as JavaScript code reads e.data or e.code.
 type Event interface {
 	// Type is the event's name: "open", "message", "error", "close",
-	// "ping", "pong" or "bufferedamountlow".
+	// "ping", "pong", "bufferedamountlow" or "reconnect".
 	Type() string
 	// Socket is the socket that fired the event, the Target field of
 	// every event type (JavaScript's e.target).
@@ -170,7 +170,8 @@ type listener struct {
 }
 
 // AddEventListener adds fn as a listener for events of type typ ("open",
-// "message", "error", "close", "ping", "pong", "bufferedamountlow") and
+// "message", "error", "close", "ping", "pong", "bufferedamountlow",
+// "reconnect") and
 // returns a function that removes it. Listeners run in the order they were
 // added, after the matching On* field (which counts as one more listener,
 // always first). As in a browser, a listener added during a dispatch does
@@ -180,7 +181,7 @@ type listener struct {
 // once. Call it on the loop's goroutine or before the loop runs.
 func (ws *WebSocket) AddEventListener(typ string, fn func(Event)) (remove func()) {
 	if !knownEventType(typ) {
-		panic(fmt.Sprintf("websocket: AddEventListener(%q): a WebSocket fires no such event (open, message, error, close, ping, pong, bufferedamountlow)", typ))
+		panic(fmt.Sprintf("websocket: AddEventListener(%q): a WebSocket fires no such event (open, message, error, close, ping, pong, bufferedamountlow, reconnect)", typ))
 	}
 	if fn == nil {
 		return func() {}
@@ -206,7 +207,7 @@ func (ws *WebSocket) AddEventListener(typ string, fn func(Event)) (remove func()
 
 func knownEventType(typ string) bool {
 	switch typ {
-	case "open", "message", "error", "close", "ping", "pong", "bufferedamountlow":
+	case "open", "message", "error", "close", "ping", "pong", "bufferedamountlow", "reconnect":
 		return true
 	}
 	return false

@@ -64,10 +64,21 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 		ws.maybeRelease()
 		return
 	}
-	ws.core = protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage, ManualPong: ws.manualPong})
+	reopen := ws.opened
+	if ws.core == nil {
+		ws.core = ws.newCore()
+	} else if ws.core.Pending() > 0 {
+		ws.markDirtyLocked() // what was sent while reconnecting
+	}
 	ws.protocol = res.Protocol
 	if ws.in != nil {
 		ws.in.head = res.Head
+		if ws.in.paused {
+			ws.conn.SetPaused(true)
+		}
+	}
+	if ws.rc != nil {
+		ws.rc.openedAt = monotime()
 	}
 	ws.state.Store(int32(Open))
 	ws.opened = true
@@ -75,7 +86,7 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	ws.mu.Unlock()
 
 	ws.startKeepalive()
-	emit(ws, ws.OnOpen, OpenEvent{Target: ws, head: res.Head}, false)
+	emit(ws, ws.OnOpen, OpenEvent{Target: ws, head: res.Head}, reopen)
 	if len(res.Leftover) > 0 {
 		ws.onRead(res.Leftover)
 	}
@@ -84,6 +95,15 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 // abortConnecting fails a socket closed while connecting, as the browser
 // does: error, then close 1006.
 func (ws *WebSocket) abortConnecting() {
+	if ws.rc != nil && ws.rc.timer != nil {
+		ws.rc.timer.Stop()
+		ws.rc.timer = nil
+	}
+	ws.mu.Lock()
+	if ws.core != nil {
+		ws.dropped += ws.core.Discard() // what was queued while reconnecting
+	}
+	ws.mu.Unlock()
 	ws.fireClose(CloseEvent{Target: ws, Code: CloseAbnormal}, ErrClosedWhileConnecting)
 	ws.maybeRelease()
 }
@@ -214,7 +234,15 @@ func (ws *WebSocket) flushLocked() {
 			if ws.ReadyState() == Open {
 				ws.state.Store(int32(Closing))
 			}
-			ws.loop.Post(ws.onHangup)
+			gen := ws.gen
+			ws.loop.Post(func() {
+				ws.mu.Lock()
+				same := ws.gen == gen
+				ws.mu.Unlock()
+				if same { // not a connection lost and replaced since
+					ws.onHangup()
+				}
+			})
 			return
 		}
 		if n < len(out) {
@@ -276,6 +304,10 @@ func (ws *WebSocket) fireClose(ev CloseEvent, err error) {
 	if ws.closeFired {
 		return
 	}
+	if ws.rc != nil && ws.retry(ev, err) {
+		ws.reconnect(ev, err)
+		return
+	}
 	ws.closeFired = true
 	ws.mu.Lock()
 	ws.closeEv = ev
@@ -295,6 +327,9 @@ func (ws *WebSocket) fireClose(ev CloseEvent, err error) {
 // releases the socket's hold on the loop and its buffers: what was never
 // written stays counted in BufferedAmount, as the standard says.
 func (ws *WebSocket) closeTCP() {
+	if !ws.closeFired {
+		return // reconnecting: dropConnection has closed it
+	}
 	ws.stopKeepalive()
 	ws.mu.Lock()
 	c := ws.conn

@@ -548,6 +548,9 @@ type traceClient struct {
 	OnError   func(ws *websocket.WebSocket, e websocket.ErrorEvent)
 	OnClose   func(ws *websocket.WebSocket, c websocket.CloseEvent)
 
+	Reconnects  []websocket.ReconnectEvent
+	OnReconnect func(ws *websocket.WebSocket, r websocket.ReconnectEvent)
+
 	before map[string]bool // goroutines that existed before the socket
 }
 
@@ -614,6 +617,13 @@ func newTraceClient(t *testing.T, url string, cfg *websocket.Config) *traceClien
 			tc.OnClose(ws, e)
 		}
 	}
+	ws.OnReconnect = func(e websocket.ReconnectEvent) {
+		tc.record(e)
+		tc.Reconnects = append(tc.Reconnects, e)
+		if tc.OnReconnect != nil {
+			tc.OnReconnect(ws, e)
+		}
+	}
 	return tc
 }
 
@@ -678,6 +688,8 @@ func describeEvent(e websocket.Event, st websocket.ReadyState) string {
 		return fmt.Sprintf("error %s %s", st, describeErr(e.Err))
 	case websocket.CloseEvent:
 		return fmt.Sprintf("close %s %d %q clean=%t", st, e.Code, e.Reason, e.WasClean)
+	case websocket.ReconnectEvent:
+		return fmt.Sprintf("reconnect %s attempt=%d after close %d %s", st, e.Attempt, e.Close.Code, describeErr(e.Err))
 	}
 	return fmt.Sprintf("%s %s (unknown event %T)", e.Type(), st, e)
 }

@@ -70,6 +70,10 @@ type WebSocket struct {
 	// or below, as WebRTC's RTCDataChannel does: a producer sends until
 	// BufferedAmount passes the threshold, then waits for this event.
 	OnBufferedAmountLow func(BufferedAmountLowEvent)
+	// OnReconnect is called, with Config.Reconnect set, each time the
+	// socket has lost its connection (or failed to make one) and waits to
+	// try again; see ReconnectPolicy.
+	OnReconnect func(ReconnectEvent)
 
 	loop         *EventLoop
 	url          string
@@ -100,9 +104,12 @@ type WebSocket struct {
 
 	in *inbox // made by Dial: what it keeps for the blocking calls
 
-	ka         *keepalive  // made when Config asks for keepalive; loop-only
-	manualPong bool        // Config.ManualPong
-	lastPing   *pingRecord // under mu; made by the first ping
+	ka         *keepalive   // made when Config asks for keepalive; loop-only
+	manualPong bool         // Config.ManualPong
+	lastPing   *pingRecord  // under mu; made by the first ping
+	rc         *reconnector // made when Config.Reconnect is set
+	userClosed bool         // Close or CloseWith was called, under mu
+	gen        uint64       // connections made so far, under mu: a task of a lost one must not touch the next
 
 	// Loop-only state.
 	dialing    bool
@@ -186,15 +193,24 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		ProxySetting: c.Proxy,
 		MaxRedirects: c.MaxRedirects,
 	}
+	if c.Reconnect != nil {
+		ws.rc = &reconnector{policy: *c.Reconnect, opts: opts, timeout: c.HandshakeTimeout}
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.HandshakeTimeout)
 	ws.cancelDial = cancel
 	ws.loop.addRef()
+	ws.startDial(ctx, cancel, opts)
+	return ws, nil
+}
+
+// startDial dials in the background; the loop hears the outcome.
+func (ws *WebSocket) startDial(ctx context.Context, cancel context.CancelFunc, opts dial.Options) {
+	ws.dialing = true
 	go func() {
 		res, err := dial.Dial(ctx, opts)
 		cancel()
 		ws.loop.Post(func() { ws.onDialed(res, err) })
 	}()
-	return ws, nil
 }
 
 // URL is the URL the socket connects to, as the WHATWG URL standard
@@ -337,7 +353,11 @@ func (ws *WebSocket) write(enc func(*protocol.Conn) error, n int, data bool) err
 	defer ws.mu.Unlock()
 	switch ws.ReadyState() {
 	case Connecting:
-		return ErrInvalidState
+		if ws.core == nil || !data {
+			return ErrInvalidState
+		}
+		// Reconnecting: queued for the next connection.
+		fallthrough
 	case Open:
 		if ws.fullLocked(n, data) {
 			return ErrBufferFull
@@ -390,6 +410,7 @@ func (ws *WebSocket) CloseWith(code int, reason string) error {
 func (ws *WebSocket) close(code uint16, reason string) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
+	ws.userClosed = true
 	switch ws.ReadyState() {
 	case Connecting:
 		ws.state.Store(int32(Closing))

@@ -17,11 +17,12 @@ type Conn struct {
 	err       *Error // the violation that failed the connection, if any
 
 	// Write side.
-	out      []byte    // where frames are queued; written after earlier
-	earlier  *[][]byte // full buffers of a backlog, oldest first; nil when none (the common case)
-	head     int       // bytes already written of the first buffer (earlier's, else out)
-	payLeft  int       // payload bytes of the frame at head not yet written
-	buffered int       // message payload bytes queued but not yet written
+	out        []byte    // where frames are queued; written after earlier
+	earlier    *[][]byte // full buffers of a backlog, oldest first; nil when none (the common case)
+	head       int       // bytes already written of the first buffer (earlier's, else out)
+	payLeft    int       // payload bytes of the frame at head not yet written
+	frameStart int       // where the frame at head begins, in its buffer (CarryOver)
+	buffered   int       // message payload bytes queued but not yet written
 
 	hdr       [maxServerHeader]byte // header bytes while a header straddles Next calls
 	hdrLen    uint8                 // valid bytes in hdr
@@ -39,15 +40,14 @@ type Conn struct {
 	// connection.
 	allowedRsv byte
 
+	closeSent  bool // a close frame is queued: no more writes, no more automatic replies
+	closeRecv  bool // a valid close frame arrived: the rest of the input is ignored
 	manualPong bool // pings are answered by the driver, not queuePong
-
-	closeSent bool // a close frame is queued: no more writes, no more automatic replies
-	closeRecv bool // a valid close frame arrived: the rest of the input is ignored
 
 	hdrLeft   uint8 // header bytes of the frame at head not yet written
 	dataFrame bool  // the frame at head carries message payload
 	pongRun   uint8 // pongs queued since the output last drained, up to maxPongRun
-	pongLen   int   // size of the automatic pong ending out, while none of it is written; else 0
+	pongLen   uint8 // size of the automatic pong ending out (at most 131), while none of it is written; else 0
 }
 
 // NewConn returns the state for a freshly opened connection, after the

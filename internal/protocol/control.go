@@ -72,14 +72,14 @@ func keep(payload []byte, owned bool) []byte {
 // the latest one's answer in place of the previous (RFC 6455 5.5.3 allows
 // answering only the most recent ping), so the output stays bounded.
 func (c *Conn) queuePong(payload []byte) {
-	if c.pongRun >= maxPongRun && c.pongLen > 0 && len(c.out)-c.tailStart() >= c.pongLen {
-		c.out = c.out[:len(c.out)-c.pongLen]
+	if c.pongRun >= maxPongRun && c.pongLen > 0 && len(c.out)-c.tailStart() >= int(c.pongLen) {
+		c.out = c.out[:len(c.out)-int(c.pongLen)]
 	} else if c.pongRun < maxPongRun {
 		c.pongRun++
 	}
 	before := len(c.out)
 	c.queueControl(ws.OpPong, payload)
-	c.pongLen = len(c.out) - before
+	c.pongLen = uint8(len(c.out) - before)
 }
 
 // maxPongRun is how many pongs may wait unwritten before the next replaces

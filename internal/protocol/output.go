@@ -46,6 +46,7 @@ func (c *Conn) Advance(n int) (payload int) {
 			// Frames never straddle buffers: the next header is here.
 			h, pl, data := parseClientHeader(cur)
 			c.hdrLeft, c.payLeft, c.dataFrame = uint8(h), pl, data
+			c.frameStart = c.head
 		}
 		k := min(n, int(c.hdrLeft))
 		c.hdrLeft -= uint8(k)
@@ -75,7 +76,7 @@ func (c *Conn) Advance(n int) (payload int) {
 		}
 		return payload
 	}
-	if len(c.out)-c.head < c.pongLen {
+	if len(c.out)-c.head < int(c.pongLen) {
 		c.pongLen = 0 // its writing has begun: it can no longer be replaced
 	}
 	if c.head == len(c.out) {
@@ -137,11 +138,16 @@ func (c *Conn) reserve(n int) {
 	}
 	start := c.tailStart()
 	pending := len(c.out) - start
-	if start > 0 && cap(c.out)-pending >= n && pending <= cap(c.out)/4 {
+	keep := start // where the bytes to keep begin
+	if start > 0 && (c.hdrLeft > 0 || c.payLeft > 0) {
+		keep = c.frameStart // a frame partly written stays whole, for CarryOver
+	}
+	if keep > 0 && cap(c.out)-(len(c.out)-keep) >= n && pending <= cap(c.out)/4 {
 		// Cheap: at most a quarter of the buffer moves, to free the rest.
-		copy(c.out, c.out[start:])
-		c.out = c.out[:pending]
-		c.head = 0
+		copy(c.out, c.out[keep:])
+		c.out = c.out[:len(c.out)-keep]
+		c.head -= keep
+		c.frameStart = 0
 		return
 	}
 	size := max(n, min(2*cap(c.out), maxChunk), minOutput)

@@ -1,0 +1,106 @@
+package protocol
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/gobwas/ws"
+)
+
+// The messages not wholly written move to the next connection's state,
+// the one being written again from its first byte, in order; control
+// frames stay behind. It holds across the output's buffers.
+func TestCarryOver(t *testing.T) {
+	for _, big := range []int{300, 3 << 20} {
+		c := NewConn(Config{})
+		c.WriteText("sent")
+		c.WritePing([]byte("p"))
+		b := bytes.Repeat([]byte{7}, big)
+		c.WriteMessage(true, b)
+		c.WritePong([]byte("q"))
+		c.WriteText("last")
+		// "sent" and the ping are written, and part of b.
+		n := 2 + 4 + 4 + 2 + 4 + 1 + 4 + 100
+		for n > 0 {
+			k := min(n, len(c.Output()))
+			c.Advance(k)
+			n -= k
+		}
+		next := NewConn(Config{})
+		carried, lost := c.CarryOver(next)
+		if carried != big+4 || lost != 0 || next.BufferedPayload() != big+4 {
+			t.Fatalf("big %d: carried %d lost %d buffered %d", big, carried, lost, next.BufferedPayload())
+		}
+		if u := c.Discard(); u != 0 {
+			t.Errorf("Discard after CarryOver counts %d unwritten", u)
+		}
+		frames := mustDecode(t, allOutput(next))
+		if len(frames) != 2 || frames[0].op != ws.OpBinary || !bytes.Equal(frames[0].payload, b) ||
+			frames[1].op != ws.OpText || string(frames[1].payload) != "last" {
+			t.Fatalf("big %d: next holds %d frames", big, len(frames))
+		}
+		// The next connection writes them and counts them down.
+		got := 0
+		for len(next.Output()) > 0 {
+			got += next.Advance(len(next.Output()))
+		}
+		if got != big+4 || next.BufferedPayload() != 0 {
+			t.Errorf("big %d: Advance counted %d, %d left", big, got, next.BufferedPayload())
+		}
+	}
+}
+
+// A fragmented message whose first frame was written cannot go on over
+// another connection: its other frames are lost, and counted.
+func TestCarryOverDropsAMessageBegun(t *testing.T) {
+	c := NewConn(Config{})
+	c.out = cat(frameMasked(false, ws.OpText, "ab"), frameMasked(false, ws.OpContinuation, "cd"),
+		frameMasked(true, ws.OpContinuation, "ef"), frameMasked(true, ws.OpBinary, "gh"))
+	c.buffered = 8
+	c.Advance(len(frameMasked(false, ws.OpText, "ab")))
+	next := NewConn(Config{})
+	carried, lost := c.CarryOver(next)
+	if carried != 2 || lost != 4 {
+		t.Fatalf("carried %d lost %d", carried, lost)
+	}
+	frames := mustDecode(t, allOutput(next))
+	if len(frames) != 1 || string(frames[0].payload) != "gh" {
+		t.Fatalf("next holds %+v", frames)
+	}
+}
+
+// frameMasked is a client frame as the core writes one, FIN as given.
+func frameMasked(fin bool, op ws.OpCode, s string) []byte {
+	b := make([]byte, clientHeaderSize(len(s))+len(s))
+	putClientHeader(b, op, len(s), [4]byte{1, 2, 3, 4})
+	if !fin {
+		b[0] &^= bitFin
+	}
+	copy(b[clientHeaderSize(len(s)):], s)
+	ws.Cipher(b[clientHeaderSize(len(s)):], [4]byte{1, 2, 3, 4}, 0)
+	return b
+}
+
+// A buffer that slides its unwritten bytes to the front keeps the written
+// part of the frame at head, so that CarryOver can send it again whole.
+func TestCarryOverAfterSlide(t *testing.T) {
+	c := NewConn(Config{})
+	c.WriteMessage(true, make([]byte, 100)) // a 106-byte frame
+	a := bytes.Repeat([]byte{'a'}, 300)     // a 308-byte frame
+	c.WriteMessage(true, a)
+	c.Advance(106 + 290) // the first, then into a
+	capBefore := cap(c.out)
+	b := bytes.Repeat([]byte{'b'}, 150)
+	c.WriteMessage(true, b) // no room at the end: the buffer slides
+	if cap(c.out) != capBefore || c.backlog() != nil {
+		t.Fatalf("the buffer did not slide (cap %d, was %d)", cap(c.out), capBefore)
+	}
+	next := NewConn(Config{})
+	if carried, _ := c.CarryOver(next); carried != 450 {
+		t.Fatalf("carried %d", carried)
+	}
+	frames := mustDecode(t, allOutput(next))
+	if len(frames) != 2 || !bytes.Equal(frames[0].payload, a) || !bytes.Equal(frames[1].payload, b) {
+		t.Fatalf("next holds %d frames", len(frames))
+	}
+}
