@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -158,6 +159,12 @@ type Config struct {
 	// connection is lost; see ReconnectPolicy. Nil: a lost connection
 	// closes the socket, as in a browser.
 	Reconnect *ReconnectPolicy
+	// Logger, when set, is told the socket's life: the dial's stages and
+	// the handshake's steps at debug level, open and close at info,
+	// failures and reconnections at warn, each line with the socket's id
+	// ("ws") and URL ("url"). No line carries a credential or a header:
+	// URLs are logged without user information. Nil: silent.
+	Logger *slog.Logger
 	// MaxMessageSize is the largest message accepted, in bytes; a larger
 	// one fails the connection with close code 1009 before it is buffered.
 	// Zero means DefaultMaxMessageSize (32 MiB).

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/wsloop/websocket/internal/bufpool"
@@ -22,6 +23,7 @@ func (h *ioHandler) OnRead(p []byte) {
 	if h.ka != nil {
 		h.ka.lastRecv = monotime()
 	}
+	h.counts.bytesIn.Add(uint64(len(p)))
 	(*WebSocket)(h).onRead(p)
 }
 
@@ -86,8 +88,10 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	ws.mu.Unlock()
 
 	ws.startKeepalive()
+	ws.logAt(slog.LevelInfo, "open", "protocol", res.Protocol)
 	emit(ws, ws.OnOpen, OpenEvent{Target: ws, head: res.Head}, reopen)
 	if len(res.Leftover) > 0 {
+		ws.counts.bytesIn.Add(uint64(len(res.Leftover)))
 		ws.onRead(res.Leftover)
 	}
 }
@@ -140,6 +144,7 @@ func (ws *WebSocket) onRead(p []byte) {
 		switch e.Kind {
 		case protocol.KindMessage:
 			if ws.ReadyState() == Open {
+				ws.counts.msgsIn.Add(1)
 				emit(ws, ws.OnMessage, MessageEvent{Target: ws, Data: e.Data, Binary: e.Binary}, true)
 			} else {
 				bufpool.Put(e.Data) // never seen by anyone
@@ -176,6 +181,7 @@ func (ws *WebSocket) onCloseFrame(code uint16, reason string) {
 	}
 	ws.mu.Lock()
 	if ws.ReadyState() == Open {
+		ws.logAt(slog.LevelDebug, "the server closes", "code", code, "reason", reason)
 		ws.state.Store(int32(Closing))
 	}
 	ws.armCloseTimerLocked()
@@ -226,6 +232,7 @@ func (ws *WebSocket) flushLocked() {
 	for out := ws.core.Output(); len(out) > 0; out = ws.core.Output() {
 		n, err := ws.conn.Write(out)
 		ws.core.Advance(n)
+		ws.counts.bytesOut.Add(uint64(n))
 		if n > 0 && ws.closeTimer != nil {
 			ws.closeClock = time.Now() // the closing handshake is making progress
 		}
@@ -309,6 +316,7 @@ func (ws *WebSocket) fireClose(ev CloseEvent, err error) {
 		return
 	}
 	ws.closeFired = true
+	ws.logClose(ev, err)
 	ws.mu.Lock()
 	ws.closeEv = ev
 	if err != nil {

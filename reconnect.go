@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -224,6 +225,7 @@ func (ws *WebSocket) reconnect(ev CloseEvent, err error) {
 	rc.timer = ws.loop.SetTimeout(ws.redial, delay)
 	lost := rc.lost
 	rc.lost = 0
+	ws.logAt(slog.LevelWarn, "connection lost: reconnecting", "attempt", rc.attempt, "delay", delay, "code", ev.Code, "error", err)
 	// A dialed socket's program hears of it from LowLevelReceive, once
 	// Dial has returned the socket.
 	emit(ws, ws.OnReconnect, ReconnectEvent{Target: ws, Attempt: rc.attempt, Delay: delay, Close: ev, Err: err, Lost: lost}, ws.opened)

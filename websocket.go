@@ -22,6 +22,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -108,6 +109,8 @@ type WebSocket struct {
 	manualPong bool         // Config.ManualPong
 	lastPing   *pingRecord  // under mu; made by the first ping
 	rc         *reconnector // made when Config.Reconnect is set
+	log        *slog.Logger // Config.Logger with the socket's attributes; nil: silent
+	counts     counters
 	userClosed bool         // Close or CloseWith was called, under mu
 	gen        uint64       // connections made so far, under mu: a task of a lost one must not touch the next
 
@@ -174,6 +177,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		dialing:      true,
 		manualPong:   c.ManualPong,
 	}
+	ws.log = socketLogger(c.Logger, ws.id, redactedURL(u))
 	if c.PingInterval > 0 || c.IdleTimeout > 0 {
 		ws.ka = &keepalive{interval: c.PingInterval, pongTimeout: c.PongTimeout, idle: c.IdleTimeout, index: -1}
 	}
@@ -192,6 +196,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		Credentials:  c.credentials(u),
 		ProxySetting: c.Proxy,
 		MaxRedirects: c.MaxRedirects,
+		Logger:       ws.log,
 	}
 	if c.Reconnect != nil {
 		ws.rc = &reconnector{policy: *c.Reconnect, opts: opts, timeout: c.HandshakeTimeout}
@@ -199,6 +204,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 	ctx, cancel := context.WithTimeout(ctx, c.HandshakeTimeout)
 	ws.cancelDial = cancel
 	ws.loop.addRef()
+	ws.logAt(slog.LevelDebug, "connecting")
 	ws.startDial(ctx, cancel, opts)
 	return ws, nil
 }
@@ -293,7 +299,7 @@ func (ws *WebSocket) BufferedAmount() int {
 // ErrBufferFull and queues nothing; a message sent with nothing buffered
 // is always taken.
 func (ws *WebSocket) Send(p []byte) error {
-	return ws.write(func(c *protocol.Conn) error { return c.WriteMessage(true, p) }, len(p), true)
+	return ws.writeMessage(func(c *protocol.Conn) error { return c.WriteMessage(true, p) }, len(p))
 }
 
 // SendText sends s as one text message; see Send. s must be valid UTF-8,
@@ -307,7 +313,7 @@ func (ws *WebSocket) SendText(s string) error {
 	if !utf8.ValidString(s) {
 		return ErrInvalidUTF8
 	}
-	return ws.write(func(c *protocol.Conn) error { return c.WriteText(s) }, len(s), true)
+	return ws.writeMessage(func(c *protocol.Conn) error { return c.WriteText(s) }, len(s))
 }
 
 // Ping sends a ping with payload p (at most 125 bytes); the server's pong
@@ -346,6 +352,15 @@ func (ws *WebSocket) fullLocked(n int, data bool) bool {
 		queued = ws.core.Pending()
 	}
 	return queued > 0 && queued+n > ws.maxBuffered
+}
+
+// writeMessage is write for a message, counted in Stats once taken.
+func (ws *WebSocket) writeMessage(enc func(*protocol.Conn) error, n int) error {
+	err := ws.write(enc, n, true)
+	if err == nil {
+		ws.counts.msgsOut.Add(1)
+	}
+	return err
 }
 
 func (ws *WebSocket) write(enc func(*protocol.Conn) error, n int, data bool) error {
@@ -411,6 +426,9 @@ func (ws *WebSocket) close(code uint16, reason string) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	ws.userClosed = true
+	if st := ws.ReadyState(); st == Connecting || st == Open {
+		ws.logAt(slog.LevelDebug, "closing", "code", code, "reason", reason)
+	}
 	switch ws.ReadyState() {
 	case Connecting:
 		ws.state.Store(int32(Closing))

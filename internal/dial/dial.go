@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -71,6 +72,8 @@ type Options struct {
 	// NetDial, when set, makes the TCP (or other) connection to the server
 	// or the proxy in place of a net.Dialer.
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Logger, when set, is told each stage at debug level (log.go).
+	Logger *slog.Logger
 }
 
 // Result is an upgraded connection.
@@ -103,6 +106,7 @@ func Dial(ctx context.Context, o Options) (Result, error) {
 		}
 		next, rerr := redirectTarget(o.URL, de.Header.Get("Location"))
 		if rerr == nil {
+			debug(&o, "following a redirect", "status", de.Status, "to", RedactedURL(next))
 			o, rerr = followRedirect(o, next)
 		}
 		if rerr != nil {
@@ -129,6 +133,8 @@ func dialAuth(ctx context.Context, o Options) (Result, error) {
 		// The challenge is answered on a new connection, as browsers
 		// and curl do: the server may close this one after its 401.
 		if a := answerChallenge(de.Header, c, o.URL.RequestTarget()); a != "" && a != auth {
+			scheme, _, _ := strings.Cut(a, " ")
+			debug(&o, "answering the server's authentication challenge", "scheme", scheme)
 			return dialOnce(ctx, o, a)
 		}
 	}
@@ -153,17 +159,20 @@ func dialOnce(ctx context.Context, o Options, authorization string) (Result, err
 	if err != nil {
 		return Result{}, err
 	}
+	logConnected(&o, conn)
 	res, err := underDeadline(ctx, conn, func() (Result, error) {
 		c := conn
 		if o.Proxy != nil {
 			if c, err = tunnel(ctx, c, o, host, port); err != nil {
 				return Result{}, err
 			}
+			debug(&o, "tunnel open", "proxy", Redacted(o.Proxy))
 		}
 		if o.URL.Scheme == "wss" {
 			if c, err = startTLS(ctx, c, o.TLSConfig, host); err != nil {
 				return Result{}, err
 			}
+			logTLS(&o, c)
 		}
 		return httpUpgrade(ctx, c, o, authorization)
 	})

@@ -1,0 +1,152 @@
+package websocket_test
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/wsloop/websocket"
+)
+
+// Keepalive: a ping after each PingInterval of silence, and the server
+// presumed dead (a *KeepaliveError, then close 1006) when nothing comes
+// back within PongTimeout. The pong tells the round trip.
+func ExampleConfig_keepalive() {
+	srv := startEcho()
+	defer srv.Close()
+
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(srv.URL(), &websocket.Config{
+		Loop:         loop,
+		PingInterval: 50 * time.Millisecond, // 30*time.Second in a real program
+		PongTimeout:  time.Second,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ws.OnPong = func(p websocket.PongEvent) {
+		fmt.Println("keepalive pong, round trip measured:", p.RTT > 0)
+		ws.Close()
+	}
+	ws.OnError = func(e websocket.ErrorEvent) {
+		var ke *websocket.KeepaliveError
+		if errors.As(e.Err, &ke) {
+			fmt.Println("the server stopped answering for", ke.Silence)
+		}
+	}
+	ws.OnClose = func(c websocket.CloseEvent) { fmt.Println("close:", c.Code) }
+	loop.Run()
+	// Output:
+	// keepalive pong, round trip measured: true
+	// close: 1005
+}
+
+// With ManualPong the program answers the server's pings itself.
+func ExampleConfig_manualPong() {
+	srv := startEcho()
+	defer srv.Close()
+
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(srv.URL(), &websocket.Config{Loop: loop, ManualPong: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ws.OnOpen = func(websocket.OpenEvent) { ws.SendText("!ping hello") } // the echo server pings
+	ws.OnPing = func(p websocket.PingEvent) {
+		fmt.Printf("ping %q: answering\n", p.Data)
+		ws.Pong(p.Data)
+		ws.Close()
+	}
+	loop.Run()
+	// Output:
+	// ping "hello": answering
+}
+
+// A socket that reconnects: the server restarts (close 1012), the same
+// WebSocket goes back to Connecting, fires a ReconnectEvent, and opens
+// again; a message sent meanwhile waits for the new connection.
+func ExampleReconnectPolicy() {
+	srv := startEcho()
+	defer srv.Close()
+
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(srv.URL(), &websocket.Config{
+		Loop:      loop,
+		Reconnect: &websocket.ReconnectPolicy{InitialDelay: 10 * time.Millisecond, MaxAttempts: 5},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	opens := 0
+	ws.OnOpen = func(websocket.OpenEvent) {
+		opens++
+		fmt.Println("open", opens)
+		if opens == 1 {
+			ws.SendText("!close 1012 restarting") // the echo server closes with it
+		}
+	}
+	ws.OnReconnect = func(r websocket.ReconnectEvent) {
+		fmt.Println("reconnect: attempt", r.Attempt, "after close", r.Close.Code, r.Close.Reason, ws.ReadyState())
+		ws.SendText("sent while reconnecting")
+	}
+	ws.OnMessage = func(m websocket.MessageEvent) {
+		fmt.Println("message:", m.Text())
+		ws.CloseWith(websocket.CloseNormal, "done")
+	}
+	ws.OnClose = func(c websocket.CloseEvent) { fmt.Println("close:", c.Code, c.WasClean) }
+	loop.Run()
+	// Output:
+	// open 1
+	// reconnect: attempt 1 after close 1012 restarting CONNECTING
+	// open 2
+	// message: sent while reconnecting
+	// close: 1000 true
+}
+
+// A logger hears the socket's life; here only the info lines, without the
+// time and the URL, whose port changes from run to run.
+func ExampleConfig_logger() {
+	srv := startEcho()
+	defer srv.Close()
+
+	h := slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "url" || a.Key == "ws" {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(srv.URL(), &websocket.Config{Loop: loop, Logger: slog.New(h)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ws.OnOpen = func(websocket.OpenEvent) { ws.CloseWith(websocket.CloseNormal, "") }
+	loop.Run()
+	// Output:
+	// level=INFO msg=open protocol=""
+	// level=INFO msg=closed code=1000 reason="" clean=true
+}
+
+// Stats counts a socket's messages and bytes, for metrics.
+func ExampleWebSocket_Stats() {
+	srv := startEcho()
+	defer srv.Close()
+
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(srv.URL(), &websocket.Config{Loop: loop})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ws.OnOpen = func(websocket.OpenEvent) { ws.SendText("hello") }
+	ws.OnMessage = func(websocket.MessageEvent) { ws.CloseWith(websocket.CloseNormal, "") }
+	loop.Run()
+	s := ws.Stats()
+	fmt.Printf("in: %d message, %d bytes; out: %d message, %d bytes\n", s.MessagesIn, s.BytesIn, s.MessagesOut, s.BytesOut)
+	// Output:
+	// in: 1 message, 11 bytes; out: 1 message, 19 bytes
+}
