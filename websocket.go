@@ -111,8 +111,8 @@ type WebSocket struct {
 	rc         *reconnector // made when Config.Reconnect is set
 	log        *slog.Logger // Config.Logger with the socket's attributes; nil: silent
 	counts     counters
-	userClosed bool         // Close or CloseWith was called, under mu
-	gen        uint64       // connections made so far, under mu: a task of a lost one must not touch the next
+	userClosed bool   // Close or CloseWith was called, under mu
+	gen        uint64 // connections made so far, under mu: a task of a lost one must not touch the next
 
 	// Loop-only state.
 	dialing    bool

@@ -29,7 +29,6 @@ func RedactedURL(u *weburl.URL) string {
 	return c.Href()
 }
 
-
 func logConnected(o *Options, conn net.Conn) {
 	if o.Proxy != nil {
 		debug(o, "connected to the proxy", "proxy", Redacted(o.Proxy), "addr", conn.RemoteAddr().String())
