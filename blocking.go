@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"net"
 )
 
 // ErrNotDialed is returned by the blocking receive calls on a socket made by
@@ -13,13 +14,14 @@ var ErrNotDialed = errors.New("websocket: blocking receive on a socket not made 
 // inbox is what a socket made by Dial keeps for the blocking calls: the
 // loop fills it, the program's goroutines take from it, under ws.mu.
 type inbox struct {
-	events       []Event
-	bytes        int           // what events hold, as counted against max
-	max          int           // Config.MaxInboxSize
-	paused       bool          // full: the loop does not read the socket
-	resumePosted bool          // a task to read it again is on its way
-	notify       chan struct{} // closed when a blocking call may go on; made by a waiter
-	head         []byte        // the handshake response's, for ResponseHeader
+	events        []Event
+	bytes         int           // what events hold, as counted against max
+	max           int           // Config.MaxInboxSize
+	paused        bool          // full: the loop does not read the socket
+	resumePosted  bool          // a task to read it again is on its way
+	notify        chan struct{} // closed when a blocking call may go on; made by a waiter
+	head          []byte        // the handshake response's, for ResponseHeader
+	local, remote net.Addr      // the connection's addresses, for NetConn
 }
 
 // inboxOverhead is what an event in the inbox counts against MaxInboxSize
@@ -118,6 +120,7 @@ func (ws *WebSocket) await(ctx context.Context, ready func() bool) error {
 // signalLocked wakes the blocking calls waiting on the socket; ws.mu is
 // held.
 func (ws *WebSocket) signalLocked() {
+	ws.wakeWritersLocked()
 	if ws.in != nil && ws.in.notify != nil {
 		close(ws.in.notify)
 		ws.in.notify = nil

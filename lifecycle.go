@@ -75,6 +75,7 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	ws.protocol = res.Protocol
 	if ws.in != nil {
 		ws.in.head = res.Head
+		ws.in.local, ws.in.remote = res.Conn.LocalAddr(), res.Conn.RemoteAddr()
 		if ws.in.paused {
 			ws.conn.SetPaused(true)
 		}

@@ -248,8 +248,12 @@ func (ws *WebSocket) dropConnection() {
 	}
 	if old := ws.core; old != nil {
 		ws.core = ws.newCore()
-		_, lost := old.CarryOver(ws.core)
+		_, lost, interrupted := old.CarryOver(ws.core)
 		ws.rc.lost += lost
+		if interrupted && ws.writer != nil {
+			ws.writer.err = ErrMessageInterrupted
+			ws.writer = nil
+		}
 		ws.dropped += old.Discard() + lost
 		if ws.core.BufferedPayload() > 0 {
 			ws.markDirtyLocked() // written once the connection is back
@@ -259,6 +263,7 @@ func (ws *WebSocket) dropConnection() {
 	ws.gotClose, ws.closeEv = false, CloseEvent{}
 	ws.waitWritable, ws.shutdownWait, ws.writeFailed = false, false, false
 	ws.closeUnsent = 0
+	ws.wakeWritersLocked()
 	ws.mu.Unlock()
 	if c != nil {
 		c.Close()

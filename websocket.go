@@ -105,11 +105,13 @@ type WebSocket struct {
 
 	in *inbox // made by Dial: what it keeps for the blocking calls
 
-	ka         *keepalive   // made when Config asks for keepalive; loop-only
-	manualPong bool         // Config.ManualPong
-	lastPing   *pingRecord  // under mu; made by the first ping
-	rc         *reconnector // made when Config.Reconnect is set
-	log        *slog.Logger // Config.Logger with the socket's attributes; nil: silent
+	ka         *keepalive     // made when Config asks for keepalive; loop-only
+	manualPong bool           // Config.ManualPong
+	lastPing   *pingRecord    // under mu; made by the first ping
+	rc         *reconnector   // made when Config.Reconnect is set
+	writer     *MessageWriter // the open MessageWriter, under mu
+	drained    chan struct{}  // closed when the loop writes or the state changes; made by a waiting writer, under mu
+	log        *slog.Logger   // Config.Logger with the socket's attributes; nil: silent
 	counts     counters
 	userClosed bool   // Close or CloseWith was called, under mu
 	gen        uint64 // connections made so far, under mu: a task of a lost one must not touch the next
@@ -366,6 +368,15 @@ func (ws *WebSocket) writeMessage(enc func(*protocol.Conn) error, n int) error {
 func (ws *WebSocket) write(enc func(*protocol.Conn) error, n int, data bool) error {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
+	if data && ws.writer != nil {
+		return ErrWriterOpen
+	}
+	return ws.writeLocked(enc, n, data)
+}
+
+// writeLocked queues what enc encodes, n bytes of message data (data set)
+// or a control frame; ws.mu is held.
+func (ws *WebSocket) writeLocked(enc func(*protocol.Conn) error, n int, data bool) error {
 	switch ws.ReadyState() {
 	case Connecting:
 		if ws.core == nil || !data {
@@ -377,7 +388,11 @@ func (ws *WebSocket) write(enc func(*protocol.Conn) error, n int, data bool) err
 		if ws.fullLocked(n, data) {
 			return ErrBufferFull
 		}
-		if err := enc(ws.core); err == nil {
+		err := enc(ws.core)
+		if err == protocol.ErrFragmentOpen {
+			return ErrWriterOpen // a MessageWriter's message carried over a reconnect
+		}
+		if err == nil {
 			ws.markDirtyLocked()
 			if ws.core.BufferedPayload() > ws.lowThreshold {
 				// Only a backlog the caller can see after Send returns is

@@ -59,6 +59,7 @@ func (ws *WebSocket) flushHeld() {
 	ws.dirty = false
 	ws.flushLocked()
 	ws.shutdownIfDrainedLocked()
+	ws.wakeWritersLocked()
 	low := ws.aboveLow && ws.core.BufferedPayload() <= ws.lowThreshold
 	if low {
 		ws.aboveLow = false
@@ -75,5 +76,23 @@ func (ws *WebSocket) flushHeld() {
 func (l *EventLoop) unpark() {
 	if l.parked.Load() {
 		l.parked.Store(false)
+	}
+}
+
+// drainChanLocked is a channel closed once the loop has written some of
+// the backlog, or the socket's state changed: a writer waiting for room
+// looks again then. ws.mu is held.
+func (ws *WebSocket) drainChanLocked() chan struct{} {
+	if ws.drained == nil {
+		ws.drained = make(chan struct{})
+	}
+	return ws.drained
+}
+
+// wakeWritersLocked wakes the writers waiting for room; ws.mu is held.
+func (ws *WebSocket) wakeWritersLocked() {
+	if ws.drained != nil {
+		close(ws.drained)
+		ws.drained = nil
 	}
 }

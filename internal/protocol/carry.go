@@ -9,11 +9,14 @@ import "github.com/gobwas/ws"
 // never got all of it. Control frames are dropped: their moment has
 // passed. A message whose first frame was written (one sent in fragments)
 // cannot be resumed on another connection: its remaining frames are
-// dropped and their payload counted in lost. c is left for Discard, which
-// then counts nothing as unwritten.
-func (c *Conn) CarryOver(next *Conn) (carried, lost int) {
+// dropped and their payload counted in lost; when that message is
+// unfinished (WriteFragment has not ended it), interrupted is set, and its
+// writer must be told. An unfinished message carried whole stays open in
+// next, for its writer to go on. c is left for Discard, which then counts
+// nothing as unwritten.
+func (c *Conn) CarryOver(next *Conn) (carried, lost int, interrupted bool) {
 	var moved []byte
-	first, dropping := true, false
+	first, dropping, lastFin := true, false, true
 	walk := func(b []byte) {
 		for len(b) > 0 {
 			h, pl, data := parseClientHeader(b)
@@ -28,13 +31,15 @@ func (c *Conn) CarryOver(next *Conn) (carried, lost int) {
 				first = false
 				dropping = ws.OpCode(frame[0]&bitsOp) == ws.OpContinuation
 			}
+			fin := frame[0]&bitFin != 0
 			if dropping {
 				lost += pl
-				dropping = frame[0]&bitFin == 0
+				dropping = !fin
 				continue
 			}
 			moved = append(moved, frame...)
 			carried += pl
+			lastFin = fin
 		}
 	}
 	start := c.head
@@ -53,5 +58,9 @@ func (c *Conn) CarryOver(next *Conn) (carried, lost int) {
 		next.buffered += carried
 	}
 	c.buffered = 0 // next counts it now, or it is lost
-	return carried, lost
+	if c.fragOpen {
+		interrupted = first || dropping // nothing of it left, or only its tail
+		next.fragOpen = !interrupted && !lastFin
+	}
+	return carried, lost, interrupted
 }

@@ -27,7 +27,7 @@ func TestCarryOver(t *testing.T) {
 			n -= k
 		}
 		next := NewConn(Config{})
-		carried, lost := c.CarryOver(next)
+		carried, lost, _ := c.CarryOver(next)
 		if carried != big+4 || lost != 0 || next.BufferedPayload() != big+4 {
 			t.Fatalf("big %d: carried %d lost %d buffered %d", big, carried, lost, next.BufferedPayload())
 		}
@@ -59,7 +59,7 @@ func TestCarryOverDropsAMessageBegun(t *testing.T) {
 	c.buffered = 8
 	c.Advance(len(frameMasked(false, ws.OpText, "ab")))
 	next := NewConn(Config{})
-	carried, lost := c.CarryOver(next)
+	carried, lost, _ := c.CarryOver(next)
 	if carried != 2 || lost != 4 {
 		t.Fatalf("carried %d lost %d", carried, lost)
 	}
@@ -96,11 +96,75 @@ func TestCarryOverAfterSlide(t *testing.T) {
 		t.Fatalf("the buffer did not slide (cap %d, was %d)", cap(c.out), capBefore)
 	}
 	next := NewConn(Config{})
-	if carried, _ := c.CarryOver(next); carried != 450 {
+	if carried, _, _ := c.CarryOver(next); carried != 450 {
 		t.Fatalf("carried %d", carried)
 	}
 	frames := mustDecode(t, allOutput(next))
 	if len(frames) != 2 || !bytes.Equal(frames[0].payload, a) || !bytes.Equal(frames[1].payload, b) {
 		t.Fatalf("next holds %d frames", len(frames))
+	}
+}
+
+// WriteFragment writes one message in frames: the first text or binary,
+// the rest continuations, FIN on the last; other messages wait.
+func TestWriteFragment(t *testing.T) {
+	c := NewConn(Config{})
+	c.WriteFragment(true, []byte("ab"), false)
+	if err := c.WriteText("x"); err != ErrFragmentOpen {
+		t.Fatalf("WriteText in a fragmented message: %v", err)
+	}
+	c.WritePing([]byte("p")) // control frames may interleave
+	c.WriteFragment(true, []byte("cd"), false)
+	c.WriteFragment(true, nil, true)
+	if c.FragmentOpen() || c.BufferedPayload() != 4 {
+		t.Fatalf("open %v, buffered %d", c.FragmentOpen(), c.BufferedPayload())
+	}
+	frames, err := decodeClientFrames(allOutput(c)) // not mustDecode, which wants FIN on all
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		fin bool
+		op  ws.OpCode
+		p   string
+	}{{false, ws.OpBinary, "ab"}, {true, ws.OpPing, "p"}, {false, ws.OpContinuation, "cd"}, {true, ws.OpContinuation, ""}}
+	if len(frames) != len(want) {
+		t.Fatalf("%d frames", len(frames))
+	}
+	for i, w := range want {
+		if f := frames[i]; f.fin != w.fin || f.op != w.op || string(f.payload) != w.p {
+			t.Errorf("frame %d: %v %v %q, want %v %v %q", i, f.fin, f.op, f.payload, w.fin, w.op, w.p)
+		}
+	}
+	if err := c.WriteText("x"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A message being written in fragments when the connection is lost goes
+// on over the next when none of it was written, and is reported
+// interrupted when its beginning was.
+func TestCarryOverOpenFragment(t *testing.T) {
+	c := NewConn(Config{})
+	c.WriteFragment(false, []byte("ab"), false)
+	next := NewConn(Config{})
+	if _, _, interrupted := c.CarryOver(next); interrupted || !next.FragmentOpen() {
+		t.Fatalf("unwritten: interrupted %v, open in next %v", interrupted, next.FragmentOpen())
+	}
+	c = NewConn(Config{})
+	c.WriteFragment(false, []byte("ab"), false)
+	c.WriteFragment(false, []byte("cd"), false)
+	c.Advance(len(c.Output()) - 3) // into "cd"
+	next = NewConn(Config{})
+	carried, lost, interrupted := c.CarryOver(next)
+	if !interrupted || next.FragmentOpen() || carried != 0 || lost != 2 {
+		t.Fatalf("begun: carried %d lost %d interrupted %v open %v", carried, lost, interrupted, next.FragmentOpen())
+	}
+	c = NewConn(Config{})
+	c.WriteFragment(false, []byte("ab"), false)
+	c.Advance(len(c.Output()))
+	next = NewConn(Config{})
+	if _, _, interrupted := c.CarryOver(next); !interrupted {
+		t.Fatal("a message wholly written so far is not reported interrupted")
 	}
 }

@@ -43,6 +43,7 @@ type Conn struct {
 	closeSent  bool // a close frame is queued: no more writes, no more automatic replies
 	closeRecv  bool // a valid close frame arrived: the rest of the input is ignored
 	manualPong bool // pings are answered by the driver, not queuePong
+	fragOpen   bool // a message written with WriteFragment is unfinished
 
 	hdrLeft   uint8 // header bytes of the frame at head not yet written
 	dataFrame bool  // the frame at head carries message payload

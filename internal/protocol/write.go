@@ -13,6 +13,9 @@ func (c *Conn) WriteMessage(binary bool, p []byte) error {
 	if c.closeSent {
 		return ErrClosed
 	}
+	if c.fragOpen {
+		return ErrFragmentOpen
+	}
 	op := ws.OpText
 	if binary {
 		op = ws.OpBinary
@@ -29,6 +32,9 @@ func (c *Conn) WriteMessage(binary bool, p []byte) error {
 func (c *Conn) WriteText(s string) error {
 	if c.closeSent {
 		return ErrClosed
+	}
+	if c.fragOpen {
+		return ErrFragmentOpen
 	}
 	start, key := c.beginFrame(ws.OpText, len(s))
 	c.out = append(c.out, s...)
