@@ -1,11 +1,15 @@
 package websocket_test
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/wsloop/websocket"
@@ -149,4 +153,62 @@ func ExampleWebSocket_Stats() {
 	fmt.Printf("in: %d message, %d bytes; out: %d message, %d bytes\n", s.MessagesIn, s.BytesIn, s.MessagesOut, s.BytesOut)
 	// Output:
 	// in: 1 message, 11 bytes; out: 1 message, 19 bytes
+}
+
+// A message too large to hold is written in pieces: here from a reader,
+// with io.Copy; the echo server sends it back whole.
+func ExampleWebSocket_NewMessageWriter() {
+	srv := startEcho()
+	defer srv.Close()
+
+	ctx := context.Background()
+	ws, err := websocket.Dial(ctx, srv.URL(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ws.Close()
+	w, err := ws.NewMessageWriter(ctx, false)
+	if err != nil {
+		log.Fatal(err)
+	}
+	src := strings.NewReader(strings.Repeat("0123456789", 100_000)) // a file, say
+	if _, err := io.Copy(w, src); err != nil {
+		log.Fatal(err)
+	}
+	if err := w.Close(); err != nil { // the final frame
+		log.Fatal(err)
+	}
+	m, err := ws.WaitForNextMessage(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("echoed", len(m.Data), "bytes in one message")
+	// Output:
+	// echoed 1000000 bytes in one message
+}
+
+// A protocol written for TCP runs over a WebSocket through NetConn: here
+// a line protocol with bufio.
+func ExampleWebSocket_NetConn() {
+	srv := startEcho()
+	defer srv.Close()
+
+	ws, err := websocket.Dial(context.Background(), srv.URL(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	conn, err := ws.NetConn(false) // text messages
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "HELLO %s\n", "there")
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(line)
+	// Output:
+	// HELLO there
 }
