@@ -5,23 +5,35 @@ import (
 	"time"
 )
 
+// sendAux is what few sockets use, kept apart so that the others do not
+// pay for it: the ping clock, the MessageWriter and its wait for room.
+type sendAux struct {
+	lastPing pingRecord
+	writer   *MessageWriter // the open one
+	drained  chan struct{}  // closed when the loop writes or the state changes; made by a waiting writer
+}
+
+// auxLocked is the socket's sendAux, made on first use; ws.mu is held.
+func (ws *WebSocket) auxLocked() *sendAux {
+	if ws.aux == nil {
+		ws.aux = new(sendAux)
+	}
+	return ws.aux
+}
+
 // pingRecord is the last ping the socket sent (by Ping or keepalive), so
 // that the pong answering it gives its round-trip time. Only the last is
 // kept: RFC 6455 5.5.3 lets a server answer only the most recent of
 // several pings.
 type pingRecord struct {
-	at       time.Duration // monotime when queued
+	at       time.Duration // monotime when queued; 0: no ping yet
 	data     []byte
 	answered bool
 }
 
 // notePingLocked records a ping just queued; ws.mu is held.
 func (ws *WebSocket) notePingLocked(p []byte, now time.Duration) {
-	r := ws.lastPing
-	if r == nil {
-		r = new(pingRecord)
-		ws.lastPing = r
-	}
+	r := &ws.auxLocked().lastPing
 	r.at, r.data, r.answered = now, append(r.data[:0], p...), false
 }
 
@@ -31,8 +43,11 @@ func (ws *WebSocket) notePingLocked(p []byte, now time.Duration) {
 func (ws *WebSocket) pongRTT(p []byte) time.Duration {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	r := ws.lastPing
-	if r == nil || r.answered || !bytes.Equal(r.data, p) {
+	if ws.aux == nil {
+		return 0
+	}
+	r := &ws.aux.lastPing
+	if r.at == 0 || r.answered || !bytes.Equal(r.data, p) {
 		return 0
 	}
 	r.answered = true

@@ -250,9 +250,9 @@ func (ws *WebSocket) dropConnection() {
 		ws.core = ws.newCore()
 		_, lost, interrupted := old.CarryOver(ws.core)
 		ws.rc.lost += lost
-		if interrupted && ws.writer != nil {
-			ws.writer.err = ErrMessageInterrupted
-			ws.writer = nil
+		if interrupted && ws.aux != nil && ws.aux.writer != nil {
+			ws.aux.writer.err = ErrMessageInterrupted
+			ws.aux.writer = nil
 		}
 		ws.dropped += old.Discard() + lost
 		if ws.core.BufferedPayload() > 0 {

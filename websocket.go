@@ -85,6 +85,7 @@ type WebSocket struct {
 	lowThreshold int // Config.BufferedAmountLowThreshold
 	listeners    []*listener
 	state        atomic.Int32
+	released     atomic.Bool // nothing of the socket is left on its loop
 
 	// mu guards the protocol core and the write side, which Send and Close
 	// reach from any goroutine, and the blocking API's inbox.
@@ -101,29 +102,25 @@ type WebSocket struct {
 	shutdownWait bool      // half-close once the output is drained
 	aboveLow     bool      // a Send left BufferedAmount above lowThreshold
 	writeFailed  bool
+	manualPong   bool // Config.ManualPong
+	userClosed   bool // Close or CloseWith was called, under mu
+	opened       bool // the open event fired, under mu
+	dialing      bool // loop-only, as the next two
+	gotClose     bool // the server's close frame arrived
+	closeFired   bool
 	dropped      int // bytes never sent: sent after close, or left when it closed
 
 	in *inbox // made by Dial: what it keeps for the blocking calls
 
-	ka         *keepalive     // made when Config asks for keepalive; loop-only
-	manualPong bool           // Config.ManualPong
-	lastPing   *pingRecord    // under mu; made by the first ping
-	rc         *reconnector   // made when Config.Reconnect is set
-	writer     *MessageWriter // the open MessageWriter, under mu
-	drained    chan struct{}  // closed when the loop writes or the state changes; made by a waiting writer, under mu
-	log        *slog.Logger   // Config.Logger with the socket's attributes; nil: silent
-	counts     counters
-	userClosed bool   // Close or CloseWith was called, under mu
-	gen        uint64 // connections made so far, under mu: a task of a lost one must not touch the next
+	ka     *keepalive   // made when Config asks for keepalive; loop-only
+	rc     *reconnector // made when Config.Reconnect is set
+	aux    *sendAux     // under mu; made by the first ping or MessageWriter
+	log    *slog.Logger // Config.Logger with the socket's attributes; nil: silent
+	counts counters
+	gen    uint64 // connections made so far, under mu: a task of a lost one must not touch the next
 
-	// Loop-only state.
-	dialing    bool
-	gotClose   bool // the server's close frame arrived
-	closeEv    CloseEvent
-	closeFired bool
-	failErr    error       // the ErrorEvent's cause, under mu
-	opened     bool        // the open event fired, under mu
-	released   atomic.Bool // nothing of the socket is left on its loop
+	closeEv CloseEvent // loop-only
+	failErr error      // the ErrorEvent's cause, under mu
 }
 
 // New creates a socket and starts connecting to url in the background, as
@@ -368,7 +365,7 @@ func (ws *WebSocket) writeMessage(enc func(*protocol.Conn) error, n int) error {
 func (ws *WebSocket) write(enc func(*protocol.Conn) error, n int, data bool) error {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	if data && ws.writer != nil {
+	if data && ws.aux != nil && ws.aux.writer != nil {
 		return ErrWriterOpen
 	}
 	return ws.writeLocked(enc, n, data)

@@ -53,11 +53,12 @@ func (ws *WebSocket) NewMessageWriter(ctx context.Context, binary bool) (*Messag
 	if ws.ReadyState() != Open {
 		return nil, ErrInvalidState
 	}
-	if ws.writer != nil {
+	aux := ws.auxLocked()
+	if aux.writer != nil {
 		return nil, ErrWriterOpen
 	}
 	w := &MessageWriter{ws: ws, ctx: ctx, binary: binary, chunkMax: min(max(ws.maxBuffered/4, 16<<10), 1<<20)}
-	ws.writer = w
+	aux.writer = w
 	return w, nil
 }
 
@@ -169,8 +170,8 @@ func (w *MessageWriter) fail(err error) error {
 func (w *MessageWriter) finish(err error) {
 	w.ws.mu.Lock()
 	w.done, w.err = true, err
-	if w.ws.writer == w {
-		w.ws.writer = nil
+	if aux := w.ws.aux; aux.writer == w {
+		aux.writer = nil
 	}
 	w.ws.mu.Unlock()
 }

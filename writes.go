@@ -83,16 +83,17 @@ func (l *EventLoop) unpark() {
 // the backlog, or the socket's state changed: a writer waiting for room
 // looks again then. ws.mu is held.
 func (ws *WebSocket) drainChanLocked() chan struct{} {
-	if ws.drained == nil {
-		ws.drained = make(chan struct{})
+	aux := ws.auxLocked()
+	if aux.drained == nil {
+		aux.drained = make(chan struct{})
 	}
-	return ws.drained
+	return aux.drained
 }
 
 // wakeWritersLocked wakes the writers waiting for room; ws.mu is held.
 func (ws *WebSocket) wakeWritersLocked() {
-	if ws.drained != nil {
-		close(ws.drained)
-		ws.drained = nil
+	if ws.aux != nil && ws.aux.drained != nil {
+		close(ws.aux.drained)
+		ws.aux.drained = nil
 	}
 }
