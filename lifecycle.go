@@ -180,9 +180,11 @@ func (ws *WebSocket) onCloseFrame(code uint16, reason string) {
 	if code == 0 {
 		ws.closeEv.Code = CloseNoStatus
 	}
-	ws.mu.Lock()
 	if ws.ReadyState() == Open {
 		ws.logAt(slog.LevelDebug, "the server closes", "code", code, "reason", reason)
+	}
+	ws.mu.Lock()
+	if ws.ReadyState() == Open {
 		ws.state.Store(int32(Closing))
 	}
 	ws.armCloseTimerLocked()

@@ -435,12 +435,12 @@ func (ws *WebSocket) CloseWith(code int, reason string) error {
 }
 
 func (ws *WebSocket) close(code uint16, reason string) {
+	if st := ws.ReadyState(); st == Connecting || st == Open {
+		ws.logAt(slog.LevelDebug, "closing", "code", code, "reason", reason) // outside mu: a handler may write
+	}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	ws.userClosed = true
-	if st := ws.ReadyState(); st == Connecting || st == Open {
-		ws.logAt(slog.LevelDebug, "closing", "code", code, "reason", reason)
-	}
 	switch ws.ReadyState() {
 	case Connecting:
 		ws.state.Store(int32(Closing))

@@ -30,8 +30,9 @@ func connectCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	fs.SetOutput(stderr)
 	var protocols stringsFlag
 	fs.Var(&protocols, "protocol", "subprotocol to offer; repeat the flag to offer several, in order of preference")
+	pingInterval := fs.Duration("ping-interval", 0, "send a keepalive ping after this `duration` without a byte from the server, and fail the connection when nothing comes back within it (0: none)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: wsloop connect [-protocol p]... URL")
+		fmt.Fprintln(stderr, "usage: wsloop connect [-protocol p]... [-ping-interval d] URL")
 		fmt.Fprintln(stderr, "\nSends each line of standard input as a text message and prints each message received")
 		fmt.Fprintln(stderr, "(binary ones as a hex dump). At the end of input it closes the connection normally.")
 		fs.PrintDefaults()
@@ -43,7 +44,8 @@ func connectCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fs.Usage()
 		return exitUsage
 	}
-	return connect(ctx, fs.Arg(0), protocols, stdin, stdout, stderr)
+	cfg := websocket.Config{Protocols: protocols, PingInterval: *pingInterval}
+	return connect(ctx, fs.Arg(0), cfg, stdin, stdout, stderr)
 }
 
 // highWater is how many bytes connect lets wait in BufferedAmount before it
@@ -69,9 +71,10 @@ const (
 // the close go to stderr. The end of stdin (once the server has read it
 // all) or of ctx closes the connection with code 1000. It returns the exit
 // code: 0 when the close was clean.
-func connect(ctx context.Context, url string, protocols []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func connect(ctx context.Context, url string, cfg websocket.Config, stdin io.Reader, stdout, stderr io.Writer) int {
 	loop := websocket.NewEventLoop()
-	ws, err := websocket.NewWithConfig(url, &websocket.Config{Protocols: protocols, Loop: loop})
+	cfg.Loop = loop
+	ws, err := websocket.NewWithConfig(url, &cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "wsloop connect:", err)
 		return exitUsage

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/wsloop/websocket"
 	"github.com/wsloop/websocket/internal/echoserver"
 )
@@ -30,7 +32,7 @@ func TestConnectEchoesLines(t *testing.T) {
 	srv := startEcho(t, "chat")
 	in := "hello\nwindows line\r\n\nnot UTF-8 \xff\nlast line without newline"
 	var stdout, stderr bytes.Buffer
-	code := connect(context.Background(), srv.URL(), []string{"other", "chat"}, strings.NewReader(in), &stdout, &stderr)
+	code := connect(context.Background(), srv.URL(), websocket.Config{Protocols: []string{"other", "chat"}}, strings.NewReader(in), &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit code %d, want 0\nstderr:\n%s", code, stderr.String())
 	}
@@ -54,7 +56,7 @@ func TestConnectEchoesLines(t *testing.T) {
 func TestConnectServerCloses(t *testing.T) {
 	srv := startEcho(t)
 	var stdout, stderr bytes.Buffer
-	code := connect(context.Background(), srv.URL(), nil, strings.NewReader("one\n!close 4001 bye\n"), &stdout, &stderr)
+	code := connect(context.Background(), srv.URL(), websocket.Config{}, strings.NewReader("one\n!close 4001 bye\n"), &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit code %d, want 0\nstderr:\n%s", code, stderr.String())
 	}
@@ -78,7 +80,7 @@ func TestConnectInterrupted(t *testing.T) {
 	var stderr bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- connect(ctx, srv.URL(), nil, inR, outW, &stderr)
+		done <- connect(ctx, srv.URL(), websocket.Config{}, inR, outW, &stderr)
 		outW.Close()
 	}()
 
@@ -121,7 +123,7 @@ func TestConnectFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := connect(context.Background(), tc.url, nil, strings.NewReader("never sent\n"), &stdout, &stderr)
+			code := connect(context.Background(), tc.url, websocket.Config{}, strings.NewReader("never sent\n"), &stdout, &stderr)
 			if code != tc.code {
 				t.Errorf("exit code %d, want %d", code, tc.code)
 			}
@@ -143,5 +145,33 @@ func TestPrintMessage(t *testing.T) {
 	want := "héllo\n[binary 4 bytes] 0001feff\n[binary 0 bytes] \n"
 	if out.String() != want {
 		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+// TestConnectPingInterval: -ping-interval finds a server that went
+// silent after its handshake, and the run fails.
+func TestConnectPingInterval(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		if _, err := ws.Upgrade(c); err != nil {
+			return
+		}
+		io.Copy(io.Discard, c) // reads, never answers
+	}()
+	stdin, w := io.Pipe() // input that never ends
+	defer w.Close()
+	var stdout, stderr bytes.Buffer
+	code := connectCommand(context.Background(), []string{"-ping-interval", "50ms", "ws://" + ln.Addr().String() + "/"}, stdin, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "keepalive") || !strings.Contains(stderr.String(), "code=1006") {
+		t.Fatalf("exit code %d\nstderr:\n%s", code, stderr.String())
 	}
 }

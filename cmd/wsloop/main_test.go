@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsloop/websocket"
 )
 
 func TestUsage(t *testing.T) {
@@ -68,7 +70,7 @@ func TestServe(t *testing.T) {
 	}
 
 	var stdout, cstderr bytes.Buffer
-	if code := connect(context.Background(), url, []string{"y"}, strings.NewReader("echo?\n"), &stdout, &cstderr); code != 0 {
+	if code := connect(context.Background(), url, websocket.Config{Protocols: []string{"y"}}, strings.NewReader("echo?\n"), &stdout, &cstderr); code != 0 {
 		t.Fatalf("connect: exit code %d\n%s", code, cstderr.String())
 	}
 	if stdout.String() != "echo?\n" {
