@@ -120,13 +120,12 @@ func (l *EventLoop) runKeepalive(wait time.Duration) time.Duration {
 			break
 		}
 		switch ws.keepaliveCheck(now) {
-		case kaKeep:
-			k.due = k.next()
-			l.kaFix(0)
 		case kaPinged:
 			pinged = true
+			fallthrough
+		case kaKeep:
 			k.due = k.next()
-			l.kaFix(0)
+			l.kaFix(k.index)
 		case kaDone:
 			if k.index >= 0 {
 				l.kaRemove(k.index)
