@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync/atomic"
 )
 
 // ErrNotDialed is returned by the blocking receive calls on a socket made by
@@ -22,6 +23,7 @@ type inbox struct {
 	notify        chan struct{} // closed when a blocking call may go on; made by a waiter
 	head          []byte        // the handshake response's, for ResponseHeader
 	local, remote net.Addr      // the connection's addresses, for NetConn
+	partsLeft     atomic.Bool   // a message streamed in parts is being taken (StreamMessages)
 }
 
 // inboxOverhead is what an event in the inbox counts against MaxInboxSize
@@ -188,7 +190,7 @@ func (ws *WebSocket) resume() {
 // a socket on the same loop returns ErrLoopRunning instead of waiting.
 func (ws *WebSocket) WaitForNextMessage(ctx context.Context) (MessageEvent, error) {
 	for {
-		e, err := ws.receive(ctx, true)
+		e, err := ws.receiveWhole(ctx, true)
 		if err != nil {
 			return MessageEvent{}, err
 		}
@@ -205,7 +207,27 @@ func (ws *WebSocket) WaitForNextMessage(ctx context.Context) (MessageEvent, erro
 // a feed subscribes again then); after the close,
 // a *ClosedError as WaitForNextMessage.
 func (ws *WebSocket) LowLevelReceive(ctx context.Context) (Event, error) {
-	return ws.receive(ctx, false)
+	return ws.receiveWhole(ctx, false)
+}
+
+// receiveWhole is receive with a message streamed in parts
+// (StreamMessages) put together first; pings and pongs among its parts are
+// passed over. The rest of a message a MessageReader left is skipped.
+func (ws *WebSocket) receiveWhole(ctx context.Context, messagesOnly bool) (Event, error) {
+	if !ws.stream {
+		return ws.receive(ctx, messagesOnly)
+	}
+	for ws.in.partsLeft.Load() {
+		if _, _, err := ws.nextPart(ctx); err != nil {
+			return nil, err
+		}
+	}
+	e, err := ws.receive(ctx, messagesOnly)
+	if m, ok := e.(MessageEvent); ok && m.more {
+		ws.in.partsLeft.Store(true)
+		return ws.assemble(ctx, m)
+	}
+	return e, err
 }
 
 func (ws *WebSocket) receive(ctx context.Context, messagesOnly bool) (Event, error) {

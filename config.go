@@ -159,6 +159,15 @@ type Config struct {
 	// connection is lost; see ReconnectPolicy. Nil: a lost connection
 	// closes the socket, as in a browser.
 	Reconnect *ReconnectPolicy
+	// StreamMessages makes a socket made by Dial hand each message on as
+	// its bytes arrive, to be read with NextReader, rather than hold it
+	// whole: a message far larger than the program wants to hold (up to
+	// MaxMessageSize, which may then be raised) passes through the
+	// bounded inbox. WaitForNextMessage and LowLevelReceive still return
+	// whole messages, put together from the parts. OnMessage and
+	// "message" listeners do not fire for such a socket. A socket made by
+	// New refuses it (*ConfigError).
+	StreamMessages bool
 	// Logger, when set, is told the socket's life: the dial's stages and
 	// the handshake's steps at debug level, open and close at info,
 	// failures and reconnections at warn, each line with the socket's id

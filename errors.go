@@ -36,6 +36,10 @@ var (
 	// browser close the connection when its buffer is full, Go tells the
 	// caller instead.
 	ErrBufferFull = errors.New("websocket: send buffer full: BufferedAmount would pass Config.MaxBufferedAmount")
+	// ErrNotStreaming is returned by NextReader on a socket whose
+	// Config.StreamMessages is unset: its messages arrive whole, for
+	// WaitForNextMessage.
+	ErrNotStreaming = errors.New("websocket: NextReader on a socket without Config.StreamMessages")
 )
 
 // SyntaxError is the browser's SyntaxError: New was given a URL or a

@@ -48,6 +48,8 @@ type MessageEvent struct {
 	Data []byte
 	// Binary reports a binary message; otherwise Data is valid UTF-8 text.
 	Binary bool
+
+	more bool // a part, with more to come (Config.StreamMessages), in the inbox only
 }
 
 // Text returns the message as a string, as JavaScript's e.data for a text

@@ -3,6 +3,7 @@ package websocket_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -211,4 +212,31 @@ func ExampleWebSocket_NetConn() {
 	fmt.Print(line)
 	// Output:
 	// HELLO there
+}
+
+// A message too large to hold is read as it arrives, through a bounded
+// inbox, with StreamMessages and NextReader: here into a hash.
+func ExampleWebSocket_NextReader() {
+	srv := startEcho()
+	defer srv.Close()
+
+	ctx := context.Background()
+	ws, err := websocket.Dial(ctx, srv.URL(), &websocket.Config{StreamMessages: true, MaxInboxSize: 256 << 10})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ws.Close()
+	ws.Send(make([]byte, 8<<20)) // the echo server sends it back
+	r, err := ws.NextReader(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d bytes, sha256 %x...\n", n, h.Sum(nil)[:4])
+	// Output:
+	// 8388608 bytes, sha256 2daeb1f3...
 }

@@ -144,11 +144,18 @@ func (ws *WebSocket) onRead(p []byte) {
 		}
 		switch e.Kind {
 		case protocol.KindMessage:
-			if ws.ReadyState() == Open {
+			switch {
+			case ws.ReadyState() != Open:
+				bufpool.Put(e.Data) // never seen by anyone
+			case ws.stream:
+				// Parts go to the inbox only: handlers take whole messages.
+				if !e.More {
+					ws.counts.msgsIn.Add(1)
+				}
+				ws.deliver(MessageEvent{Target: ws, Data: e.Data, Binary: e.Binary, more: e.More})
+			default:
 				ws.counts.msgsIn.Add(1)
 				emit(ws, ws.OnMessage, MessageEvent{Target: ws, Data: e.Data, Binary: e.Binary}, true)
-			} else {
-				bufpool.Put(e.Data) // never seen by anyone
 			}
 		case protocol.KindPing:
 			if ws.ReadyState() == Open {

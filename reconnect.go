@@ -285,5 +285,5 @@ func (ws *WebSocket) redial() {
 
 // newCore is a fresh protocol state for the socket's connection.
 func (ws *WebSocket) newCore() *protocol.Conn {
-	return protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage, ManualPong: ws.manualPong})
+	return protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage, ManualPong: ws.manualPong, Stream: ws.stream})
 }

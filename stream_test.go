@@ -252,3 +252,79 @@ func TestNetConnDeadlineMoved(t *testing.T) {
 		t.Fatalf("Read: %v", err)
 	}
 }
+
+// With StreamMessages a message larger than the inbox passes through it
+// in parts: NextReader reads it as it arrives, the inbox stays bounded;
+// WaitForNextMessage still returns whole messages; a reader left unread
+// is skipped.
+func TestStreamMessages(t *testing.T) {
+	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), rawFailBound)
+	defer cancel()
+	const inbox = 128 << 10
+	ws, err := websocket.Dial(ctx, srv.URL(), &websocket.Config{StreamMessages: true, MaxInboxSize: inbox, MaxBufferedAmount: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	big := make([]byte, 4<<20) // 32 times the inbox
+	rand.NewChaCha8([32]byte{2}).Read(big)
+	for _, m := range [][]byte{big, []byte("skipped"), big[:100_000], []byte("small")} {
+		if err := ws.Send(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := ws.NextReader(ctx)
+	if err != nil || !r.Binary {
+		t.Fatalf("NextReader: %v", err)
+	}
+	peak := 0
+	var got bytes.Buffer
+	if _, err := io.Copy(&got, &peekReader{r: r, each: func() { peak = max(peak, websocket.InboxBytes(ws)) }}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), big) {
+		t.Fatalf("read %d bytes, not the message", got.Len())
+	}
+	if peak > inbox+2*(64<<10)+64 {
+		t.Errorf("the inbox held %d bytes, over its bound %d and a read", peak, inbox)
+	}
+	r, _ = ws.NextReader(ctx)
+	io.CopyN(io.Discard, r, 3) // and leave the rest
+	m, err := ws.WaitForNextMessage(ctx)
+	if err != nil || !bytes.Equal(m.Data, big[:100_000]) {
+		t.Fatalf("WaitForNextMessage: %d bytes, %v", len(m.Data), err)
+	}
+	m, err = ws.WaitForNextMessage(ctx)
+	if err != nil || string(m.Data) != "small" {
+		t.Fatalf("WaitForNextMessage: %q, %v", m.Data, err)
+	}
+	if s := ws.Stats(); s.MessagesIn != 4 {
+		t.Errorf("Stats count %d messages in, want 4", s.MessagesIn)
+	}
+}
+
+func TestStreamMessagesRefused(t *testing.T) {
+	_, err := websocket.NewWithConfig("ws://127.0.0.1:1/", &websocket.Config{StreamMessages: true})
+	var ce *websocket.ConfigError
+	if !errors.As(err, &ce) || ce.Field != "StreamMessages" {
+		t.Errorf("NewWithConfig with StreamMessages: %v", err)
+	}
+	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ws, err := websocket.Dial(context.Background(), srv.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if _, err := ws.NextReader(context.Background()); !errors.Is(err, websocket.ErrNotStreaming) {
+		t.Errorf("NextReader without StreamMessages: %v", err)
+	}
+}

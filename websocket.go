@@ -103,6 +103,7 @@ type WebSocket struct {
 	aboveLow     bool      // a Send left BufferedAmount above lowThreshold
 	writeFailed  bool
 	manualPong   bool // Config.ManualPong
+	stream       bool // Config.StreamMessages
 	userClosed   bool // Close or CloseWith was called, under mu
 	opened       bool // the open event fired, under mu
 	dialing      bool // loop-only, as the next two
@@ -175,6 +176,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		lowThreshold: c.BufferedAmountLowThreshold,
 		dialing:      true,
 		manualPong:   c.ManualPong,
+		stream:       c.StreamMessages,
 	}
 	ws.log = socketLogger(c.Logger, ws.id, redactedURL(u))
 	if c.PingInterval > 0 || c.IdleTimeout > 0 {
@@ -182,6 +184,8 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 	}
 	if blocking {
 		ws.in = &inbox{max: c.MaxInboxSize}
+	} else if c.StreamMessages {
+		return nil, &ConfigError{Field: "StreamMessages", Msg: "only for a socket made by Dial: one made by New hands whole messages to OnMessage"}
 	}
 	opts := dial.Options{
 		URL:          u,

@@ -18,6 +18,13 @@ type Config struct {
 	// ManualPong leaves pings unanswered: the driver's program answers
 	// them itself (WritePong), as RFC 6455 5.5.3 requires it to do soon.
 	ManualPong bool
+	// Stream hands a message on as its bytes arrive, a KindMessage with
+	// More set for each part but the last, rather than buffering it
+	// whole: a message far larger than memory can then pass, still
+	// bounded by MaxMessageSize. A text message's UTF-8 is checked as it
+	// goes, so a part already handed on may belong to a message that
+	// then fails the connection.
+	Stream bool
 }
 
 // maxMessageSize resolves the configured limit, clamped to what a byte slice

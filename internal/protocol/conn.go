@@ -13,6 +13,7 @@ type Conn struct {
 	ev   Event  // the event the frame just completed, until Next returns it
 
 	remaining int64  // payload bytes of the current frame not yet seen
+	streamed  int64  // bytes of the message in progress handed on already (Config.Stream)
 	maxSize   int64  // resolved Config.MaxMessageSize
 	err       *Error // the violation that failed the connection, if any
 
@@ -44,6 +45,7 @@ type Conn struct {
 	closeRecv  bool // a valid close frame arrived: the rest of the input is ignored
 	manualPong bool // pings are answered by the driver, not queuePong
 	fragOpen   bool // a message written with WriteFragment is unfinished
+	stream     bool // Config.Stream
 
 	hdrLeft   uint8 // header bytes of the frame at head not yet written
 	dataFrame bool  // the frame at head carries message payload
@@ -54,7 +56,7 @@ type Conn struct {
 // NewConn returns the state for a freshly opened connection, after the
 // opening handshake succeeded.
 func NewConn(cfg Config) *Conn {
-	return &Conn{maxSize: cfg.maxMessageSize(), manualPong: cfg.ManualPong}
+	return &Conn{maxSize: cfg.maxMessageSize(), manualPong: cfg.ManualPong, stream: cfg.Stream}
 }
 
 // CloseSent reports whether a close frame has been queued, by WriteClose, by
@@ -87,7 +89,7 @@ func (c *Conn) Partial() bool {
 // nothing more will be read.
 func (c *Conn) fail(e *Error) {
 	c.err = e
-	c.msg, c.ctrl = nil, nil
+	c.msg, c.ctrl, c.streamed = nil, nil, 0
 	c.msgOp, c.inPayload, c.hdrLen = 0, false, 0
 	if !c.closeSent {
 		c.queueClose(e.Code, e.Reason)

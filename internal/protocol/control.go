@@ -46,7 +46,7 @@ func (c *Conn) control(payload []byte, owned bool) *Error {
 		}
 		c.closeRecv = true
 		// The closing handshake ends any message in progress.
-		c.msg, c.msgOp = nil, 0
+		c.msg, c.msgOp, c.streamed = nil, 0, 0
 		c.ev = Event{Kind: KindClose, Code: code, Reason: reason}
 		if !c.closeSent {
 			// RFC 6455 5.5.1: echo the status code. The reason is ours

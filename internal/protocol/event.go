@@ -51,4 +51,7 @@ type Event struct {
 	// Binary tells a binary message (true) from a text one (false) for
 	// KindMessage.
 	Binary bool
+	// More marks a KindMessage that is a part of its message, with more
+	// to follow (Config.Stream); the last part has it unset.
+	More bool
 }

@@ -179,7 +179,7 @@ func (c *Conn) Discard() (unwritten int) {
 	c.out, c.earlier, c.head, c.buffered = nil, nil, 0, 0
 	c.hdrLeft, c.payLeft, c.dataFrame, c.pongLen = 0, 0, false, 0
 	bufpool.Put(c.msg)
-	c.msg, c.ctrl = nil, nil
+	c.msg, c.ctrl, c.streamed = nil, nil, 0
 	c.msgOp, c.inPayload, c.hdrLen = 0, false, 0
 	c.closeSent = true
 	return unwritten

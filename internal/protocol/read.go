@@ -141,7 +141,7 @@ func (c *Conn) startFrame(hb, p []byte) ([]byte, *Error) {
 		// Enforce the limit on the announced length, before buffering any
 		// of the payload. len(c.msg) never exceeds maxSize, so the
 		// subtraction cannot overflow.
-		if h.Length > c.maxSize-int64(len(c.msg)) {
+		if h.Length > c.maxSize-int64(len(c.msg))-c.streamed {
 			return p, newError(codeTooBig, reasonTooBig)
 		}
 		if h.OpCode != ws.OpContinuation {
@@ -179,6 +179,9 @@ func (c *Conn) dataPayload(chunk []byte) *Error {
 		return newError(codeInvalidData, reasonUTF8)
 	}
 	c.remaining -= int64(len(chunk))
+	if c.stream {
+		return c.streamPart(chunk)
+	}
 	if c.remaining == 0 && c.frameFin && c.msg == nil {
 		// Nothing buffered and this chunk ends the message: it is the
 		// whole message, so copy it once into a buffer of its size.
@@ -196,6 +199,26 @@ func (c *Conn) dataPayload(chunk []byte) *Error {
 	}
 	data := c.msg
 	c.msg = nil
+	return c.finishMessage(data)
+}
+
+// streamPart hands a chunk of a message on as a part (Config.Stream).
+func (c *Conn) streamPart(chunk []byte) *Error {
+	if c.remaining == 0 {
+		c.inPayload = false
+	}
+	final := c.remaining == 0 && c.frameFin
+	if len(chunk) == 0 && !final {
+		return nil
+	}
+	data := bufpool.Get(len(chunk))
+	copy(data, chunk)
+	if !final {
+		c.streamed += int64(len(chunk))
+		c.ev = Event{Kind: KindMessage, Binary: c.msgOp == ws.OpBinary, Data: data, More: true}
+		return nil
+	}
+	c.streamed = 0
 	return c.finishMessage(data)
 }
 
