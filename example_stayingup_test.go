@@ -240,3 +240,37 @@ func ExampleWebSocket_NextReader() {
 	// Output:
 	// 8388608 bytes, sha256 2daeb1f3...
 }
+
+// Retry decides which losses are worth another attempt: here the server's
+// application code 4000 ("come back later") too, besides what
+// RetryTransient retries.
+func ExampleRetryTransient() {
+	srv := startEcho()
+	defer srv.Close()
+
+	loop := websocket.NewEventLoop()
+	ws, err := websocket.NewWithConfig(srv.URL(), &websocket.Config{
+		Loop: loop,
+		Reconnect: &websocket.ReconnectPolicy{
+			InitialDelay: 10 * time.Millisecond,
+			Retry: func(ev websocket.CloseEvent, err error) bool {
+				return ev.Code == 4000 || websocket.RetryTransient(ev, err)
+			},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ws.OnOpen = func(websocket.OpenEvent) { ws.SendText("!close 4000 later") }
+	ws.OnReconnect = func(r websocket.ReconnectEvent) {
+		fmt.Println("reconnect after", r.Close.Code, r.Close.Reason)
+		if r.Attempt == 1 {
+			ws.OnOpen = func(websocket.OpenEvent) { ws.Close() }
+		}
+	}
+	ws.OnClose = func(c websocket.CloseEvent) { fmt.Println("close:", c.Code) }
+	loop.Run()
+	// Output:
+	// reconnect after 4000 later
+	// close: 1005
+}
