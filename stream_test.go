@@ -171,17 +171,7 @@ func (p *peekReader) Read(b []byte) (int, error) {
 // deadlines time a Read out and can be moved, and the server's normal
 // close is io.EOF.
 func TestNetConn(t *testing.T) {
-	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), rawFailBound)
-	defer cancel()
-	ws, err := websocket.Dial(ctx, srv.URL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, ws, _ := dialEcho(t, nil)
 	nc, err := ws.NetConn(false)
 	if err != nil {
 		t.Fatal(err)
@@ -227,17 +217,7 @@ func TestNetConn(t *testing.T) {
 // A blocked Read wakes when its deadline is moved into the past, and one
 // moved later lets it go on waiting.
 func TestNetConnDeadlineMoved(t *testing.T) {
-	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), rawFailBound)
-	defer cancel()
-	ws, err := websocket.Dial(ctx, srv.URL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ws, _ := dialEcho(t, nil)
 	defer ws.Close()
 	nc, _ := ws.NetConn(true)
 	nc.SetReadDeadline(time.Now().Add(time.Hour))
@@ -258,18 +238,8 @@ func TestNetConnDeadlineMoved(t *testing.T) {
 // WaitForNextMessage still returns whole messages; a reader left unread
 // is skipped.
 func TestStreamMessages(t *testing.T) {
-	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), rawFailBound)
-	defer cancel()
 	const inbox = 128 << 10
-	ws, err := websocket.Dial(ctx, srv.URL(), &websocket.Config{StreamMessages: true, MaxInboxSize: inbox, MaxBufferedAmount: 64 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ws, ctx := dialEcho(t, &websocket.Config{StreamMessages: true, MaxInboxSize: inbox, MaxBufferedAmount: 64 << 20})
 	defer ws.Close()
 	big := make([]byte, 4<<20) // 32 times the inbox
 	rand.NewChaCha8([32]byte{2}).Read(big)
@@ -327,4 +297,22 @@ func TestStreamMessagesRefused(t *testing.T) {
 	if _, err := ws.NextReader(context.Background()); !errors.Is(err, websocket.ErrNotStreaming) {
 		t.Errorf("NextReader without StreamMessages: %v", err)
 	}
+}
+
+// dialEcho dials the embedded echo server with cfg; the server closes and
+// ctx ends with the test.
+func dialEcho(t *testing.T, cfg *websocket.Config) (*echoserver.Server, *websocket.WebSocket, context.Context) {
+	t.Helper()
+	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), rawFailBound)
+	t.Cleanup(cancel)
+	ws, err := websocket.Dial(ctx, srv.URL(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, ws, ctx
 }
