@@ -73,11 +73,15 @@ type options struct {
 	k100Procs  int
 	k100Server int
 	pause      time.Duration
+
+	kaInterval    time.Duration
+	kaWindow      time.Duration
+	kaPongTimeout time.Duration
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated scenarios: rt, bulk, recv, fan, idle, burst, idle-100k; all = every one but idle-100k")
+	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated scenarios: rt, bulk, recv, fan, idle, burst, idle-100k, idle-keepalive; all = every one but idle-100k and idle-keepalive")
 	flag.StringVar(&o.libs, "libs", "wsloop,gorilla,coder,gobwas,gws", "comma-separated libraries, in the order they alternate; wsloop-portable (wsloop on the portable poller), wsloop-keep (wsloop not releasing messages) and wsloop-blocking (wsloop's blocking API) can be added")
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds: each library runs once per round")
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "length of one run of rt, bulk, recv and burst")
@@ -88,7 +92,10 @@ func main() {
 	flag.IntVar(&o.fanRounds, "fan-rounds", 100, "fan: round trips per connection")
 	flag.IntVar(&o.fanSize, "fan-size", 64, "fan: text message size in bytes")
 	flag.IntVar(&fanLoops, "fan-loops", fanLoops, "fan: event loops wsloop spreads the connections over (default GOMAXPROCS)")
-	flag.IntVar(&o.idleConns, "idle-conns", 0, "idle: connections (0: as many as the fd limit allows, at most 19000)")
+	flag.IntVar(&o.idleConns, "idle-conns", 0, "idle, idle-keepalive: connections (0: as many as the fd limit allows, at most 19000)")
+	flag.DurationVar(&o.kaInterval, "ka-interval", 30*time.Second, "idle-keepalive: PingInterval")
+	flag.DurationVar(&o.kaWindow, "ka-window", 0, "idle-keepalive: how long the CPU time, pings and pongs are measured once every connection is open (0: twice -ka-interval)")
+	flag.DurationVar(&o.kaPongTimeout, "ka-pong-timeout", 0, "idle-keepalive: PongTimeout (0: -ka-interval, the library's default)")
 	flag.IntVar(&o.burstCount, "burst-n", 64, "burst: messages sent in one go before their echoes are awaited")
 	flag.IntVar(&o.burstSize, "burst-size", 32, "burst: text message size in bytes")
 	flag.IntVar(&o.addrs, "addrs", 8, "loopback addresses the server listens on: 127.0.0.1 to 127.0.0.N")
@@ -193,9 +200,12 @@ func run(o options) error {
 	failed := false
 	for _, name := range scen {
 		var err error
-		if name == "idle-100k" {
+		switch name {
+		case "idle-100k":
 			err = runIdle100k(o, bin, limit)
-		} else {
+		case "idle-keepalive":
+			err = runIdleKeepalive(o, libs, bin, limit)
+		default:
 			err = runScenario(o, name, libs, bin, limit)
 		}
 		if err != nil {
@@ -210,14 +220,15 @@ func run(o options) error {
 }
 
 func parseScenarios(s string) ([]string, error) {
-	valid := []string{"rt", "bulk", "recv", "fan", "idle", "burst", "idle-100k"}
+	valid := []string{"rt", "bulk", "recv", "fan", "idle", "burst", "idle-100k", "idle-keepalive"}
+	const optional = 2 // the last ones, run only when named
 	var out []string
 	for _, name := range strings.Split(s, ",") {
 		name = strings.TrimSpace(name)
 		switch {
 		case name == "":
 		case name == "all":
-			out = append(out, valid[:len(valid)-1]...)
+			out = append(out, valid[:len(valid)-optional]...)
 		case contains(valid, name):
 			out = append(out, name)
 		default:

@@ -86,6 +86,55 @@ func TestSmoke(t *testing.T) {
 			// bursts). The driver opens the counter first thing.
 		})
 	}
+
+	// idle-keepalive: every socket must have its keepalive pings answered
+	// within the window, and the sockets without keepalive must send
+	// none. PongTimeout is 4 intervals, so that a loaded machine does not
+	// fail a live socket (at commits 0b5a6ee to 9cc12ce the pings are
+	// then PongTimeout apart, still 2 or more in the window). A run in
+	// which a pong came late (a KeepaliveError, a read time-out) or some
+	// socket got no pong is tried again once, slower and longer.
+	for _, v := range []kaVariant{kaWsloop, kaWsloopOff, kaGorilla} {
+		t.Run("idle-keepalive/"+v.name, func(t *testing.T) {
+			p := kaParams{n: 20, interval: 100 * time.Millisecond, pongTimeout: 400 * time.Millisecond, window: time.Second}
+			s, err := v.run(idleURLs, p)
+			if v.ping && (isTimeout(err) || err == nil && s.noPong > 0) {
+				t.Logf("%v, %d of %d sockets without a pong in %v: again, slower", err, s.noPong, p.n, s.elapsed)
+				p = kaParams{n: 20, interval: 500 * time.Millisecond, pongTimeout: 3 * time.Second, window: 4 * time.Second}
+				s, err = v.run(idleURLs, p)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.conns != p.n || s.elapsed < p.window {
+				t.Fatalf("%d sockets measured for %v, want %d for %v", s.conns, s.elapsed, p.n, p.window)
+			}
+			if !v.ping {
+				if s.pings != 0 || s.pongs != 0 {
+					t.Errorf("no keepalive: %d pings, %d pongs", s.pings, s.pongs)
+				}
+				return
+			}
+			// A pong with an RTT answers a keepalive ping of its socket:
+			// the program sends none itself.
+			if s.noPong > 0 || s.minPongs < 1 {
+				t.Errorf("%d of %d sockets got no pong in %v (fewest pongs on a socket: %d)", s.noPong, p.n, s.elapsed, s.minPongs)
+			}
+			if s.unmatched != 0 || s.rtt.n != s.pongs || s.rttPercentile(50) <= 0 {
+				t.Errorf("%d pongs, %d with an RTT (median %v), %d unmatched", s.pongs, s.rtt.n, s.rttPercentile(50), s.unmatched)
+			}
+			if s.pings < int64(p.n) || s.cpu <= 0 {
+				t.Errorf("%d pings sent in the window by %d sockets, CPU %v", s.pings, p.n, s.cpu)
+			}
+		})
+	}
+}
+
+// isTimeout reports an error that says it is a time-out: a
+// KeepaliveError, a read deadline passed.
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
 }
 
 func TestArithmetic(t *testing.T) {
@@ -101,6 +150,19 @@ func TestArithmetic(t *testing.T) {
 	s := sample{lat: []time.Duration{5, 1, 4, 2, 3}}
 	if s.percentile(50) != 3 || s.percentile(99) != 5 {
 		t.Errorf("percentiles %v %v", s.percentile(50), s.percentile(99))
+	}
+	var h rttHist
+	for _, d := range []time.Duration{5, 1, 4, 2, 3} {
+		h.add(d)
+	}
+	if h.percentile(50) != 3 || h.percentile(99) != 5 {
+		t.Errorf("histogram percentiles %v %v", h.percentile(50), h.percentile(99))
+	}
+	for _, d := range []time.Duration{31, 32, 33, 1000, 123456789, time.Minute, 1<<63 - 1} {
+		got := rttValue(rttBucket(d))
+		if diff := float64(got-d) / float64(d); diff < -0.035 || diff > 0.035 {
+			t.Errorf("%v is counted as %v", d, got)
+		}
 	}
 }
 

@@ -250,6 +250,11 @@ type loopPool struct {
 
 	onAllOpen func()
 	onMessage func(i int, e websocket.MessageEvent)
+	onPong    func(i int, e websocket.PongEvent)
+	onFail    func() // called once, on the first failure
+	// config, when set, is copied for each socket (with Loop set):
+	// idle-keepalive sets PingInterval there.
+	config *websocket.Config
 }
 
 func newLoopPool(urls []string, n int) *loopPool {
@@ -304,7 +309,12 @@ func closeOrStop(loop *websocket.EventLoop, ws *websocket.WebSocket) {
 func (p *loopPool) dial() {
 	i := p.next
 	p.next++
-	ws, err := websocket.NewWithConfig(p.urls[i%len(p.urls)], &websocket.Config{Loop: p.loop})
+	cfg := websocket.Config{}
+	if p.config != nil {
+		cfg = *p.config
+	}
+	cfg.Loop = p.loop
+	ws, err := websocket.NewWithConfig(p.urls[i%len(p.urls)], &cfg)
 	if err != nil {
 		p.next--
 		p.failWith(err)
@@ -327,6 +337,9 @@ func (p *loopPool) dial() {
 	if p.onMessage != nil {
 		ws.OnMessage = func(e websocket.MessageEvent) { p.onMessage(i, e) }
 	}
+	if p.onPong != nil {
+		ws.OnPong = func(e websocket.PongEvent) { p.onPong(i, e) }
+	}
 	ws.OnError = func(e websocket.ErrorEvent) {
 		p.failWith(fmt.Errorf("socket %d: %w", i, e.Err))
 	}
@@ -342,6 +355,9 @@ func (p *loopPool) dial() {
 func (p *loopPool) failWith(err error) {
 	if p.fail == nil {
 		p.fail = err
+		if p.onFail != nil {
+			p.onFail()
+		}
 		p.closeAll()
 	}
 }
