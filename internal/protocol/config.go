@@ -25,6 +25,9 @@ type Config struct {
 	// goes, so a part already handed on may belong to a message that
 	// then fails the connection.
 	Stream bool
+	// Deflate, when set, is the permessage-deflate the handshake
+	// negotiated: RSV1 marks a compressed message.
+	Deflate *Deflate
 }
 
 // maxMessageSize resolves the configured limit, clamped to what a byte slice

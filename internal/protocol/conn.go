@@ -12,10 +12,11 @@ type Conn struct {
 	ctrl []byte // payload of a control frame split across Next calls; nil otherwise
 	ev   Event  // the event the frame just completed, until Next returns it
 
-	remaining int64  // payload bytes of the current frame not yet seen
-	streamed  int64  // bytes of the message in progress handed on already (Config.Stream)
-	maxSize   int64  // resolved Config.MaxMessageSize
-	err       *Error // the violation that failed the connection, if any
+	remaining int64         // payload bytes of the current frame not yet seen
+	streamed  int64         // bytes of the message in progress handed on already (Config.Stream)
+	maxSize   int64         // resolved Config.MaxMessageSize
+	err       *Error        // the violation that failed the connection, if any
+	z         *deflateState // permessage-deflate, when negotiated
 
 	// Write side.
 	out        []byte    // where frames are queued; written after earlier
@@ -56,7 +57,12 @@ type Conn struct {
 // NewConn returns the state for a freshly opened connection, after the
 // opening handshake succeeded.
 func NewConn(cfg Config) *Conn {
-	return &Conn{maxSize: cfg.maxMessageSize(), manualPong: cfg.ManualPong, stream: cfg.Stream}
+	c := &Conn{maxSize: cfg.maxMessageSize(), manualPong: cfg.ManualPong, stream: cfg.Stream}
+	if cfg.Deflate != nil {
+		c.z = newDeflateState(*cfg.Deflate)
+		c.allowedRsv = ws.Rsv(true, false, false)
+	}
+	return c
 }
 
 // CloseSent reports whether a close frame has been queued, by WriteClose, by

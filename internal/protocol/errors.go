@@ -33,6 +33,8 @@ const (
 	reasonUTF8              = "invalid UTF-8 in text message"
 	reasonUTF8Truncated     = "text message ends inside a UTF-8 sequence"
 	reasonTooBig            = "message exceeds the size limit"
+	reasonRsv1              = "RSV1 on a control or continuation frame"
+	reasonInflate           = "compressed message is not valid deflate data"
 )
 
 // Error is a protocol violation by the server. Code is the close code the

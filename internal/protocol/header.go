@@ -20,6 +20,7 @@ import (
 const (
 	bitFin    = 0x80
 	bitsRsv   = 0x70
+	bitRsv1   = 0x40
 	bitsOp    = 0x0f
 	bitMask   = 0x80
 	bitsLen7  = 0x7f

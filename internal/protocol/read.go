@@ -141,12 +141,15 @@ func (c *Conn) startFrame(hb, p []byte) ([]byte, *Error) {
 		// Enforce the limit on the announced length, before buffering any
 		// of the payload. len(c.msg) never exceeds maxSize, so the
 		// subtraction cannot overflow.
-		if h.Length > c.maxSize-int64(len(c.msg))-c.streamed {
-			return p, newError(codeTooBig, reasonTooBig)
-		}
 		if h.OpCode != ws.OpContinuation {
 			c.msgOp = h.OpCode
 			c.utf8 = utf8Validator{}
+			if c.z != nil {
+				c.z.msgZ = h.Rsv1()
+			}
+		}
+		if h.Length > c.msgLimit()-int64(len(c.msg))-c.streamed {
+			return p, newError(codeTooBig, reasonTooBig)
 		}
 	}
 	c.frameOp, c.frameFin, c.remaining, c.inPayload = h.OpCode, h.Fin, h.Length, true
@@ -175,11 +178,12 @@ func (c *Conn) readPayload(p []byte) ([]byte, *Error) {
 func (c *Conn) dataPayload(chunk []byte) *Error {
 	// Validate before buffering, so an invalid text message fails as soon
 	// as its bad bytes arrive and is never kept.
-	if c.msgOp == ws.OpText && !c.utf8.feed(chunk) {
+	compressed := c.z != nil && c.z.msgZ
+	if c.msgOp == ws.OpText && !compressed && !c.utf8.feed(chunk) {
 		return newError(codeInvalidData, reasonUTF8)
 	}
 	c.remaining -= int64(len(chunk))
-	if c.stream {
+	if c.stream && !compressed {
 		return c.streamPart(chunk)
 	}
 	if c.remaining == 0 && c.frameFin && c.msg == nil {
@@ -246,9 +250,32 @@ func (c *Conn) appendMsg(chunk []byte) {
 	c.msg = append(c.msg, chunk...)
 }
 
+// msgLimit bounds the payload of the message being received: a
+// compressed one gets room for deflate's overhead on data that does not
+// compress, since its inflated size is what MaxMessageSize bounds.
+func (c *Conn) msgLimit() int64 {
+	if c.z != nil && c.z.msgZ {
+		return c.maxSize + c.maxSize/8192 + 64
+	}
+	return c.maxSize
+}
+
 // finishMessage reports a complete message.
 func (c *Conn) finishMessage(data []byte) *Error {
 	c.inPayload = false
+	if c.z != nil && c.z.msgZ {
+		out, e := c.z.inflate(data, c.maxSize)
+		bufpool.Put(data)
+		if e != nil {
+			return e
+		}
+		data = out
+		c.z.msgZ = false
+		if c.msgOp == ws.OpText && !c.utf8.feed(data) {
+			bufpool.Put(data)
+			return newError(codeInvalidData, reasonUTF8)
+		}
+	}
 	if c.msgOp == ws.OpText && !c.utf8.complete() {
 		return newError(codeInvalidData, reasonUTF8Truncated)
 	}

@@ -16,6 +16,10 @@ func (c *Conn) checkStart(b0, b1 byte) *Error {
 		return newError(codeProtocolError, reasonRsv)
 	case op.IsReserved():
 		return newError(codeProtocolError, reasonOpcode)
+	case b0&bitRsv1 != 0 && (op.IsControl() || op == ws.OpContinuation):
+		// RFC 7692 6: RSV1 marks a compressed message on its first frame
+		// only.
+		return newError(codeProtocolError, reasonRsv1)
 	}
 	if op.IsControl() {
 		switch l := b1 & bitsLen7; {

@@ -1,0 +1,193 @@
+package protocol
+
+import (
+	"compress/flate"
+	"io"
+	"sync"
+
+	"github.com/wsloop/websocket/internal/bufpool"
+)
+
+// Deflate is permessage-deflate (RFC 7692) as the handshake negotiated it.
+type Deflate struct {
+	// ServerNoContextTakeover: the server compresses each message on its
+	// own, so no window is kept between its messages.
+	ServerNoContextTakeover bool
+	// ServerMaxWindowBits is the window the server compresses with, 8 to
+	// 15; 0 means 15. With context takeover, that much of its last output
+	// is kept between messages.
+	ServerMaxWindowBits int
+	// ClientMaxWindowBits is the window the client may compress with, 8
+	// to 15; 0 means 15. Under 15, messages are compressed without
+	// back-references (Huffman coding alone), which honours any window.
+	ClientMaxWindowBits int
+	// Threshold: messages shorter than this go uncompressed. Zero means
+	// every message is compressed when that makes it smaller.
+	Threshold int
+	// Pool holds the compressors and decompressors, shared by every
+	// connection of a loop; nil means a pool of the Conn's own.
+	Pool *FlatePool
+}
+
+// deflateState is a connection's share of permessage-deflate: its window
+// with context takeover, and whether the message being received is
+// compressed. Compressors and decompressors are borrowed from the pool for
+// one message at a time, so an idle connection holds none.
+type deflateState struct {
+	cfg    Deflate
+	window []byte // the server's last output, up to its window; nil until its first compressed message
+	msgZ   bool   // the message being received is compressed
+}
+
+func newDeflateState(cfg Deflate) *deflateState {
+	if cfg.ServerMaxWindowBits == 0 {
+		cfg.ServerMaxWindowBits = 15
+	}
+	if cfg.ClientMaxWindowBits == 0 {
+		cfg.ClientMaxWindowBits = 15
+	}
+	if cfg.Pool == nil {
+		cfg.Pool = new(FlatePool)
+	}
+	return &deflateState{cfg: cfg}
+}
+
+// FlatePool lends compressors and decompressors to the connections of a
+// loop: a message is compressed or inflated in one call, so a loop needs as
+// many as it has messages in flight at once, usually one. It is safe from
+// any goroutine (sends compress on the sender's).
+type FlatePool struct {
+	mu       sync.Mutex
+	readers  []io.ReadCloser
+	writers  []*flate.Writer // BestSpeed
+	huffmans []*flate.Writer // HuffmanOnly, for a window under 15 bits
+}
+
+// flateTail ends a message's compressed bytes for the inflater: the
+// empty stored block the sender stripped (RFC 7692 7.2.2), then a final
+// empty stored block, so that the inflater ends with io.EOF.
+var flateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
+
+// inflate decompresses a whole message's payload, failing with 1009 as
+// soon as the output passes limit, and with 1007 when the data is not
+// deflate. The result is a bufpool buffer.
+func (d *deflateState) inflate(in []byte, limit int64) ([]byte, *Error) {
+	src := &tailReader{b: in}
+	r := d.cfg.Pool.reader(src, d.dict())
+	defer d.cfg.Pool.putReader(r)
+	out := bufpool.Get(min(max(2*len(in), 512), int(min(limit, 1<<20))))[:0]
+	for {
+		if len(out) == cap(out) {
+			if int64(len(out)) > limit {
+				bufpool.Put(out)
+				return nil, newError(codeTooBig, reasonTooBig)
+			}
+			next := bufpool.Get(int(min(int64(2*cap(out)), limit+1)))[:len(out)]
+			copy(next, out)
+			bufpool.Put(out)
+			out = next
+		}
+		n, err := r.Read(out[len(out):cap(out)])
+		out = out[:len(out)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			bufpool.Put(out)
+			return nil, newError(codeInvalidData, reasonInflate)
+		}
+	}
+	if int64(len(out)) > limit {
+		bufpool.Put(out)
+		return nil, newError(codeTooBig, reasonTooBig)
+	}
+	d.keepWindow(out)
+	return out, nil
+}
+
+// dict is what the server's next message may refer back to.
+func (d *deflateState) dict() []byte {
+	if d.cfg.ServerNoContextTakeover {
+		return nil
+	}
+	return d.window
+}
+
+// keepWindow keeps the end of the server's output that its next message
+// may refer to: at most its window, and nothing without context takeover.
+func (d *deflateState) keepWindow(out []byte) {
+	if d.cfg.ServerNoContextTakeover {
+		return
+	}
+	size := 1 << d.cfg.ServerMaxWindowBits
+	if len(out) >= size {
+		if d.window == nil {
+			d.window = make([]byte, 0, size)
+		}
+		d.window = append(d.window[:0], out[len(out)-size:]...)
+		return
+	}
+	keep := max(0, len(d.window)+len(out)-size) // what of the old window falls out
+	if d.window == nil {
+		d.window = make([]byte, 0, size)
+	}
+	d.window = append(d.window[:copy(d.window, d.window[keep:])], out...)
+}
+
+// tailReader reads b, then flateTail.
+type tailReader struct {
+	b    []byte
+	tail int
+}
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	if len(t.b) > 0 {
+		n := copy(p, t.b)
+		t.b = t.b[n:]
+		return n, nil
+	}
+	if t.tail == len(flateTail) {
+		return 0, io.EOF
+	}
+	n := copy(p, flateTail[t.tail:])
+	t.tail += n
+	return n, nil
+}
+
+// ReadByte lets the inflater read without a bufio.Reader of its own.
+func (t *tailReader) ReadByte() (byte, error) {
+	if len(t.b) > 0 {
+		c := t.b[0]
+		t.b = t.b[1:]
+		return c, nil
+	}
+	if t.tail == len(flateTail) {
+		return 0, io.EOF
+	}
+	c := flateTail[t.tail]
+	t.tail++
+	return c, nil
+}
+
+func (p *FlatePool) reader(src io.Reader, dict []byte) io.ReadCloser {
+	p.mu.Lock()
+	var r io.ReadCloser
+	if n := len(p.readers); n > 0 {
+		r = p.readers[n-1]
+		p.readers = p.readers[:n-1]
+	}
+	p.mu.Unlock()
+	if r == nil {
+		return flate.NewReaderDict(src, dict)
+	}
+	r.(flate.Resetter).Reset(src, dict)
+	return r
+}
+
+func (p *FlatePool) putReader(r io.ReadCloser) {
+	// Let go of the message and the window it read.
+	r.(flate.Resetter).Reset(&tailReader{tail: len(flateTail)}, nil)
+	p.mu.Lock()
+	p.readers = append(p.readers, r)
+	p.mu.Unlock()
+}

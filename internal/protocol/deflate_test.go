@@ -1,0 +1,169 @@
+package protocol
+
+import (
+	"bytes"
+	"compress/flate"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/gobwas/ws"
+)
+
+// serverDeflater compresses messages as a server does: one flate stream
+// over the connection (context takeover), each message flushed and its
+// trailing empty block stripped (RFC 7692 7.2.1).
+type serverDeflater struct {
+	buf bytes.Buffer
+	w   *flate.Writer
+}
+
+func newServerDeflater() *serverDeflater {
+	d := &serverDeflater{}
+	d.w, _ = flate.NewWriter(&d.buf, flate.BestSpeed)
+	return d
+}
+
+func (d *serverDeflater) compress(p []byte, takeover bool) []byte {
+	if !takeover {
+		d.w.Reset(&d.buf)
+	}
+	d.buf.Reset()
+	d.w.Write(p)
+	d.w.Flush()
+	return bytes.TrimSuffix(d.buf.Bytes(), []byte{0, 0, 0xff, 0xff})
+}
+
+// compressedFrame is a final data frame with RSV1 set.
+func compressedFrame(op ws.OpCode, payload []byte) []byte {
+	f := frame(true, op, payload)
+	f[0] |= bitRsv1
+	return f
+}
+
+// Compressed messages are inflated, text checked as UTF-8 once inflated,
+// and with context takeover a message may refer back to the ones before;
+// without it, it may not need to.
+func TestInflate(t *testing.T) {
+	for _, takeover := range []bool{true, false} {
+		c := NewConn(Config{Deflate: &Deflate{ServerNoContextTakeover: !takeover}})
+		d := newServerDeflater()
+		msgs := []string{"hello hello hello hello", "hello hello hello hello, again", "héllo wörld"}
+		var in []byte
+		for _, m := range msgs {
+			in = append(in, compressedFrame(ws.OpText, d.compress([]byte(m), takeover))...)
+		}
+		in = append(in, textFrame("plain")...)
+		evs, err := feedAll(c, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append(msgs, "plain")
+		if len(evs) != len(want) {
+			t.Fatalf("takeover %v: %v", takeover, eventsString(evs))
+		}
+		for i, e := range evs {
+			if string(e.Data) != want[i] {
+				t.Errorf("takeover %v: message %d %q, want %q", takeover, i, e.Data, want[i])
+			}
+		}
+	}
+}
+
+// A compressed message split over frames and reads inflates whole.
+func TestInflateFragmented(t *testing.T) {
+	c := NewConn(Config{Deflate: &Deflate{}})
+	msg := bytes.Repeat([]byte("fragmented and compressed "), 1000)
+	z := newServerDeflater().compress(msg, true)
+	first := frame(false, ws.OpBinary, z[:10])
+	first[0] |= bitRsv1
+	in := cat(first, pingFrame("p"), frame(false, ws.OpContinuation, z[10:20]), frame(true, ws.OpContinuation, z[20:]))
+	var evs []Event
+	for i := 0; i < len(in); i += 7 {
+		e, err := feed(c, in[i:min(i+7, len(in))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, e...)
+	}
+	if len(evs) != 2 || evs[0].Kind != KindPing || !bytes.Equal(evs[1].Data, msg) {
+		t.Fatalf("%v", eventsString(evs))
+	}
+}
+
+// RSV1 is for the first frame of a message, with the extension.
+func TestRsv1Rules(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		in   []byte
+	}{
+		{"without the extension", Config{}, compressedFrame(ws.OpText, []byte{0x03, 0x00})},
+		{"on a control frame", Config{Deflate: &Deflate{}}, func() []byte { f := pingFrame("x"); f[0] |= bitRsv1; return f }()},
+		{"on a continuation", Config{Deflate: &Deflate{}}, cat(frame(false, ws.OpText, []byte("a")), compressedFrame(ws.OpContinuation, []byte("b")))},
+		{"RSV2 with the extension", Config{Deflate: &Deflate{}}, func() []byte { f := textFrame("x"); f[0] |= 0x20; return f }()},
+	} {
+		c := NewConn(tt.cfg)
+		_, err := feedAll(c, tt.in)
+		if e, ok := err.(*Error); !ok || e.Code != 1002 {
+			t.Errorf("%s: %v, want a 1002", tt.name, err)
+		}
+	}
+}
+
+// Data that is not deflate fails with 1007; inflated text that is not
+// UTF-8 too.
+func TestInflateInvalid(t *testing.T) {
+	c := NewConn(Config{Deflate: &Deflate{}})
+	_, err := feedAll(c, compressedFrame(ws.OpBinary, []byte{0xff, 0xff, 0xff}))
+	checkFailed(t, c, err, 1007)
+	c = NewConn(Config{Deflate: &Deflate{}})
+	_, err = feedAll(c, compressedFrame(ws.OpText, newServerDeflater().compress([]byte{'a', 0xff}, true)))
+	checkFailed(t, c, err, 1007)
+}
+
+// A small frame that inflates past MaxMessageSize fails with 1009 as soon
+// as the output passes it: the memory taken stays near the limit, not the
+// bomb's size.
+func TestInflateBomb(t *testing.T) {
+	const limit = 1 << 20
+	bomb := newServerDeflater().compress(make([]byte, 64<<20), true) // 64 MiB of zeros
+	if len(bomb) > 1<<20 {
+		t.Fatalf("the bomb is %d bytes", len(bomb))
+	}
+	c := NewConn(Config{MaxMessageSize: limit, Deflate: &Deflate{}})
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := feedAll(c, compressedFrame(ws.OpBinary, bomb))
+	runtime.ReadMemStats(&after)
+	checkFailed(t, c, err, 1009)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 8*limit {
+		t.Errorf("inflating the bomb allocated %d bytes; the limit is %d", got, limit)
+	}
+}
+
+// The window kept for context takeover is the server's window, no more,
+// and holds the end of its output.
+func TestKeepWindow(t *testing.T) {
+	d := newDeflateState(Deflate{ServerMaxWindowBits: 8})
+	r := rand.New(rand.NewPCG(3, 4))
+	var all []byte
+	for range 50 {
+		out := make([]byte, r.IntN(600))
+		for i := range out {
+			out[i] = byte(r.IntN(256))
+		}
+		all = append(all, out...)
+		d.keepWindow(out)
+		want := all[max(0, len(all)-256):]
+		if !bytes.Equal(d.window, want) || cap(d.window) != 256 {
+			t.Fatalf("window %d bytes (cap %d), want the last %d", len(d.window), cap(d.window), len(want))
+		}
+	}
+	d = newDeflateState(Deflate{ServerNoContextTakeover: true})
+	d.keepWindow([]byte("abc"))
+	if d.window != nil {
+		t.Error("a window kept without context takeover")
+	}
+}
