@@ -27,11 +27,25 @@ type keepalive struct {
 	pongTimeout time.Duration
 	idle        time.Duration // Config.IdleTimeout; 0: none
 
+	early       time.Duration // how much before interval this socket pings (spread)
+
 	lastRecv time.Duration // monotime of the last read
 	pingAt   time.Duration // monotime of the last keepalive ping; 0: none since lastRecv
+	sentAt   time.Duration // monotime of the last keepalive ping, for its pong's RTT
 	due      time.Duration // when the loop looks at the socket next
 	index    int           // in the loop's keepalive heap; -1 when not in it
 	seq      uint64        // keepalive pings sent, their payload
+}
+
+// newKeepalive is the keepalive of socket id. Sockets that went quiet
+// together (opened in one burst, say) would ping together every interval,
+// and their pongs come back together: each pings up to 1/16 of the
+// interval early, spread by its id, so that bursts thin out.
+func newKeepalive(id uint64, interval, pongTimeout, idle time.Duration) *keepalive {
+	return &keepalive{
+		interval: interval, pongTimeout: pongTimeout, idle: idle, index: -1,
+		early: interval / 16 * time.Duration(id%64) / 64,
+	}
 }
 
 // epoch is the origin of monotime.
@@ -73,7 +87,7 @@ func (ws *WebSocket) startKeepalive() {
 	}
 	k.lastRecv = monotime()
 	k.pingAt = 0
-	k.due = k.next()
+	k.due = k.next(k.lastRecv)
 	ws.loop.kaPush(ws)
 }
 
@@ -84,18 +98,25 @@ func (ws *WebSocket) stopKeepalive() {
 	}
 }
 
-// next is when the socket must be looked at again: its ping is due, or it
-// is dead.
-func (k *keepalive) next() time.Duration {
+// next is when, after now, the socket must be looked at again: its ping
+// is due, or it is dead.
+func (k *keepalive) next(now time.Duration) time.Duration {
 	due := time.Duration(1<<63 - 1)
 	if k.idle > 0 {
 		due = k.lastRecv + k.idle
 	}
 	if k.interval > 0 {
 		if k.pingAt > 0 {
+			// Dead at pingAt+pongTimeout, unless answered; and when it is,
+			// the next ping is due before then if PongTimeout is the
+			// longer: a read does not touch the heap, so look again then
+			// (once).
 			due = min(due, k.pingAt+k.pongTimeout)
+			if t := k.pingAt + k.interval - k.early; t > now {
+				due = min(due, t)
+			}
 		} else {
-			due = min(due, k.lastRecv+k.interval)
+			due = min(due, k.lastRecv+k.interval-k.early)
 		}
 	}
 	return due
@@ -124,7 +145,7 @@ func (l *EventLoop) runKeepalive(wait time.Duration) time.Duration {
 			pinged = true
 			fallthrough
 		case kaKeep:
-			k.due = k.next()
+			k.due = k.next(now)
 			l.kaFix(k.index)
 		case kaDone:
 			if k.index >= 0 {
@@ -163,7 +184,7 @@ func (k *keepalive) verdict(now time.Duration) int {
 	switch {
 	case k.idle > 0 && silence >= k.idle, k.pingAt > 0 && now-k.pingAt >= k.pongTimeout:
 		return kaDead
-	case k.interval > 0 && k.pingAt == 0 && silence >= k.interval:
+	case k.interval > 0 && k.pingAt == 0 && silence >= k.interval-k.early:
 		return kaPing
 	}
 	return kaAlive
@@ -202,9 +223,8 @@ func (ws *WebSocket) keepaliveCheck(now time.Duration) int {
 		ws.mu.Unlock()
 		return kaDone // a close frame is queued
 	}
-	ws.notePingLocked(p[:], now)
 	ws.markDirtyLocked()
-	k.pingAt = now
+	k.pingAt, k.sentAt = now, now
 	ws.mu.Unlock()
 	return kaPinged
 }

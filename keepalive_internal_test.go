@@ -25,12 +25,18 @@ func TestKeepaliveVerdict(t *testing.T) {
 		{"idle timeout without pings", keepalive{idle: 30 * s, lastRecv: 100 * s}, 130 * s, kaDead, 0, 130 * s},
 		{"idle not yet", keepalive{idle: 30 * s, lastRecv: 100 * s}, 129 * s, kaAlive, 0, 130 * s},
 		{"idle sooner than the pong", keepalive{interval: 10 * s, pongTimeout: 30 * s, idle: 15 * s, lastRecv: 100 * s, pingAt: 110 * s}, 115 * s, kaDead, 110 * s, 115 * s},
+		// A PongTimeout longer than the interval: look again an interval
+		// after the ping, when the pong may have opened the next one...
+		{"long pong timeout, answered", keepalive{interval: 10 * s, pongTimeout: 30 * s, lastRecv: 111 * s, pingAt: 110 * s}, 112 * s, kaAlive, 0, 121 * s},
+		{"long pong timeout, waiting", keepalive{interval: 10 * s, pongTimeout: 30 * s, lastRecv: 100 * s, pingAt: 110 * s}, 112 * s, kaAlive, 110 * s, 120 * s},
+		// ...and, unanswered then, at its timeout, not again at once.
+		{"long pong timeout, unanswered at the interval", keepalive{interval: 10 * s, pongTimeout: 30 * s, lastRecv: 100 * s, pingAt: 110 * s}, 120 * s, kaAlive, 110 * s, 140 * s},
 	} {
 		k := tt.k
 		if got := k.verdict(tt.now); got != tt.want || k.pingAt != tt.pingAtAfter {
 			t.Errorf("%s: verdict %d pingAt %v, want %d and %v", tt.name, got, k.pingAt, tt.want, tt.pingAtAfter)
 		}
-		if got := k.next(); got != tt.wantNextAfterK {
+		if got := k.next(tt.now); got != tt.wantNextAfterK {
 			t.Errorf("%s: next %v, want %v", tt.name, got, tt.wantNextAfterK)
 		}
 	}

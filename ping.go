@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bytes"
+	"encoding/binary"
 	"time"
 )
 
@@ -39,8 +40,14 @@ func (ws *WebSocket) notePingLocked(p []byte, now time.Duration) {
 
 // pongRTT is the round-trip time of the ping a pong with payload p
 // answers, or zero when it answers none: an unsolicited pong, or one for
-// an older ping.
+// an older ping. It runs on the loop.
 func (ws *WebSocket) pongRTT(p []byte) time.Duration {
+	if k := ws.ka; k != nil && k.sentAt > 0 && len(p) == 8 && binary.BigEndian.Uint64(p) == k.seq {
+		// The latest keepalive ping's pong, whose payload is its number.
+		rtt := max(monotime()-k.sentAt, 1)
+		k.sentAt = 0
+		return rtt
+	}
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if ws.aux == nil {

@@ -180,7 +180,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 	}
 	ws.log = socketLogger(c.Logger, ws.id, redactedURL(u))
 	if c.PingInterval > 0 || c.IdleTimeout > 0 {
-		ws.ka = &keepalive{interval: c.PingInterval, pongTimeout: c.PongTimeout, idle: c.IdleTimeout, index: -1}
+		ws.ka = newKeepalive(ws.id, c.PingInterval, c.PongTimeout, c.IdleTimeout)
 	}
 	if blocking {
 		ws.in = &inbox{max: c.MaxInboxSize}

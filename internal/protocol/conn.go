@@ -47,6 +47,7 @@ type Conn struct {
 	manualPong bool // pings are answered by the driver, not queuePong
 	fragOpen   bool // a message written with WriteFragment is unfinished
 	stream     bool // Config.Stream
+	dataQueued bool // a message was queued since the output last drained
 
 	hdrLeft   uint8 // header bytes of the frame at head not yet written
 	dataFrame bool  // the frame at head carries message payload

@@ -34,6 +34,7 @@ func (c *Conn) WriteFragment(binary bool, p []byte, fin bool) error {
 	c.out = append(c.out, p...)
 	c.endFrame(start, key)
 	c.buffered += len(p)
+	c.dataQueued = true
 	c.fragOpen = !fin
 	return nil
 }

@@ -82,12 +82,17 @@ func (c *Conn) Advance(n int) (payload int) {
 	if c.head == len(c.out) {
 		c.head = 0
 		c.pongRun = 0
-		if cap(c.out) > maxIdleOutput {
+		// A buffer that carried only control frames (a keepalive ping
+		// every 30 s, a pong) is given back: an idle connection keeps
+		// none. One that carries messages stays, so steady traffic
+		// allocates nothing.
+		if cap(c.out) > maxIdleOutput || !c.dataQueued {
 			bufpool.Put(c.out)
 			c.out = nil
 		} else {
 			c.out = c.out[:0]
 		}
+		c.dataQueued = false
 	}
 	return payload
 }

@@ -204,3 +204,26 @@ func TestBacklogIsNotMoved(t *testing.T) {
 		t.Fatalf("after the drain: BufferedPayload %d, Pending %d", c.BufferedPayload(), c.Pending())
 	}
 }
+
+// Output that carried only control frames gives its buffer back once
+// written, so an idle connection that pings keeps none; output that
+// carried a message keeps its small buffer for the next.
+func TestControlOnlyOutputKeepsNoBuffer(t *testing.T) {
+	c := NewConn(Config{})
+	c.WritePing([]byte("12345678"))
+	c.Advance(len(c.Output()))
+	if c.out != nil {
+		t.Errorf("a ping's buffer kept (cap %d)", cap(c.out))
+	}
+	c.WriteText("hello")
+	c.WritePing(nil)
+	c.Advance(len(c.Output()))
+	if c.out == nil {
+		t.Error("a message's small buffer not kept")
+	}
+	c.WritePong(nil)
+	c.Advance(len(c.Output()))
+	if c.out != nil {
+		t.Error("a pong's buffer kept after the message's was drained")
+	}
+}

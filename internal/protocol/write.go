@@ -24,6 +24,7 @@ func (c *Conn) WriteMessage(binary bool, p []byte) error {
 	c.out = append(c.out, p...)
 	c.endFrame(start, key)
 	c.buffered += len(p)
+	c.dataQueued = true
 	return nil
 }
 
@@ -40,6 +41,7 @@ func (c *Conn) WriteText(s string) error {
 	c.out = append(c.out, s...)
 	c.endFrame(start, key)
 	c.buffered += len(s)
+	c.dataQueued = true
 	return nil
 }
 
