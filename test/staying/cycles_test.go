@@ -141,7 +141,7 @@ func reconnectCycles(t *testing.T, p *chaos.Proxy, u string, cycles int) {
 		t.Errorf("%d cycles done, %d reconnects; want %d and %d", done, reconnects, cycles, cycles-1)
 	}
 	if len(closes) != 1 || closes[0].Code != websocket.CloseNormal || !closes[0].WasClean {
-		t.Errorf("close events %v; want one, 1000 and clean", closes)
+		t.Errorf("close events %s; want one, 1000 and clean", closesString(closes))
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -157,3 +158,42 @@ func concurrently[C any](t *testing.T, cases []C, name func(C) string, f func(*t
 }
 
 func peerName(p peer) string { return p.name }
+
+// closesString shows close events without their targets.
+func closesString(es []websocket.CloseEvent) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i, e := range es {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(closeString(e))
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// describe shows an event: its type, and for a message, its kind and
+// start.
+func describe(e websocket.Event) string {
+	switch e := e.(type) {
+	case websocket.MessageEvent:
+		kind, p, more := "text", e.Data, ""
+		if e.Binary {
+			kind = "binary"
+		}
+		if len(p) > 40 {
+			p, more = p[:40], "..."
+		}
+		return fmt.Sprintf("%s message [%d] %q%s", kind, len(e.Data), p, more)
+	case websocket.PingEvent:
+		return fmt.Sprintf("ping %q", e.Data)
+	case websocket.PongEvent:
+		return fmt.Sprintf("pong %q", e.Data)
+	case websocket.ReconnectEvent:
+		return "reconnect " + reconnectString(e)
+	case websocket.CloseEvent:
+		return "close " + closeString(e)
+	}
+	return e.Type()
+}

@@ -295,7 +295,7 @@ func reconnectOnLoop(t *testing.T, server string, b breakage) {
 		t.Errorf("the proxy accepted %d connections; want %d", p.Accepted(), want)
 	}
 	if len(closes) != 1 || closes[0].Code != websocket.CloseNormal || !closes[0].WasClean {
-		t.Errorf("close events %v; want one, 1000 and clean", closes)
+		t.Errorf("close events %s; want one, 1000 and clean", closesString(closes))
 	}
 }
 
@@ -385,7 +385,7 @@ func reconnectDialed(t *testing.T, server string, b breakage) {
 			continue // keepalive's pongs, before the loss
 		case websocket.OpenEvent:
 		default:
-			t.Fatalf("%s %v while reconnecting; want ReconnectEvents, then an OpenEvent", e.Type(), e)
+			t.Fatalf("%s while reconnecting; want ReconnectEvents, then an OpenEvent", describe(e))
 		}
 		break
 	}
