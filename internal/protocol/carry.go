@@ -1,6 +1,10 @@
 package protocol
 
-import "github.com/gobwas/ws"
+import (
+	"github.com/gobwas/ws"
+
+	"github.com/wsloop/websocket/internal/bufpool"
+)
 
 // CarryOver moves the messages c has queued but not wholly written into
 // next, the fresh state of the connection that replaces c's after a
@@ -37,6 +41,21 @@ func (c *Conn) CarryOver(next *Conn) (carried, lost int, interrupted bool) {
 				dropping = !fin
 				continue
 			}
+			if frame[0]&bitRsv1 != 0 {
+				// Compressed for c's connection, whose negotiation the
+				// next may not share: it goes again uncompressed.
+				plain, ok := c.z.inflateFrame(frame[h-4:h], frame[h:])
+				if !ok {
+					lost += c.z.zlens[0] // cannot happen: we compressed it
+				} else {
+					moved = appendFrame(moved, frame[0]&^bitRsv1, plain)
+					carried += len(plain)
+					bufpool.Put(plain)
+				}
+				c.z.zlens = c.z.zlens[1:]
+				lastFin = fin
+				continue
+			}
 			moved = append(moved, frame...)
 			carried += pl
 			lastFin = fin
@@ -63,4 +82,18 @@ func (c *Conn) CarryOver(next *Conn) (carried, lost int, interrupted bool) {
 		next.fragOpen = !interrupted && !lastFin
 	}
 	return carried, lost, interrupted
+}
+
+// appendFrame appends a final-or-not masked frame with first byte b0 (FIN
+// and opcode) and payload p, with a new masking key.
+func appendFrame(dst []byte, b0 byte, p []byte) []byte {
+	hs := clientHeaderSize(len(p))
+	l := len(dst)
+	dst = append(dst, make([]byte, hs)...)
+	key := newMaskKey()
+	putClientHeader(dst[l:], ws.OpCode(b0&bitsOp), len(p), key)
+	dst[l] = b0 // FIN as given
+	dst = append(dst, p...)
+	ws.Cipher(dst[l+hs:], key, 0)
+	return dst
 }

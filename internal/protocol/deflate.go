@@ -2,8 +2,12 @@ package protocol
 
 import (
 	"compress/flate"
+	"errors"
 	"io"
+	"math"
 	"sync"
+
+	"github.com/gobwas/ws"
 
 	"github.com/wsloop/websocket/internal/bufpool"
 )
@@ -37,6 +41,7 @@ type deflateState struct {
 	cfg    Deflate
 	window []byte // the server's last output, up to its window; nil until its first compressed message
 	msgZ   bool   // the message being received is compressed
+	zlens  []int  // the message sizes of the compressed frames queued, oldest first (BufferedPayload)
 }
 
 func newDeflateState(cfg Deflate) *deflateState {
@@ -190,4 +195,86 @@ func (p *FlatePool) putReader(r io.ReadCloser) {
 	p.mu.Lock()
 	p.readers = append(p.readers, r)
 	p.mu.Unlock()
+}
+
+// errNoGain stops a compression whose output would not be smaller than
+// its input: the message then goes uncompressed.
+var errNoGain = errors.New("protocol: compression does not pay")
+
+// boundedWriter collects compressed bytes up to its capacity.
+type boundedWriter struct{ b []byte }
+
+func (w *boundedWriter) Write(p []byte) (int, error) {
+	if len(w.b)+len(p) > cap(w.b) {
+		return 0, errNoGain
+	}
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// compress deflates p as one message (RFC 7692 7.2.1: flushed, the empty
+// block's four bytes cut off), never referring to earlier messages: the
+// client may always forgo its context takeover, and so keeps no
+// compressor between messages. Under a 15-bit window it uses Huffman
+// coding alone, which refers to nothing. It returns the compressed bytes
+// in a bufpool buffer, or nil when they would not be smaller than p.
+func (d *deflateState) compress(p []byte) []byte {
+	huffman := d.cfg.ClientMaxWindowBits < 15
+	fw := d.cfg.Pool.writer(huffman)
+	out := &boundedWriter{b: bufpool.Get(len(p) + 4)[:0]}
+	fw.Reset(out)
+	_, err := fw.Write(p)
+	if err == nil {
+		err = fw.Flush()
+	}
+	d.cfg.Pool.putWriter(fw, huffman)
+	if err != nil || len(out.b) < 4 || len(out.b)-4 >= len(p) {
+		bufpool.Put(out.b)
+		return nil
+	}
+	return out.b[:len(out.b)-4] // the 00 00 ff ff that Flush ends with
+}
+
+func (p *FlatePool) writer(huffman bool) *flate.Writer {
+	p.mu.Lock()
+	list := &p.writers
+	if huffman {
+		list = &p.huffmans
+	}
+	var w *flate.Writer
+	if n := len(*list); n > 0 {
+		w = (*list)[n-1]
+		*list = (*list)[:n-1]
+	}
+	p.mu.Unlock()
+	if w == nil {
+		level := flate.BestSpeed
+		if huffman {
+			level = flate.HuffmanOnly
+		}
+		w, _ = flate.NewWriter(io.Discard, level)
+	}
+	return w
+}
+
+func (p *FlatePool) putWriter(w *flate.Writer, huffman bool) {
+	w.Reset(io.Discard) // let go of the output
+	p.mu.Lock()
+	if huffman {
+		p.huffmans = append(p.huffmans, w)
+	} else {
+		p.writers = append(p.writers, w)
+	}
+	p.mu.Unlock()
+}
+
+// inflateFrame decompresses one of the client's own compressed frames,
+// masked with key, which refers to no earlier message.
+func (d *deflateState) inflateFrame(key, masked []byte) ([]byte, bool) {
+	p := append([]byte(nil), masked...)
+	ws.Cipher(p, [4]byte(key), 0)
+	own := &deflateState{cfg: d.cfg}
+	own.cfg.ServerNoContextTakeover = true
+	out, e := own.inflate(p, math.MaxInt64-1)
+	return out, e == nil
 }

@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -165,5 +166,71 @@ func TestKeepWindow(t *testing.T) {
 	d.keepWindow([]byte("abc"))
 	if d.window != nil {
 		t.Error("a window kept without context takeover")
+	}
+}
+
+// Messages at or over the threshold go compressed (RSV1, smaller, and
+// inflating to the message), smaller ones and incompressible ones plain;
+// BufferedPayload counts message bytes, a compressed message's whole once
+// its frame is written.
+func TestCompress(t *testing.T) {
+	for _, bits := range []int{15, 8} {
+		c := NewConn(Config{Deflate: &Deflate{Threshold: 64, ClientMaxWindowBits: bits}})
+		text := strings.Repeat("compress me, compress me ", 40) // 1000 bytes
+		noise := make([]byte, 1000)
+		rand.NewChaCha8([32]byte{5}).Read(noise)
+		c.WriteText(text)
+		c.WriteText("short")
+		c.WriteMessage(true, noise)
+		if got := c.BufferedPayload(); got != 2005 {
+			t.Fatalf("bits %d: BufferedPayload %d, want 2005", bits, got)
+		}
+		out := allOutput(c)
+		frames, err := decodeClientFrames(out)
+		if err != nil || len(frames) != 3 {
+			t.Fatalf("bits %d: %d frames, %v", bits, len(frames), err)
+		}
+		if frames[0].rsv != 4 || len(frames[0].payload) >= 500 || frames[1].rsv != 0 || frames[2].rsv != 0 {
+			t.Fatalf("bits %d: rsv %d %d %d, first payload %d bytes", bits, frames[0].rsv, frames[1].rsv, frames[2].rsv, len(frames[0].payload))
+		}
+		r := NewConn(Config{Deflate: &Deflate{ServerNoContextTakeover: true}})
+		f := frame(true, ws.OpText, frames[0].payload)
+		f[0] |= bitRsv1
+		evs, err := feedAll(r, f)
+		if err != nil || len(evs) != 1 || string(evs[0].Data) != text {
+			t.Fatalf("bits %d: inflating our own frame: %v %v", bits, eventsString(evs), err)
+		}
+		// Written a byte at a time: nothing counted until the compressed
+		// frame's last byte, then all 1000.
+		first := len(out) - len(frames[1].payload) - 6 - len(frames[2].payload) - 8
+		for i := 0; i < first-1; i++ {
+			c.Advance(1)
+		}
+		if got := c.BufferedPayload(); got != 2005 {
+			t.Fatalf("bits %d: BufferedPayload %d before the frame's last byte", bits, got)
+		}
+		c.Advance(1)
+		if got := c.BufferedPayload(); got != 1005 {
+			t.Fatalf("bits %d: BufferedPayload %d after the compressed frame", bits, got)
+		}
+	}
+}
+
+// A compressed message carried over a reconnect goes again uncompressed:
+// the next connection may not have negotiated the extension.
+func TestCarryOverCompressed(t *testing.T) {
+	c := NewConn(Config{Deflate: &Deflate{}})
+	text := strings.Repeat("carried ", 100)
+	c.WriteText(text)
+	c.WriteText(text)
+	c.Advance(3)
+	next := NewConn(Config{})
+	carried, lost, _ := c.CarryOver(next)
+	if carried != 1600 || lost != 0 || next.BufferedPayload() != 1600 {
+		t.Fatalf("carried %d lost %d buffered %d", carried, lost, next.BufferedPayload())
+	}
+	frames := mustDecode(t, allOutput(next))
+	if len(frames) != 2 || string(frames[0].payload) != text || string(frames[1].payload) != text {
+		t.Fatalf("next holds %d frames", len(frames))
 	}
 }

@@ -47,6 +47,7 @@ func (c *Conn) Advance(n int) (payload int) {
 			h, pl, data := parseClientHeader(cur)
 			c.hdrLeft, c.payLeft, c.dataFrame = uint8(h), pl, data
 			c.frameStart = c.head
+			c.zFrame = data && cur[0]&bitRsv1 != 0
 		}
 		k := min(n, int(c.hdrLeft))
 		c.hdrLeft -= uint8(k)
@@ -58,7 +59,17 @@ func (c *Conn) Advance(n int) (payload int) {
 		c.head += k
 		n -= k
 		cur = cur[k:]
-		if c.dataFrame {
+		if c.zFrame {
+			// A compressed message counts whole, once its frame is out.
+			if c.payLeft == 0 && c.hdrLeft == 0 {
+				payload += c.z.zlens[0]
+				c.z.zlens = c.z.zlens[1:]
+				if len(c.z.zlens) == 0 {
+					c.z.zlens = nil
+				}
+				c.zFrame = false
+			}
+		} else if c.dataFrame {
 			payload += k
 		}
 	}
@@ -182,6 +193,9 @@ func (c *Conn) Discard() (unwritten int) {
 		bufpool.Put(b)
 	}
 	c.out, c.earlier, c.head, c.buffered = nil, nil, 0, 0
+	if c.z != nil {
+		c.z.zlens = nil
+	}
 	c.hdrLeft, c.payLeft, c.dataFrame, c.pongLen = 0, 0, false, 0
 	bufpool.Put(c.msg)
 	c.msg, c.ctrl, c.streamed = nil, nil, 0

@@ -2,8 +2,11 @@ package protocol
 
 import (
 	"encoding/binary"
+	"unsafe"
 
 	"github.com/gobwas/ws"
+
+	"github.com/wsloop/websocket/internal/bufpool"
 )
 
 // WriteMessage queues p as one masked text (binary false) or binary message.
@@ -19,6 +22,9 @@ func (c *Conn) WriteMessage(binary bool, p []byte) error {
 	op := ws.OpText
 	if binary {
 		op = ws.OpBinary
+	}
+	if c.writeCompressed(op, p) {
+		return nil
 	}
 	start, key := c.beginFrame(op, len(p))
 	c.out = append(c.out, p...)
@@ -36,6 +42,10 @@ func (c *Conn) WriteText(s string) error {
 	}
 	if c.fragOpen {
 		return ErrFragmentOpen
+	}
+	// The compressor only reads the string's bytes.
+	if c.writeCompressed(ws.OpText, unsafe.Slice(unsafe.StringData(s), len(s))) {
+		return nil
 	}
 	start, key := c.beginFrame(ws.OpText, len(s))
 	c.out = append(c.out, s...)
@@ -128,4 +138,26 @@ func (c *Conn) beginFrame(op ws.OpCode, n int) (start int, key [4]byte) {
 // output buffer.
 func (c *Conn) endFrame(start int, key [4]byte) {
 	ws.Cipher(c.out[start:], key, 0)
+}
+
+// writeCompressed queues p as one compressed message (RSV1 on its frame)
+// when permessage-deflate was negotiated, p reaches its threshold and
+// compressing makes it smaller; it reports whether it did.
+func (c *Conn) writeCompressed(op ws.OpCode, p []byte) bool {
+	if c.z == nil || len(p) == 0 || len(p) < c.z.cfg.Threshold {
+		return false
+	}
+	z := c.z.compress(p)
+	if z == nil {
+		return false
+	}
+	start, key := c.beginFrame(op, len(z))
+	c.out[start-clientHeaderSize(len(z))] |= bitRsv1
+	c.out = append(c.out, z...)
+	c.endFrame(start, key)
+	bufpool.Put(z)
+	c.buffered += len(p)
+	c.dataQueued = true
+	c.z.zlens = append(c.z.zlens, len(p))
+	return true
 }
