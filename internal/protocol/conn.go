@@ -61,7 +61,7 @@ type Conn struct {
 func NewConn(cfg Config) *Conn {
 	c := &Conn{maxSize: cfg.maxMessageSize(), manualPong: cfg.ManualPong, stream: cfg.Stream}
 	if cfg.Deflate != nil {
-		c.z = newDeflateState(*cfg.Deflate)
+		c.z = cfg.Deflate.idleState()
 		c.allowedRsv = ws.Rsv(true, false, false)
 	}
 	return c

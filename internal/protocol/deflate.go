@@ -29,32 +29,62 @@ type Deflate struct {
 	// every message is compressed when that makes it smaller.
 	Threshold int
 	// Pool holds the compressors and decompressors, shared by every
-	// connection of a loop; nil means a pool of the Conn's own.
+	// connection of a loop; nil means a pool of this Deflate's own.
 	Pool *FlatePool
+
+	once sync.Once
+	idle *deflateState // the state of every connection between messages
 }
 
 // deflateState is a connection's share of permessage-deflate: its window
-// with context takeover, and whether the message being received is
-// compressed. Compressors and decompressors are borrowed from the pool for
-// one message at a time, so an idle connection holds none.
+// with context takeover, the message being received compressed or not,
+// the compressed messages queued. Between messages a connection holds the
+// Deflate's idle state, shared by every connection that negotiated the
+// same Deflate, and makes a state of its own only while it has something
+// to keep: so an idle connection with compression negotiated costs no
+// more than one without (but for the window that context takeover
+// keeps). Compressors and decompressors are borrowed from the pool for
+// one message at a time.
 type deflateState struct {
-	cfg    Deflate
-	window []byte // the server's last output, up to its window; nil until its first compressed message
-	msgZ   bool   // the message being received is compressed
-	zlens  []int  // the message sizes of the compressed frames queued, oldest first (BufferedPayload)
+	cfg    *Deflate // its window sizes resolved (15 for 0)
+	window []byte   // the server's last output, up to its window; nil until its first compressed message
+	msgZ   bool     // the message being received is compressed
+	zlens  []int    // the message sizes of the compressed frames queued, oldest first (BufferedPayload)
 }
 
-func newDeflateState(cfg Deflate) *deflateState {
-	if cfg.ServerMaxWindowBits == 0 {
-		cfg.ServerMaxWindowBits = 15
+// idleState is d's shared state between messages, made once.
+func (d *Deflate) idleState() *deflateState {
+	d.once.Do(func() {
+		if d.ServerMaxWindowBits == 0 {
+			d.ServerMaxWindowBits = 15
+		}
+		if d.ClientMaxWindowBits == 0 {
+			d.ClientMaxWindowBits = 15
+		}
+		if d.Pool == nil {
+			d.Pool = new(FlatePool)
+		}
+		d.idle = &deflateState{cfg: d}
+	})
+	return d.idle
+}
+
+// zOwn is the connection's own deflate state, made from the shared idle
+// one when it holds that: the idle state is never written.
+func (c *Conn) zOwn() *deflateState {
+	if c.z == c.z.cfg.idle {
+		c.z = &deflateState{cfg: c.z.cfg}
 	}
-	if cfg.ClientMaxWindowBits == 0 {
-		cfg.ClientMaxWindowBits = 15
+	return c.z
+}
+
+// zRelease goes back to the shared idle state once the connection's own
+// holds nothing: no window to keep, no message in progress or queued.
+func (c *Conn) zRelease() {
+	z := c.z
+	if z != z.cfg.idle && !z.msgZ && len(z.zlens) == 0 && z.window == nil {
+		c.z = z.cfg.idle
 	}
-	if cfg.Pool == nil {
-		cfg.Pool = new(FlatePool)
-	}
-	return &deflateState{cfg: cfg}
 }
 
 // FlatePool lends compressors and decompressors to the connections of a
@@ -124,7 +154,9 @@ func (d *deflateState) keepWindow(out []byte) {
 	if d.cfg.ServerNoContextTakeover {
 		return
 	}
-	size := 1 << d.cfg.ServerMaxWindowBits
+	// zlib, behind many servers, cannot compress with a 256-byte window
+	// and uses 512 bytes when told 8 bits: keep that much.
+	size := 1 << max(d.cfg.ServerMaxWindowBits, 9)
 	if len(out) >= size {
 		if d.window == nil {
 			d.window = make([]byte, 0, size)
@@ -273,8 +305,7 @@ func (p *FlatePool) putWriter(w *flate.Writer, huffman bool) {
 func (d *deflateState) inflateFrame(key, masked []byte) ([]byte, bool) {
 	p := append([]byte(nil), masked...)
 	ws.Cipher(p, [4]byte(key), 0)
-	own := &deflateState{cfg: d.cfg}
-	own.cfg.ServerNoContextTakeover = true
+	own := &deflateState{cfg: &Deflate{ServerNoContextTakeover: true, Pool: d.cfg.Pool}}
 	out, e := own.inflate(p, math.MaxInt64-1)
 	return out, e == nil
 }

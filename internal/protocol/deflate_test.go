@@ -144,10 +144,11 @@ func TestInflateBomb(t *testing.T) {
 	}
 }
 
-// The window kept for context takeover is the server's window, no more,
-// and holds the end of its output.
+// The window kept for context takeover is the server's window, no more
+// (but 512 bytes for 8 bits, which zlib uses then), and holds the end of
+// its output.
 func TestKeepWindow(t *testing.T) {
-	d := newDeflateState(Deflate{ServerMaxWindowBits: 8})
+	d := &deflateState{cfg: (&Deflate{ServerMaxWindowBits: 8}).idleState().cfg}
 	r := rand.New(rand.NewPCG(3, 4))
 	var all []byte
 	for range 50 {
@@ -157,12 +158,12 @@ func TestKeepWindow(t *testing.T) {
 		}
 		all = append(all, out...)
 		d.keepWindow(out)
-		want := all[max(0, len(all)-256):]
-		if !bytes.Equal(d.window, want) || cap(d.window) != 256 {
+		want := all[max(0, len(all)-512):]
+		if !bytes.Equal(d.window, want) || cap(d.window) != 512 {
 			t.Fatalf("window %d bytes (cap %d), want the last %d", len(d.window), cap(d.window), len(want))
 		}
 	}
-	d = newDeflateState(Deflate{ServerNoContextTakeover: true})
+	d = &deflateState{cfg: (&Deflate{ServerNoContextTakeover: true}).idleState().cfg}
 	d.keepWindow([]byte("abc"))
 	if d.window != nil {
 		t.Error("a window kept without context takeover")
@@ -232,5 +233,32 @@ func TestCarryOverCompressed(t *testing.T) {
 	frames := mustDecode(t, allOutput(next))
 	if len(frames) != 2 || string(frames[0].payload) != text || string(frames[1].payload) != text {
 		t.Fatalf("next holds %d frames", len(frames))
+	}
+}
+
+// Between messages a connection holds the shared idle state: its own is
+// made for a compressed message and given up once nothing is left in it;
+// with context takeover it keeps its own, for the window.
+func TestDeflateStateIsSharedWhenIdle(t *testing.T) {
+	for _, takeover := range []bool{false, true} {
+		cfg := &Deflate{ServerNoContextTakeover: !takeover}
+		a, b := NewConn(Config{Deflate: cfg}), NewConn(Config{Deflate: cfg})
+		if a.z != b.z || a.z != cfg.idle {
+			t.Fatal("two idle connections do not share their state")
+		}
+		feedAll(a, compressedFrame(ws.OpText, newServerDeflater().compress([]byte("hello hello hello"), true)))
+		if (a.z != cfg.idle) != takeover {
+			t.Errorf("takeover %v: after a compressed message, own state %v", takeover, a.z != cfg.idle)
+		}
+		a.WriteText(strings.Repeat("x", 500))
+		if a.z == cfg.idle {
+			t.Error("a queued compressed message kept in the shared state")
+		}
+		for len(a.Output()) > 0 {
+			a.Advance(len(a.Output()))
+		}
+		if (a.z != cfg.idle) != takeover || b.z != cfg.idle || len(cfg.idle.zlens) != 0 || cfg.idle.window != nil {
+			t.Errorf("takeover %v: once written, own state %v", takeover, a.z != cfg.idle)
+		}
 	}
 }

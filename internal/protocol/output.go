@@ -66,6 +66,7 @@ func (c *Conn) Advance(n int) (payload int) {
 				c.z.zlens = c.z.zlens[1:]
 				if len(c.z.zlens) == 0 {
 					c.z.zlens = nil
+					c.zRelease()
 				}
 				c.zFrame = false
 			}
@@ -194,7 +195,7 @@ func (c *Conn) Discard() (unwritten int) {
 	}
 	c.out, c.earlier, c.head, c.buffered = nil, nil, 0, 0
 	if c.z != nil {
-		c.z.zlens = nil
+		c.z = c.z.cfg.idle // its window and queue go with the connection
 	}
 	c.hdrLeft, c.payLeft, c.dataFrame, c.pongLen = 0, 0, false, 0
 	bufpool.Put(c.msg)

@@ -144,8 +144,8 @@ func (c *Conn) startFrame(hb, p []byte) ([]byte, *Error) {
 		if h.OpCode != ws.OpContinuation {
 			c.msgOp = h.OpCode
 			c.utf8 = utf8Validator{}
-			if c.z != nil {
-				c.z.msgZ = h.Rsv1()
+			if c.z != nil && h.Rsv1() {
+				c.zOwn().msgZ = true
 			}
 		}
 		if h.Length > c.msgLimit()-int64(len(c.msg))-c.streamed {
@@ -271,6 +271,7 @@ func (c *Conn) finishMessage(data []byte) *Error {
 		}
 		data = out
 		c.z.msgZ = false
+		c.zRelease()
 		if c.msgOp == ws.OpText && !c.utf8.feed(data) {
 			bufpool.Put(data)
 			return newError(codeInvalidData, reasonUTF8)

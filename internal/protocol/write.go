@@ -147,17 +147,18 @@ func (c *Conn) writeCompressed(op ws.OpCode, p []byte) bool {
 	if c.z == nil || len(p) == 0 || len(p) < c.z.cfg.Threshold {
 		return false
 	}
-	z := c.z.compress(p)
-	if z == nil {
+	zp := c.z.compress(p)
+	if zp == nil {
 		return false
 	}
-	start, key := c.beginFrame(op, len(z))
-	c.out[start-clientHeaderSize(len(z))] |= bitRsv1
-	c.out = append(c.out, z...)
+	start, key := c.beginFrame(op, len(zp))
+	c.out[start-clientHeaderSize(len(zp))] |= bitRsv1
+	c.out = append(c.out, zp...)
 	c.endFrame(start, key)
-	bufpool.Put(z)
+	bufpool.Put(zp)
+	z := c.zOwn()
 	c.buffered += len(p)
 	c.dataQueued = true
-	c.z.zlens = append(c.z.zlens, len(p))
+	z.zlens = append(z.zlens, len(p))
 	return true
 }
