@@ -202,7 +202,5 @@ func carryOver(t *testing.T, server string) {
 	if next != sent {
 		t.Errorf("echoes on the new connection up to %d; want up to %d", next-1, sent-1)
 	}
-	if len(closes) != 1 || closes[0].Code != websocket.CloseNormal || !closes[0].WasClean {
-		t.Errorf("close events %s; want one, 1000 and clean", closesString(closes))
-	}
+	wantClosedNormally(t, closes)
 }

@@ -140,9 +140,7 @@ func reconnectCycles(t *testing.T, p *chaos.Proxy, u string, cycles int) {
 	if done != cycles || reconnects != cycles-1 {
 		t.Errorf("%d cycles done, %d reconnects; want %d and %d", done, reconnects, cycles, cycles-1)
 	}
-	if len(closes) != 1 || closes[0].Code != websocket.CloseNormal || !closes[0].WasClean {
-		t.Errorf("close events %s; want one, 1000 and clean", closesString(closes))
-	}
+	wantClosedNormally(t, closes)
 }
 
 // openFDs counts the process's open file descriptors.

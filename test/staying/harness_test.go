@@ -197,3 +197,12 @@ func describe(e websocket.Event) string {
 	}
 	return e.Type()
 }
+
+// wantClosedNormally checks that exactly one close event fired, 1000 and
+// clean.
+func wantClosedNormally(t *testing.T, closes []websocket.CloseEvent) {
+	t.Helper()
+	if len(closes) != 1 || closes[0].Code != websocket.CloseNormal || !closes[0].WasClean {
+		t.Errorf("close events %s; want one, 1000 and clean", closesString(closes))
+	}
+}

@@ -117,9 +117,7 @@ func manualPongOnLoop(t *testing.T, server string) {
 	if keepalive < 2 {
 		t.Errorf("%d keepalive pongs after the server's pings; want 2", keepalive)
 	}
-	if len(closes) != 1 || closes[0].Code != websocket.CloseNormal || !closes[0].WasClean {
-		t.Errorf("close events %s; want one, 1000 and clean", closesString(closes))
-	}
+	wantClosedNormally(t, closes)
 }
 
 // manualPongDialed: the same with Dial, where the program gets the ping

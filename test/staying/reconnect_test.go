@@ -294,9 +294,7 @@ func reconnectOnLoop(t *testing.T, server string, b breakage) {
 	if want := 1 + rounds*(1+b.failures); p.Accepted() != want {
 		t.Errorf("the proxy accepted %d connections; want %d", p.Accepted(), want)
 	}
-	if len(closes) != 1 || closes[0].Code != websocket.CloseNormal || !closes[0].WasClean {
-		t.Errorf("close events %s; want one, 1000 and clean", closesString(closes))
-	}
+	wantClosedNormally(t, closes)
 }
 
 // reconnectDialed: a dialed socket echoes, loses its connection, and
