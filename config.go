@@ -161,6 +161,13 @@ type Config struct {
 	// connection is lost; see ReconnectPolicy. Nil: a lost connection
 	// closes the socket, as in a browser.
 	Reconnect *ReconnectPolicy
+	// NoCompression turns permessage-deflate off: the handshake offers no
+	// extension, as a browser with compression disabled. By default it
+	// offers what Chromium does; see Compression.
+	NoCompression bool
+	// Compression sets the permessage-deflate offer and which messages are
+	// compressed; nil is Chromium's offer and DefaultCompressionThreshold.
+	Compression *Compression
 	// StreamMessages makes a socket made by Dial hand each message on as
 	// its bytes arrive, to be read with NextReader, rather than hold it
 	// whole: a message far larger than the program wants to hold (up to
@@ -247,6 +254,11 @@ func (c *Config) withDefaults(loop func() *EventLoop) (Config, error) {
 	}
 	if err := out.checkKeepalive(); err != nil {
 		return out, err
+	}
+	if out.Compression != nil {
+		if err := out.Compression.check(); err != nil {
+			return out, err
+		}
 	}
 	if out.Reconnect != nil {
 		p, err := out.Reconnect.withDefaults()

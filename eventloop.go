@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/wsloop/websocket/internal/poll"
+	"github.com/wsloop/websocket/internal/protocol"
 )
 
 // ErrLoopRunning is returned by Run when the loop is already running on
@@ -58,8 +59,10 @@ type EventLoop struct {
 	refs       int          // sockets that are not closed yet
 	dirty      []*WebSocket // sockets with output to hand to the kernel
 	dirtySpare []*WebSocket
-	kaHeap     []*WebSocket // sockets with keepalive, by due; loop-only (keepalive.go)
-	bgActive   bool         // a background loop's goroutine is running or starting
+	kaHeap     []*WebSocket  // sockets with keepalive, by due; loop-only (keepalive.go)
+	deflates   []*negotiated // permessage-deflate settlements shared by sockets; loop-only (compression.go)
+	flatePool  protocol.FlatePool
+	bgActive   bool // a background loop's goroutine is running or starting
 }
 
 var (

@@ -171,9 +171,17 @@ func TestRawHandshakeProtocolListEchoed(t *testing.T) {
 }
 
 func TestRawHandshakeExtensionNotOffered(t *testing.T) {
-	runBad101(t, nil, func(c *rawConn) {
-		c.accept("Sec-WebSocket-Extensions: permessage-deflate")
-		c.expectEOF()
+	t.Run("compression off", func(t *testing.T) {
+		runBad101(t, &websocket.Config{NoCompression: true}, func(c *rawConn) {
+			c.accept("Sec-WebSocket-Extensions: permessage-deflate")
+			c.expectEOF()
+		})
+	})
+	t.Run("another extension", func(t *testing.T) {
+		runBad101(t, nil, func(c *rawConn) {
+			c.accept("Sec-WebSocket-Extensions: x-webkit-deflate-frame")
+			c.expectEOF()
+		})
 	})
 }
 
@@ -400,8 +408,9 @@ func TestRawHandshakeRequest(t *testing.T) {
 	if k, err := base64.StdEncoding.DecodeString(req.Header.Get("Sec-WebSocket-Key")); err != nil || len(k) != 16 {
 		t.Errorf("Sec-WebSocket-Key %q is not 16 bytes of base64", req.Header.Get("Sec-WebSocket-Key"))
 	}
-	if got := req.Header.Values("Sec-Websocket-Extensions"); len(got) != 0 {
-		t.Errorf("Sec-WebSocket-Extensions %q offered, want none", got)
+	// Compression is offered by default, in Chromium's words.
+	if got := req.Header.Values("Sec-Websocket-Extensions"); len(got) != 1 || got[0] != "permessage-deflate; client_max_window_bits" {
+		t.Errorf("Sec-WebSocket-Extensions %q offered, want Chromium's offer", got)
 	}
 }
 

@@ -67,10 +67,21 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 		return
 	}
 	reopen := ws.opened
+	ws.zneg = nil
+	var deflate *protocol.Deflate
+	if res.Deflate != nil {
+		ws.zneg = ws.loop.negotiated(res.Extensions, res.Deflate, ws.zThreshold)
+		deflate = ws.zneg.d
+	}
 	if ws.core == nil {
-		ws.core = ws.newCore()
-	} else if ws.core.Pending() > 0 {
-		ws.markDirtyLocked() // what was sent while reconnecting
+		ws.core = ws.newCore(deflate)
+	} else {
+		// Reconnected: the queue kept its messages uncompressed, and the
+		// new connection settles its own compression.
+		ws.core.SetDeflate(deflate)
+		if ws.core.Pending() > 0 {
+			ws.markDirtyLocked() // what was sent while reconnecting
+		}
 	}
 	ws.protocol = res.Protocol
 	if ws.in != nil {

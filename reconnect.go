@@ -247,7 +247,7 @@ func (ws *WebSocket) dropConnection() {
 		ws.closeTimer = nil
 	}
 	if old := ws.core; old != nil {
-		ws.core = ws.newCore()
+		ws.core = ws.newCore(nil) // compression is the next connection's to settle
 		_, lost, interrupted := old.CarryOver(ws.core)
 		ws.rc.lost += lost
 		if interrupted && ws.aux != nil && ws.aux.writer != nil {
@@ -260,6 +260,7 @@ func (ws *WebSocket) dropConnection() {
 		}
 	}
 	ws.protocol = ""
+	ws.zneg = nil
 	ws.gotClose, ws.closeEv = false, CloseEvent{}
 	ws.waitWritable, ws.shutdownWait, ws.writeFailed = false, false, false
 	ws.closeUnsent = 0
@@ -283,7 +284,8 @@ func (ws *WebSocket) redial() {
 	ws.startDial(ctx, cancel, ws.rc.opts)
 }
 
-// newCore is a fresh protocol state for the socket's connection.
-func (ws *WebSocket) newCore() *protocol.Conn {
-	return protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage, ManualPong: ws.manualPong, Stream: ws.stream})
+// newCore is a fresh protocol state for the socket's connection, with
+// deflate as its permessage-deflate (nil: none).
+func (ws *WebSocket) newCore(deflate *protocol.Deflate) *protocol.Conn {
+	return protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage, ManualPong: ws.manualPong, Stream: ws.stream, Deflate: deflate})
 }

@@ -113,12 +113,14 @@ type WebSocket struct {
 
 	in *inbox // made by Dial: what it keeps for the blocking calls
 
-	ka     *keepalive   // made when Config asks for keepalive; loop-only
-	rc     *reconnector // made when Config.Reconnect is set
-	aux    *sendAux     // under mu; made by the first ping or MessageWriter
-	log    *slog.Logger // Config.Logger with the socket's attributes; nil: silent
-	counts counters
-	gen    uint64 // connections made so far, under mu: a task of a lost one must not touch the next
+	ka         *keepalive   // made when Config asks for keepalive; loop-only
+	rc         *reconnector // made when Config.Reconnect is set
+	aux        *sendAux     // under mu; made by the first ping or MessageWriter
+	zneg       *negotiated  // the connection's permessage-deflate, under mu; nil: none
+	zThreshold int          // Config's compression threshold
+	log        *slog.Logger // Config.Logger with the socket's attributes; nil: silent
+	counts     counters
+	gen        uint64 // connections made so far, under mu: a task of a lost one must not touch the next
 
 	closeEv CloseEvent // loop-only
 	failErr error      // the ErrorEvent's cause, under mu
@@ -200,7 +202,9 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		ProxySetting: c.Proxy,
 		MaxRedirects: c.MaxRedirects,
 		Logger:       ws.log,
+		Deflate:      c.deflateOffer(),
 	}
+	ws.zThreshold = c.compressionThreshold()
 	if c.Reconnect != nil {
 		ws.rc = &reconnector{policy: *c.Reconnect, opts: opts, timeout: c.HandshakeTimeout}
 	}
@@ -269,9 +273,17 @@ func (ws *WebSocket) ResponseHeader() http.Header {
 }
 
 // Extensions is the extensions the server selected, as in its
-// Sec-WebSocket-Extensions header; no extension is offered yet, so it is
-// empty.
-func (ws *WebSocket) Extensions() string { return "" }
+// Sec-WebSocket-Extensions header ("permessage-deflate" and its
+// parameters, in the server's words), empty until open or when it
+// selected none. With Config.Reconnect it is the current connection's.
+func (ws *WebSocket) Extensions() string {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.zneg == nil {
+		return ""
+	}
+	return ws.zneg.ext
+}
 
 // BufferedAmount is the number of bytes of message data accepted by Send
 // and SendText but not yet handed to the operating system. As in the

@@ -74,6 +74,8 @@ type Options struct {
 	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Logger, when set, is told each stage at debug level (log.go).
 	Logger *slog.Logger
+	// Deflate, when set, offers permessage-deflate.
+	Deflate *DeflateOffer
 }
 
 // Result is an upgraded connection.
@@ -85,6 +87,10 @@ type Result struct {
 	Leftover []byte
 	Protocol string
 	Head     []byte // the 101 response's head, for ParseHeader
+	// Deflate is the permessage-deflate settled, nil when none; Extensions
+	// the response's Sec-WebSocket-Extensions then, in the server's words.
+	Deflate    *Deflate
+	Extensions string
 }
 
 // Dial connects to o.URL and performs the opening handshake. ctx bounds

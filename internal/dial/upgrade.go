@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 
+	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
 )
 
@@ -30,6 +32,9 @@ func httpUpgrade(ctx context.Context, conn net.Conn, o Options, authorization st
 		Protocols: o.Protocols,
 		Header:    ws.HandshakeHeaderHTTP(header),
 		Host:      o.URL.HostPort(),
+	}
+	if o.Deflate != nil {
+		d.Extensions = []httphead.Option{o.Deflate.option()}
 	}
 	hc := &headConn{Conn: conn, target: o.URL.RequestTarget()}
 	br, hs, err := d.Upgrade(hc, placeholderURL)
@@ -66,7 +71,17 @@ func httpUpgrade(ctx context.Context, conn net.Conn, o Options, authorization st
 		}
 		return Result{}, &Error{Stage: StageHandshake, Err: errNoProtocol}
 	}
-	res := Result{Conn: conn, Protocol: hs.Protocol, Head: append([]byte(nil), hc.head...)}
+	deflate, err := acceptDeflate(o.Deflate, hs.Extensions)
+	if err != nil {
+		if br != nil {
+			ws.PutReader(br)
+		}
+		return Result{}, &Error{Stage: StageHandshake, Err: err}
+	}
+	res := Result{Conn: conn, Protocol: hs.Protocol, Head: append([]byte(nil), hc.head...), Deflate: deflate}
+	if deflate != nil {
+		res.Extensions = strings.Join(ParseHeader(hc.head).Values("Sec-Websocket-Extensions"), ", ")
+	}
 	if br != nil {
 		if n := br.Buffered(); n > 0 {
 			p, _ := br.Peek(n)
@@ -148,10 +163,11 @@ func (c *headConn) Write(p []byte) (int, error) {
 	if !bytes.HasPrefix(p, []byte(placeholderLine)) {
 		return 0, errors.New("dial: the upgrade request does not start with the expected request line")
 	}
-	b := make([]byte, 0, len(p)+len(c.target))
+	b := make([]byte, 0, len(p)+len(c.target)+8)
 	b = append(b, "GET "...)
 	b = append(b, c.target...)
 	b = append(b, p[len("GET /"):]...)
+	b = spaceOptions(b)
 	c.target = ""
 	if _, err := c.Conn.Write(b); err != nil {
 		return 0, err
@@ -271,4 +287,24 @@ func normalizeConnection(head []byte) []byte {
 func isTLSAlert(err error) bool {
 	var oe *net.OpError
 	return errors.As(err, &oe) && oe.Op == "remote error"
+}
+
+// spaceOptions writes the request's extension offer as browsers write it,
+// a space after each semicolon ("permessage-deflate; client_max_window_bits";
+// gobwas writes none), so that a server sees Chromium's very words.
+func spaceOptions(req []byte) []byte {
+	const name = "Sec-WebSocket-Extensions: "
+	i := bytes.Index(req, []byte(name))
+	if i < 0 {
+		return req
+	}
+	start := i + len(name)
+	end := start + bytes.Index(req[start:], []byte("\r\n"))
+	if end < start {
+		return req
+	}
+	line := bytes.ReplaceAll(req[start:end], []byte(";"), []byte("; "))
+	out := append([]byte(nil), req[:start]...)
+	out = append(out, line...)
+	return append(out, req[end:]...)
 }

@@ -309,3 +309,14 @@ func (d *deflateState) inflateFrame(key, masked []byte) ([]byte, bool) {
 	out, e := own.inflate(p, math.MaxInt64-1)
 	return out, e == nil
 }
+
+// SetDeflate sets the permessage-deflate of a connection whose state was
+// made before its handshake (a reconnection's, holding the messages sent
+// meanwhile, uncompressed): nil for none.
+func (c *Conn) SetDeflate(d *Deflate) {
+	c.z, c.allowedRsv = nil, 0
+	if d != nil {
+		c.z = d.idleState()
+		c.allowedRsv = ws.Rsv(true, false, false)
+	}
+}
