@@ -19,10 +19,11 @@ import (
 
 	websocket "github.com/wsloop/websocket"
 	"github.com/wsloop/websocket/test/internal/chaos"
-	"github.com/wsloop/websocket/test/internal/peers"
 )
 
-// TestNothingDroppedSilently: numbered messages flow through the proxy to
+// TestNothingDroppedSilently: numbered messages (of random bytes, which
+// do not compress, so that the kernel's buffers take no more than they
+// hold) flow through the proxy to
 // an echo server; the path stalls while the program goes on sending, so
 // that the kernel's buffers fill and the library's backlog grows;
 // keepalive finds the connection dead, and the socket reconnects over a
@@ -78,7 +79,7 @@ func carryOver(t *testing.T, server string) {
 		stallAt   time.Time
 	)
 	send := func() bool {
-		if err := s.ws.Send(peers.NumberedMessage(sent, size)); err != nil {
+		if err := s.ws.Send(numbered(sent, size)); err != nil {
 			s.fail("Send(message %d): %v (BufferedAmount %d)", sent, err, s.ws.BufferedAmount())
 			return false
 		}
@@ -91,7 +92,7 @@ func carryOver(t *testing.T, server string) {
 			return -1, false
 		}
 		i := int(binary.BigEndian.Uint32(m.Data))
-		return i, bytes.Equal(m.Data, peers.NumberedMessage(i, size))
+		return i, bytes.Equal(m.Data, numbered(i, size))
 	}
 	s.ws.OnOpen = func(websocket.OpenEvent) {
 		if opens++; opens == 1 {

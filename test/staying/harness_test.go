@@ -13,7 +13,9 @@
 package staying_test
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"strings"
@@ -205,4 +207,25 @@ func wantClosedNormally(t *testing.T, closes []websocket.CloseEvent) {
 	if len(closes) != 1 || closes[0].Code != websocket.CloseNormal || !closes[0].WasClean {
 		t.Errorf("close events %s; want one, 1000 and clean", closesString(closes))
 	}
+}
+
+// noise is random bytes, made once: payloads cut from it do not compress,
+// so that the kernel's buffers fill with as many bytes as were sent, as
+// the tests that stall a path need, whether or not the connection
+// negotiated permessage-deflate.
+var noise = sync.OnceValue(func() []byte {
+	p := make([]byte, 1<<20)
+	rand.NewChaCha8([32]byte{'s', 't', 'a', 'y', 'i', 'n', 'g'}).Read(p)
+	return p
+})
+
+// numbered is message i of size bytes (at least 4, at most 512 KiB): i as
+// 4 big-endian bytes, then random bytes that depend on i.
+func numbered(i, size int) []byte {
+	n := noise()
+	off := i * 4099 % (len(n) - size)
+	p := make([]byte, size)
+	binary.BigEndian.PutUint32(p, uint32(i))
+	copy(p[4:], n[off:])
+	return p
 }

@@ -22,7 +22,6 @@ import (
 
 	websocket "github.com/wsloop/websocket"
 	"github.com/wsloop/websocket/test/internal/chaos"
-	"github.com/wsloop/websocket/test/internal/peers"
 )
 
 // TestStreams is not parallel: its megabytes keep both cores busy under
@@ -76,9 +75,10 @@ const (
 // so that pieces of odd sizes split characters.
 func streamData(n int, kind streamKind) []byte {
 	if kind == binaryData {
+		// Random bytes, numbered every 1000, which do not compress.
 		var b bytes.Buffer
 		for i := 0; b.Len() < n; i++ {
-			b.Write(peers.NumberedMessage(i, 1000))
+			b.Write(numbered(i, 1000))
 		}
 		return b.Bytes()[:n]
 	}
