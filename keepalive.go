@@ -27,7 +27,7 @@ type keepalive struct {
 	pongTimeout time.Duration
 	idle        time.Duration // Config.IdleTimeout; 0: none
 
-	early       time.Duration // how much before interval this socket pings (spread)
+	early time.Duration // how much before interval this socket pings (spread)
 
 	lastRecv time.Duration // monotime of the last read
 	pingAt   time.Duration // monotime of the last keepalive ping; 0: none since lastRecv

@@ -3,6 +3,9 @@ package websocket
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"syscall"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -74,6 +77,7 @@ type ReconnectPolicy struct {
 // gateway); a dial that failed to resolve, to connect, within
 // HandshakeTimeout, at a proxy that could not be reached or could not
 // reach the server, or with a TLS failure that is not the certificate's;
+// a handshake whose connection was lost before an answer (reset, ended);
 // a refused handshake whose status is 408, 429 or 5xx; a descriptor
 // shortage. Not retried: anything else, such as a protocol error, a
 // certificate refused, a 4xx refusal, or a Config error.
@@ -103,9 +107,21 @@ func RetryTransient(ev CloseEvent, err error) bool {
 	case errors.As(err, &te):
 		return te.Reason == TLSOther
 	case errors.As(err, &he):
-		return he.StatusCode == 408 || he.StatusCode == 429 || he.StatusCode >= 500
+		// No status: the connection failed under the handshake (a server
+		// restarting resets what waits in its backlog), unless the
+		// server's answer broke a rule.
+		return he.StatusCode == 408 || he.StatusCode == 429 || he.StatusCode >= 500 ||
+			he.StatusCode == 0 && lostConnection(he.Err)
 	}
 	return false
+}
+
+// lostConnection reports an error of the connection itself: reset,
+// closed, timed out, ended early.
+func lostConnection(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // ReconnectEvent fires when the socket, having lost its connection (or

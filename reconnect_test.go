@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 
@@ -291,6 +293,25 @@ func TestReconnectConfigErrors(t *testing.T) {
 		var ce *websocket.ConfigError
 		if !errors.As(err, &ce) || ce.Field != tt.field {
 			t.Errorf("%+v: %v, want a ConfigError on %s", tt.p, err, tt.field)
+		}
+	}
+}
+
+// A handshake whose connection is reset before any answer (a server
+// restarting resets what waits in its backlog) is retried; one the server
+// answered wrongly is not.
+func TestRetryTransientHandshakes(t *testing.T) {
+	reset := &websocket.HandshakeError{Err: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}}
+	ended := &websocket.HandshakeError{Err: io.EOF}
+	wrong := &websocket.HandshakeError{StatusCode: 101, Err: errors.New("bad Sec-WebSocket-Accept")}
+	notFound := &websocket.HandshakeError{StatusCode: 404, Err: errors.New("404")}
+	ev := websocket.CloseEvent{Code: websocket.CloseAbnormal}
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{{reset, true}, {ended, true}, {wrong, false}, {notFound, false}} {
+		if got := websocket.RetryTransient(ev, tt.err); got != tt.want {
+			t.Errorf("RetryTransient(%v) = %v", tt.err, got)
 		}
 	}
 }

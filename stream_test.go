@@ -316,3 +316,27 @@ func dialEcho(t *testing.T, cfg *websocket.Config) (*echoserver.Server, *websock
 	}
 	return srv, ws, ctx
 }
+
+// A 4-byte character split across Writes goes out whole, and the rest
+// of the message after it.
+func TestMessageWriterFourByteCharacter(t *testing.T) {
+	_, ws, ctx := dialEcho(t, nil)
+	defer ws.Close()
+	w, err := ws.NewMessageWriter(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := "a\U0001F600bc\U0001F601d" // two 4-byte characters
+	for i := 0; i < len(msg); i++ {   // a byte per Write
+		if n, err := w.Write([]byte{msg[i]}); n != 1 || err != nil {
+			t.Fatalf("Write of byte %d: %d, %v", i, n, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ws.WaitForNextMessage(ctx)
+	if err != nil || m.Text() != msg {
+		t.Fatalf("echo %q, %v", m.Data, err)
+	}
+}

@@ -38,7 +38,7 @@ type MessageWriter struct {
 	binary   bool
 	done     bool
 	err      error   // the writer's end, when it ended badly
-	held     [3]byte // the start of a UTF-8 character split across Writes
+	held     [4]byte // a UTF-8 character split across Writes, as it is completed
 	nheld    int
 	chunkMax int
 }

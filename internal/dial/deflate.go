@@ -53,6 +53,29 @@ func (o *DeflateOffer) option() httphead.Option {
 	return opt
 }
 
+// errExtension is the cause of a response selecting an extension the
+// client did not offer.
+var errExtension = errors.New("the server selected an extension the client did not offer")
+
+// acceptExtensions checks the response's Sec-WebSocket-Extensions values
+// against the offer: only permessage-deflate, when offered.
+func acceptExtensions(o *DeflateOffer, values []string) (*Deflate, error) {
+	var exts []httphead.Option
+	for _, v := range values {
+		opts, ok := httphead.ParseOptions([]byte(v), nil)
+		if !ok {
+			return nil, fmt.Errorf("%w: %q does not parse", errExtension, v)
+		}
+		exts = append(exts, opts...)
+	}
+	for _, e := range exts {
+		if o == nil || string(e.Name) != deflateName {
+			return nil, fmt.Errorf("%w: %q", errExtension, e.Name)
+		}
+	}
+	return acceptDeflate(o, exts)
+}
+
 // errDeflate is the cause of a response the client cannot honour.
 var errDeflate = errors.New("the server's permessage-deflate response cannot be honoured")
 

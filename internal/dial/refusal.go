@@ -32,7 +32,8 @@ func (r *refusal) Error() string {
 // with the head, then more read from conn, up to Content-Length and
 // maxRefusalBody. A body without a length is not waited for.
 func readRefusal(head, rest []byte, conn io.Reader) *refusal {
-	line, _, _ := bytes.Cut(head, []byte("\r\n"))
+	line, _, _ := bytes.Cut(head, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
 	r := &refusal{line: string(line)}
 	r.code, _ = strconv.Atoi(string(line[9:12])) // validStatusLine checked the shape
 	r.header = ParseHeader(head)
@@ -56,7 +57,7 @@ func readRefusal(head, rest []byte, conn io.Reader) *refusal {
 // ParseHeader reads the header fields of a response head (status line,
 // fields, blank line); a malformed field ends them.
 func ParseHeader(head []byte) http.Header {
-	_, fields, _ := bytes.Cut(head, []byte("\r\n"))
+	_, fields, _ := bytes.Cut(head, []byte("\n")) // after the status line, ended by CRLF or (as gobwas takes it) a bare LF
 	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(fields))).ReadMIMEHeader()
 	if err != nil && len(h) == 0 {
 		return nil

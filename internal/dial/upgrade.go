@@ -71,7 +71,10 @@ func httpUpgrade(ctx context.Context, conn net.Conn, o Options, authorization st
 		}
 		return Result{}, &Error{Stage: StageHandshake, Err: errNoProtocol}
 	}
-	deflate, err := acceptDeflate(o.Deflate, hs.Extensions)
+	// The extensions are read from the head here rather than taken from
+	// gobwas, which skips a header whose name's case it does not expect.
+	head := ParseHeader(hc.head)
+	deflate, err := acceptExtensions(o.Deflate, head.Values("Sec-Websocket-Extensions"))
 	if err != nil {
 		if br != nil {
 			ws.PutReader(br)
@@ -80,7 +83,7 @@ func httpUpgrade(ctx context.Context, conn net.Conn, o Options, authorization st
 	}
 	res := Result{Conn: conn, Protocol: hs.Protocol, Head: append([]byte(nil), hc.head...), Deflate: deflate}
 	if deflate != nil {
-		res.Extensions = strings.Join(ParseHeader(hc.head).Values("Sec-Websocket-Extensions"), ", ")
+		res.Extensions = strings.Join(head.Values("Sec-Websocket-Extensions"), ", ")
 	}
 	if br != nil {
 		if n := br.Buffered(); n > 0 {
@@ -179,8 +182,8 @@ func (c *headConn) readHead() {
 	buf := make([]byte, 0, 4096)
 	status := false // the status line is complete and well formed
 	for {
-		if i := bytes.Index(buf, []byte("\r\n")); !status && i >= 0 {
-			if !validStatusLine(buf[:i]) {
+		if i := bytes.IndexByte(buf, '\n'); !status && i >= 0 {
+			if !validStatusLine(bytes.TrimSuffix(buf[:i], []byte("\r"))) {
 				// gobwas reads any byte from '0' to '?' as a digit, so a
 				// status such as "0:1" would pass as 101.
 				c.err = errMalformedStatus
@@ -188,19 +191,19 @@ func (c *headConn) readHead() {
 			}
 			status = true
 		}
-		if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
-			if !bytes.HasPrefix(buf, []byte("HTTP/1.1 101 ")) {
+		if end := headEnd(buf); end >= 0 {
+			if !switching(buf) {
 				// A refusal: it is kept whole for the error, and
 				// gobwas is not asked.
-				c.refusal = readRefusal(buf[:i+4], buf[i+4:], c.Conn)
+				c.refusal = readRefusal(buf[:end], buf[end:], c.Conn)
 				c.err = c.refusal
 				return
 			}
-			if c.err = repeatedHeader(buf[:i+4]); c.err != nil {
+			if c.err = repeatedHeader(buf[:end]); c.err != nil {
 				return
 			}
-			c.head = buf[:i+4]
-			c.buf = append(normalizeConnection(buf[:i+4]), buf[i+4:]...)
+			c.head = buf[:end]
+			c.buf = append(normalizeConnection(buf[:end]), buf[end:]...)
 			return
 		}
 		if len(buf) >= maxResponseHead {
@@ -238,6 +241,35 @@ func validStatusLine(line []byte) bool {
 	return true
 }
 
+// switching reports a status line of HTTP/1.1 101, with a reason phrase
+// or without one.
+func switching(head []byte) bool {
+	const s = "HTTP/1.1 101"
+	return bytes.HasPrefix(head, []byte(s)) && len(head) > len(s) && strings.IndexByte(" \r\n", head[len(s)]) >= 0
+}
+
+// headEnd is where the response's head ends, after its blank line, or -1.
+// Lines end with CRLF or, as browsers and gobwas also read them, a bare
+// LF.
+func headEnd(buf []byte) int {
+	end := -1
+	for _, sep := range []string{"\n\r\n", "\n\n"} {
+		if i := bytes.Index(buf, []byte(sep)); i >= 0 && (end < 0 || i+len(sep) < end) {
+			end = i + len(sep)
+		}
+	}
+	return end
+}
+
+// headLines splits a head into its lines, without their line ends.
+func headLines(head []byte) [][]byte {
+	lines := bytes.Split(head, []byte("\n"))
+	for i, l := range lines {
+		lines[i] = bytes.TrimSuffix(l, []byte("\r"))
+	}
+	return lines
+}
+
 // onceHeaders are the headers of a 101 response that RFC 6455 allows only
 // once (11.3.3, 11.3.4): with two, the server has said two things, and
 // Chromium fails the connection, where gobwas would take the last.
@@ -247,7 +279,7 @@ var onceHeaders = []string{"Sec-WebSocket-Protocol", "Sec-WebSocket-Accept", "Up
 // header of onceHeaders more than once, or nil.
 func repeatedHeader(head []byte) error {
 	seen := make([]int, len(onceHeaders))
-	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
+	for _, line := range headLines(head)[1:] {
 		name, _, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
 			continue
@@ -266,7 +298,7 @@ func repeatedHeader(head []byte) error {
 // normalizeConnection rewrites a Connection header line whose token list
 // holds "upgrade" to exactly "Connection: Upgrade".
 func normalizeConnection(head []byte) []byte {
-	lines := bytes.Split(head, []byte("\r\n"))
+	lines := headLines(head)
 	for i, line := range lines {
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok || !bytes.EqualFold(bytes.TrimSpace(name), []byte("Connection")) {

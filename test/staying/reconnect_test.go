@@ -73,19 +73,6 @@ func refusedAttempt(err error) bool {
 	return errors.As(err, &ce) || errors.As(err, &he) && he.StatusCode == 0
 }
 
-// retryRefused is RetryTransient, plus a handshake that failed before any
-// HTTP status (the connection reset or ended while the request waited for
-// its answer), which RetryTransient leaves out; see refuseBug.
-func retryRefused(ev websocket.CloseEvent, err error) bool {
-	var he *websocket.HandshakeError
-	return websocket.RetryTransient(ev, err) || errors.As(err, &he) && he.StatusCode == 0
-}
-
-// refuseBug is why the default policy's refusal test is skipped.
-const refuseBug = "library bug (reported): RetryTransient does not retry a handshake that fails before any HTTP status " +
-	"(*HandshakeError, StatusCode 0, ECONNRESET or EOF), so a socket whose server is restarting, or behind a proxy that " +
-	"resets while it has no backend, gives up at the first such attempt instead of reconnecting"
-
 func healAt(n int) func(*chaos.Proxy, int) {
 	return func(p *chaos.Proxy, i int) {
 		if i == n {
@@ -122,19 +109,6 @@ var breakages = []breakage{
 		// attempts, as a restarting server does, then lets one through:
 		// with RetryTransient, the default.
 		name: "Refuse",
-		inflict: func(p *chaos.Proxy) {
-			p.SetFault(chaos.Refuse)
-			p.ResetAll()
-		},
-		heal:     healAt(refusedAttempts),
-		failures: refusedAttempts,
-		lossErr:  noError,
-	},
-	{
-		// The same with a Retry that retries a handshake reset before
-		// its answer, as RetryTransient does not.
-		name:      "RefuseRetryingResets",
-		configure: func(c *websocket.Config) { c.Reconnect.Retry = retryRefused },
 		inflict: func(p *chaos.Proxy) {
 			p.SetFault(chaos.Refuse)
 			p.ResetAll()
@@ -265,16 +239,6 @@ func reconnectOnLoop(t *testing.T, server string, b breakage) {
 	s.ws.OnClose = func(e websocket.CloseEvent) { closes = append(closes, e) }
 	s.run()
 
-	if b.name == "Refuse" && len(errs) == 1 && refusedAttempt(errs[0]) {
-		var ce *websocket.ConnectError
-		if !errors.As(errs[0], &ce) {
-			var shown []string
-			for _, e := range events[len(events)-1] {
-				shown = append(shown, reconnectString(e))
-			}
-			t.Skipf("%s: got error %v after the reconnect events %v", refuseBug, errs[0], shown)
-		}
-	}
 	for _, err := range errs {
 		t.Errorf("error event %v; a socket that reconnects fires none", err)
 	}
@@ -354,13 +318,6 @@ func reconnectDialed(t *testing.T, server string, b breakage) {
 	}
 	closedBy := func(err error) {
 		t.Helper()
-		var ce *websocket.ClosedError
-		if b.name == "Refuse" && errors.As(err, &ce) && refusedAttempt(ce.Err) {
-			var conn *websocket.ConnectError
-			if !errors.As(ce.Err, &conn) {
-				t.Skipf("%s: got %v", refuseBug, err)
-			}
-		}
 		t.Fatalf("the socket ended: %v", err)
 	}
 
