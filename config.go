@@ -131,9 +131,7 @@ type Config struct {
 	// DefaultCloseTimeout.
 	CloseTimeout time.Duration
 	// PingInterval turns keepalive on: when nothing has been received for
-	// PingInterval (less up to a 16th of it, spread over sockets so that
-	// sockets gone quiet together do not ping together), a ping is sent,
-	// and when nothing (its pong or any
+	// PingInterval, a ping is sent, and when nothing (its pong or any
 	// other byte) comes back within PongTimeout, the server is presumed
 	// dead: the connection fails at once with a *KeepaliveError, error
 	// then close 1006, without waiting for a closing handshake. So a

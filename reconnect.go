@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
-	"syscall"
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/wsloop/websocket/internal/dial"

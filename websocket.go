@@ -182,7 +182,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 	}
 	ws.log = socketLogger(c.Logger, ws.id, redactedURL(u))
 	if c.PingInterval > 0 || c.IdleTimeout > 0 {
-		ws.ka = newKeepalive(ws.id, c.PingInterval, c.PongTimeout, c.IdleTimeout)
+		ws.ka = newKeepalive(c.PingInterval, c.PongTimeout, c.IdleTimeout)
 	}
 	if blocking {
 		ws.in = &inbox{max: c.MaxInboxSize}

@@ -4,8 +4,7 @@ package staying_test
 // blackholes or half-opens the connection to a real server, and the
 // client must find the server dead within PingInterval + PongTimeout of
 // the last byte it received, and not before a ping has gone unanswered
-// for PongTimeout, the ping going out after PingInterval of silence (less
-// up to a 16th of it, as Config.PingInterval allows).
+// for PongTimeout, the ping going out after PingInterval of silence.
 //
 // What the test can know of "the last byte received": the library reads
 // it on its loop, and no event marks the read itself. So the test sends a
@@ -13,8 +12,8 @@ package staying_test
 // echo's handler, on the loop, at F (once SetFault has returned). The
 // echo was read after L, so the last read R is at or after L, and the
 // silence the library saw when it found the server dead at D, D-R, is at
-// most D-L. The library promises a silence of at least the early ping's
-// and PongTimeout, so D-L must be at least that, strictly: a library that
+// most D-L. The library promises a silence of at least PingInterval and
+// PongTimeout, so D-L must be at least that, strictly: a library that
 // counted from its ping, or from the fault, or left PingInterval out,
 // fails it. The other way, R is at F at the latest (after a pong, no ping
 // is out: nothing is on its way to the client when the fault is set), so
@@ -44,11 +43,8 @@ const (
 	// should.
 	pingInterval = 100 * time.Millisecond
 	pongTimeout  = 500 * time.Millisecond
-	// pingSilence is the least silence after which a ping goes out:
-	// Config.PingInterval's documentation lets a socket ping up to a
-	// 16th of PingInterval early, spread by socket, so that sockets gone
-	// quiet together do not ping together.
-	pingSilence = pingInterval - pingInterval/16
+	// pingSilence is the least silence after which a ping goes out.
+	pingSilence = pingInterval
 	// idleTimeout is IdleTimeout's, for the same reason.
 	idleTimeout = 500 * time.Millisecond
 	// lateness bounds how late a detection may come past its due time:
@@ -211,7 +207,7 @@ func pingsFindSilence(t *testing.T, server string, fault chaos.Fault) {
 	early, late := d.errAt.Sub(markSent), d.errAt.Sub(faultSet)
 	t.Logf("%v: found dead %v after the mark was sent, %v after the fault (%v); keepalive pongs took up to %v", fault, early.Round(time.Millisecond), late.Round(time.Millisecond), ke, maxRTT)
 	if early < least {
-		t.Errorf("found dead %v after the mark was sent, whose echo came after: want at least PingInterval (less its 16th) + PongTimeout, %v", early, least)
+		t.Errorf("found dead %v after the mark was sent, whose echo came after: want at least PingInterval + PongTimeout, %v", early, least)
 	}
 	if late > due+lateness {
 		t.Errorf("found dead %v after the fault; want within PingInterval+PongTimeout (%v) and %v of lateness", late, due, lateness)
