@@ -2,12 +2,15 @@ package echoserver
 
 import (
 	"bufio"
+	"compress/flate"
 	"errors"
 	"io"
 	"net"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 	"github.com/gobwas/ws/wsutil"
 )
 
@@ -35,11 +38,19 @@ type session struct {
 	// does not say how much of a rejected frame is left unread, which the
 	// closing handshake needs to find the client's close frame.
 	msgLen int64
+
+	compress bool                 // permessage-deflate was negotiated
+	msg      wsflate.MessageState // whether the message being read is compressed
+	fw       *flate.Writer        // made by the first compressed message sent
 }
 
 func (s *Server) serve(nc net.Conn) {
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	u := ws.Upgrader{Protocol: s.supports}
+	ext := deflateExt()
+	if s.opts.Compression {
+		u.Negotiate = ext.Negotiate
+	}
 	hs, err := u.Upgrade(nc)
 	if err != nil {
 		s.logf("echoserver: %v: handshake: %v", nc.RemoteAddr(), err)
@@ -54,12 +65,17 @@ func (s *Server) serve(nc net.Conn) {
 		br:  bufio.NewReader(nc),
 		bw:  bufio.NewWriter(nc),
 	}
+	_, c.compress = ext.Accepted()
 	c.rd = &wsutil.Reader{
 		Source:         c.br,
 		State:          ws.StateServerSide,
-		CheckUTF8:      true,
+		CheckUTF8:      !c.compress, // checked once inflated, then
 		OnIntermediate: c.control,
 		OnContinuation: c.continuation,
+	}
+	if c.compress {
+		c.rd.State |= ws.StateExtended // RSV1 has a meaning
+		c.rd.Extensions = []wsutil.RecvExtension{&c.msg}
 	}
 	c.end(c.run())
 }
@@ -112,7 +128,12 @@ func (c *session) next() (ws.OpCode, []byte, error) {
 		if err != nil {
 			return 0, nil, readFailure(err)
 		}
-		return hdr.OpCode, p, nil
+		if c.msg.IsCompressed() {
+			p, err = inflate(hdr.OpCode, p)
+		} else if c.compress && hdr.OpCode == ws.OpText && !utf8.Valid(p) {
+			err = readFailure(wsutil.ErrInvalidUTF8)
+		}
+		return hdr.OpCode, p, err
 	}
 }
 
@@ -156,6 +177,9 @@ func (c *session) handle(op ws.OpCode, p []byte) error {
 }
 
 func (c *session) write(op ws.OpCode, p []byte) error {
+	if c.compress && (op == ws.OpText || op == ws.OpBinary) {
+		return c.writeCompressed(op, p)
+	}
 	if err := wsutil.WriteServerMessage(c.bw, op, p); err != nil {
 		return err
 	}

@@ -14,6 +14,11 @@ type Options struct {
 	// none is, the handshake response names no protocol, as RFC 6455 asks.
 	Protocols []string
 
+	// Compression accepts the client's permessage-deflate offer (without
+	// context takeover either way): the client's compressed messages are
+	// inflated, and every message sent back is compressed.
+	Compression bool
+
 	// Logf, when not nil, receives one line per notable event, such as a
 	// failed handshake or a connection closed because of an error.
 	Logf func(format string, args ...any)
