@@ -5,8 +5,10 @@ import (
 	"compress/flate"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
@@ -261,4 +263,55 @@ func TestDeflateStateIsSharedWhenIdle(t *testing.T) {
 			t.Errorf("takeover %v: once written, own state %v", takeover, a.z != cfg.idle)
 		}
 	}
+}
+
+// FuzzInflate feeds compressed conversations, whole and in pieces, with
+// and without the server's context takeover: the two must agree, and what
+// comes out must be valid (text UTF-8, sizes within the limit, failures
+// 1002, 1007 or 1009).
+func FuzzInflate(f *testing.F) {
+	z := newServerDeflater()
+	seed := cat(compressedFrame(ws.OpText, z.compress([]byte("hello hello hello"), true)),
+		compressedFrame(ws.OpBinary, z.compress(bytes.Repeat([]byte{7}, 300), true)),
+		pingFrame("p"), textFrame("plain"))
+	f.Add([]byte{3}, uint16(0), false, seed)
+	f.Add([]byte{1, 9}, uint16(200), true, seed)
+	f.Add([]byte{2}, uint16(0), false, compressedFrame(ws.OpText, []byte{0xff, 0x00}))
+	f.Fuzz(func(t *testing.T, cuts []byte, limit uint16, noTakeover bool, data []byte) {
+		cfg := func() Config {
+			return Config{MaxMessageSize: int64(limit), Deflate: &Deflate{ServerNoContextTakeover: noTakeover}}
+		}
+		wantEvs, wantErr := feed(NewConn(cfg()), data)
+		var chunks [][]byte
+		for i, q := 0, data; len(q) > 0; i++ {
+			n := 1
+			if len(cuts) > 0 {
+				n = max(1, int(cuts[i%len(cuts)]))
+			}
+			n = min(n, len(q))
+			chunks = append(chunks, q[:n])
+			q = q[n:]
+		}
+		gotEvs, gotErr := feed(NewConn(cfg()), chunks...)
+		if !slices.Equal(eventsString(gotEvs), eventsString(wantEvs)) {
+			t.Fatalf("events differ:\nchunked %q\nwhole   %q", eventsString(gotEvs), eventsString(wantEvs))
+		}
+		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Fatalf("errors differ: chunked %v, whole %v", gotErr, wantErr)
+		}
+		if e, ok := wantErr.(*Error); wantErr != nil && (!ok || e.Code != 1002 && e.Code != 1007 && e.Code != 1009) {
+			t.Fatalf("failure %v", wantErr)
+		}
+		for _, e := range wantEvs {
+			if e.Kind != KindMessage {
+				continue
+			}
+			if !e.Binary && !utf8.Valid(e.Data) {
+				t.Fatalf("invalid UTF-8 text delivered: %q", e.Data)
+			}
+			if limit != 0 && len(e.Data) > int(limit) {
+				t.Fatalf("%d-byte message passed a %d-byte limit", len(e.Data), limit)
+			}
+		}
+	})
 }

@@ -241,7 +241,7 @@ func (c *Conn) appendMsg(chunk []byte) {
 			newCap = min(max(newCap, min(final, eagerReserve)), final)
 		}
 		// The limit bounds the buffer too, not only what it holds.
-		newCap = min(newCap, int(min(c.maxSize, int64(^uint(0)>>1))))
+		newCap = min(newCap, int(min(c.msgLimit(), int64(^uint(0)>>1))))
 		buf := bufpool.Get(newCap)[:len(c.msg)]
 		copy(buf, c.msg)
 		bufpool.Put(c.msg) // never handed out: it is ours to give back

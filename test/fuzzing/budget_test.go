@@ -16,13 +16,14 @@ import (
 var fuzzTargets = []struct{ pkg, name string }{
 	{"./internal/protocol", "FuzzFeed"},
 	{"./internal/protocol", "FuzzParseClosePayload"},
+	{"./internal/protocol", "FuzzInflate"},
 	{"./test/fuzzing", "FuzzHandshake"},
 	{"./test/fuzzing", "FuzzNew"},
 }
 
 // TestFuzzBudget fuzzes each target for the time WSLOOP_FUZZTIME gives
-// (such as 30s: four targets, one after the other, take about two and a
-// half minutes with the builds), by running
+// (such as 30s: five targets, one after the other, take about three
+// minutes with the builds), by running
 //
 //	go test -run=^$ -fuzz=^FuzzX$ -fuzztime=30s -fuzzminimizetime=5s PKG
 //
