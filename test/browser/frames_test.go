@@ -111,8 +111,16 @@ type clientFrame struct {
 // in order, each marked when it broke a rule a client must keep.
 type assembler struct {
 	msgOp  byte
+	msgZ   bool // the message's first frame had RSV1, with inflate set
 	msg    []byte
 	frames int // data frames in the message being assembled
+	// inflate, once the server has accepted permessage-deflate, reads
+	// messages whose first frame has RSV1 as compressed: their line reads
+	// "deflated" and shows the message inflated.
+	inflate *inflater
+	// sizes notes each compressed message's size on the wire and
+	// inflated, "wire→inflated", for the record's log.
+	sizes []string
 }
 
 func (a *assembler) add(f clientFrame) (line string, ok bool) {
@@ -120,7 +128,10 @@ func (a *assembler) add(f clientFrame) (line string, ok bool) {
 	if !f.masked {
 		flags = append(flags, "UNMASKED")
 	}
-	if f.rsv != 0 {
+	// RSV1 on the first frame of a data message is permessage-deflate's
+	// mark, once negotiated: the message's line says "deflated" instead.
+	compressed := a.inflate != nil && f.rsv == 4 && (f.op == opText || f.op == opBinary) && a.frames == 0
+	if f.rsv != 0 && !compressed {
 		flags = append(flags, fmt.Sprintf("RSV=%d", f.rsv))
 	}
 	mark := ""
@@ -132,7 +143,7 @@ func (a *assembler) add(f clientFrame) (line string, ok bool) {
 		if a.frames > 0 {
 			return mark + "data frame inside a fragmented message", true
 		}
-		a.msgOp, a.msg = f.op, append([]byte(nil), f.payload...)
+		a.msgOp, a.msgZ, a.msg = f.op, compressed, append([]byte(nil), f.payload...)
 	case opCont:
 		if a.frames == 0 {
 			return mark + "continuation without a message", true
@@ -152,6 +163,15 @@ func (a *assembler) add(f clientFrame) (line string, ok bool) {
 		return "", false
 	}
 	a.frames = 0
+	if a.msgZ {
+		p, err := a.inflate.inflate(a.msg)
+		if err != nil {
+			return fmt.Sprintf("%sdeflated, does not inflate (%v)", mark, err), true
+		}
+		a.sizes = append(a.sizes, fmt.Sprintf("%d→%d", len(a.msg), len(p)))
+		a.msg = p
+		mark += "deflated "
+	}
 	if a.msgOp == opText {
 		if len(a.msg) > smallData {
 			return mark + "text " + describeData(a.msg, false), true

@@ -1,6 +1,7 @@
 package browser_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -60,6 +61,17 @@ func runGo(sc *scenario, srv *server) []entry {
 		}
 		e.Data = describeData(m.Data, m.Binary)
 		r.trace = append(r.trace, e)
+		if sc.client.echo {
+			var err error
+			if m.Binary {
+				err = ws.Send(bytes.Clone(m.Data))
+			} else {
+				err = ws.SendText(string(m.Data))
+			}
+			e := r.at("call")
+			e.Label, e.Threw = echoLabel, domExceptionName(err)
+			r.trace = append(r.trace, e)
+		}
 		if r.messages++; r.messages == 1 {
 			r.steps(sc.client.onMessage)
 		}

@@ -22,6 +22,11 @@ type scenario struct {
 	// scenario exercises, when it is one that only some scenarios may
 	// show.
 	quirk string
+	// deviation names the known deviation (see knownDeviations in
+	// parity_test.go) this scenario shows: a difference from Chromium that
+	// is not deliberate. Both sides are still printed; the comparison is
+	// skipped while the deviation shows.
+	deviation string
 }
 
 // plan is what the client does, the same in JavaScript and in Go. Steps
@@ -37,6 +42,10 @@ type plan struct {
 	onOpen    []step // in the open handler
 	onMessage []step // in the first message's handler
 	onClose   []step // in the close handler
+	// echo: every message received is sent back as it came, text or
+	// binary, in its handler (before onMessage's steps), with a "call"
+	// entry of its own.
+	echo bool
 	// closeTimeout is the Go client's Config.CloseTimeout; zero means
 	// goCloseTimeout.
 	closeTimeout time.Duration
@@ -85,6 +94,9 @@ func readBuffered() step { return step{Label: "read bufferedAmount", Do: "read"}
 // posts its trace once the close handler returns.
 func later() step { return step{Label: "setTimeout(0) fired", Do: "later"} }
 
+// echoLabel is the label of an echo's "call" entry (plan.echo).
+const echoLabel = "send(the message received)"
+
 // awaitRequest waits until the server has read the client's upgrade
 // request (and is holding the answer back).
 func awaitRequest() step { return step{Label: "await the server's view of the request", Do: "await"} }
@@ -117,12 +129,14 @@ type pageScenario struct {
 	OnOpen    []step    `json:"onOpen"`
 	OnMessage []step    `json:"onMessage"`
 	OnClose   []step    `json:"onClose"`
+	Echo      bool      `json:"echo"`
 }
 
 func (sc *scenario) pageJSON(host string) pageScenario {
 	ps := pageScenario{
 		Name: sc.name, URL: sc.url(host),
 		Now: sc.client.now, OnOpen: sc.client.onOpen, OnMessage: sc.client.onMessage, OnClose: sc.client.onClose,
+		Echo: sc.client.echo,
 	}
 	if sc.client.protocols != nil {
 		p := sc.client.protocols

@@ -49,9 +49,11 @@ type wireRecord struct {
 	Target, Host string
 	// Protocols is the Sec-WebSocket-Protocol list the client offered.
 	Protocols string
-	// Deflate: the client offered permessage-deflate (logged, not
-	// compared; see the deliberate differences).
-	Deflate bool
+	// Extensions is the request's Sec-WebSocket-Extensions header, its
+	// values joined with ", ": the client's permessage-deflate offer, as
+	// both clients word it (Chromium's is "permessage-deflate;
+	// client_max_window_bits").
+	Extensions string
 	// Frames is what the client sent after the handshake: whole messages
 	// and control frames, in order (see assembler).
 	Frames []string
@@ -68,6 +70,9 @@ type wireRecord struct {
 	// writes); logged.
 	FrameCount int
 	End        string // how the client's side ended: "EOF", "reset", ...
+	// Deflated is each compressed message's size on the wire and
+	// inflated ("wire→inflated"): the clients' compressors differ.
+	Deflated []string
 }
 
 func (w *wireRecord) String() string {
@@ -78,7 +83,7 @@ func (w *wireRecord) String() string {
 	if len(w.Frames) == 0 {
 		frames = "(none)"
 	}
-	s := fmt.Sprintf("GET %s Host: %s, offered protocols=%q\n\t\tframes: %s", w.Target, w.Host, w.Protocols, frames)
+	s := fmt.Sprintf("GET %s Host: %s, offered protocols=%q extensions=%q\n\t\tframes: %s", w.Target, w.Host, w.Protocols, w.Extensions, frames)
 	if w.FailFast != "" {
 		s += "\n\t\tfail fast: " + w.FailFast
 	}
@@ -325,7 +330,7 @@ func (s *server) serveWS(w http.ResponseWriter, r *http.Request, name string) {
 		}
 	}
 	rec.Protocols = strings.Join(offered, ", ")
-	rec.Deflate = strings.Contains(strings.ToLower(strings.Join(r.Header.Values("Sec-WebSocket-Extensions"), ",")), "permessage-deflate")
+	rec.Extensions = strings.Join(r.Header.Values("Sec-WebSocket-Extensions"), ", ")
 	close(sl.requested)
 
 	p := &peer{nc: nc.(*net.TCPConn), br: brw.Reader, req: r, rec: rec, offered: offered}
@@ -463,6 +468,7 @@ func (p *peer) readFrame() (clientFrame, bool) {
 	p.rec.FrameCount++
 	if line, ok := p.asm.add(f); ok {
 		p.rec.Frames = append(p.rec.Frames, line)
+		p.rec.Deflated = p.asm.sizes
 	}
 	return f, true
 }
