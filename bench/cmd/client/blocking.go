@@ -219,7 +219,7 @@ func (b blib) recv(url string, d time.Duration) (sample, error) {
 			break
 		}
 	}
-	res := m.stop(n)
+	res := m.stop(n).withExt(extensionsOf(c))
 	res.bytes = bytes
 	closeGracefully(c)
 	return res, nil
@@ -267,7 +267,7 @@ func (b blib) rounds(url string, msg []byte, binary bool, k int, d time.Duration
 			break
 		}
 	}
-	res := m.stop(n)
+	res := m.stop(n).withExt(extensionsOf(c))
 	res.bytes = n * int64(len(msg))
 	closeGracefully(c)
 	return res, nil

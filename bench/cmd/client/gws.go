@@ -79,18 +79,18 @@ func gwsEcho(url string, msg []byte, binary bool, d time.Duration) (sample, erro
 	if binary {
 		op = gws.OpcodeBinary
 	}
-	return gwsRounds(url, msg, op, 1, d, "echo")
+	return gwsRounds(gwsOption(url), msg, op, 1, d, "echo")
 }
 
 func gwsBurst(url string, msg []byte, k int, d time.Duration) (sample, error) {
-	return gwsRounds(url, msg, gws.OpcodeText, k, d, "burst")
+	return gwsRounds(gwsOption(url), msg, gws.OpcodeText, k, d, "burst")
 }
 
 // gwsRounds writes the first round from the dialing goroutine and every
 // later one from OnMessage, for d; what names the scenario in a timeout.
-func gwsRounds(url string, msg []byte, op gws.Opcode, k int, d time.Duration, what string) (sample, error) {
+func gwsRounds(opt *gws.ClientOption, msg []byte, op gws.Opcode, k int, d time.Duration, what string) (sample, error) {
 	h := &gwsRoundsHandler{msg: msg, op: op, k: int64(k), closed: make(chan struct{})}
-	c, _, err := gws.NewClient(h, gwsOption(url))
+	c, resp, err := gws.NewClient(h, opt)
 	if err != nil {
 		return sample{}, err
 	}
@@ -108,6 +108,7 @@ func gwsRounds(url string, msg []byte, op gws.Opcode, k int, d time.Duration, wh
 		h.fail = errors.New("closed before the run ended")
 	}
 	h.res.bytes = h.res.ops * int64(len(msg))
+	h.res.ext = resp.Header.Get("Sec-WebSocket-Extensions")
 	return h.res, h.fail
 }
 
@@ -155,9 +156,11 @@ func (h *gwsRecvHandler) OnMessage(c *gws.Conn, msg *gws.Message) {
 
 func (h *gwsRecvHandler) OnClose(c *gws.Conn, err error) { close(h.closed) }
 
-func gwsRecv(url string, d time.Duration) (sample, error) {
+func gwsRecv(url string, d time.Duration) (sample, error) { return gwsRecvWith(gwsOption(url), d) }
+
+func gwsRecvWith(opt *gws.ClientOption, d time.Duration) (sample, error) {
 	h := &gwsRecvHandler{closed: make(chan struct{})}
-	c, _, err := gws.NewClient(h, gwsOption(url))
+	c, resp, err := gws.NewClient(h, opt)
 	if err != nil {
 		return sample{}, err
 	}
@@ -170,6 +173,7 @@ func gwsRecv(url string, d time.Duration) (sample, error) {
 	if h.res.ops == 0 {
 		return sample{}, errors.New("closed before the run ended")
 	}
+	h.res.ext = resp.Header.Get("Sec-WebSocket-Extensions")
 	return h.res, nil
 }
 
@@ -235,8 +239,13 @@ func (h *gwsFanConn) OnClose(c *gws.Conn, err error) {
 }
 
 // gwsDialAll dials n connections with dialWindow goroutines and starts
-// each one's ReadLoop.
-func gwsDialAll(urls []string, n int, handler func(i int) gws.Event) ([]*gws.Conn, error) {
+// each one's ReadLoop. opt, when not nil, makes the option for a URL
+// (gwsOption otherwise); ext, when not nil, gets the
+// Sec-WebSocket-Extensions the server answered the first connection.
+func gwsDialAll(urls []string, n int, handler func(i int) gws.Event, opt func(string) *gws.ClientOption, ext *string) ([]*gws.Conn, error) {
+	if opt == nil {
+		opt = gwsOption
+	}
 	conns := make([]*gws.Conn, n)
 	var (
 		next    atomic.Int64
@@ -254,7 +263,10 @@ func gwsDialAll(urls []string, n int, handler func(i int) gws.Event) ([]*gws.Con
 				if i >= n {
 					return
 				}
-				c, _, err := gws.NewClient(handler(i), gwsOption(urls[i%len(urls)]))
+				c, resp, err := gws.NewClient(handler(i), opt(urls[i%len(urls)]))
+				if err == nil && i == 0 && ext != nil {
+					*ext = resp.Header.Get("Sec-WebSocket-Extensions")
+				}
 				if err != nil {
 					failMu.Lock()
 					fail = keepFirst(fail, fmt.Errorf("conn %d: %w", i, err))
@@ -311,7 +323,7 @@ func gwsFan(urls []string, n, rounds int, msg []byte) (sample, error) {
 		hs[i] = &gwsFanConn{f: f, i: i, closed: make(chan struct{})}
 	}
 	f.done.Add(n)
-	conns, err := gwsDialAll(urls, n, func(i int) gws.Event { return hs[i] })
+	conns, err := gwsDialAll(urls, n, func(i int) gws.Event { return hs[i] }, nil, nil)
 	closedCh := func(i int) chan struct{} { return hs[i].closed }
 	if err != nil {
 		f.closing.Store(true)
@@ -370,7 +382,7 @@ func gwsIdle(urls []string, n int) (sample, error) {
 	conns, err := gwsDialAll(urls, n, func(i int) gws.Event {
 		hs[i] = &gwsIdleConn{closing: &closing, fail: setFail, i: i, closed: make(chan struct{})}
 		return hs[i]
-	})
+	}, nil, nil)
 	res := m.stop(int64(n))
 	if err != nil {
 		setFail(err)

@@ -37,9 +37,13 @@ type library struct {
 	// burst sends k copies of msg (text) in one go, waits for their k
 	// echoes, and again, for d; an operation is one message.
 	burst func(url string, msg []byte, k int, d time.Duration) (sample, error)
+	// deflate: the library with permessage-deflate on, against the
+	// server's /deflate/ paths; it runs only bulk and recv (deflate.go).
+	deflate bool
 }
 
-var allLibs = []library{wsloopLib, gorillaLib, coderLib, gobwasLib, gwsLib, wsloopPortableLib, wsloopKeepLib, wsloopBlockingLib}
+var allLibs = []library{wsloopLib, gorillaLib, coderLib, gobwasLib, gwsLib, wsloopPortableLib, wsloopKeepLib, wsloopBlockingLib,
+	wsloopDeflateLib, wsloopDeflateNCTLib, gorillaDeflateLib, coderDeflateLib, gobwasDeflateLib, gwsDeflateLib}
 
 // Set from the flags.
 var (
@@ -77,12 +81,32 @@ type options struct {
 	kaInterval    time.Duration
 	kaWindow      time.Duration
 	kaPongTimeout time.Duration
+
+	compress    bool
+	idleMsgSize int
+}
+
+// text reports whether bulk and recv send compressible text (and ask the
+// server for its byte counts): with -compress, or when -libs names a
+// -deflate library.
+func (o options) text(libs []library) bool {
+	if o.compress {
+		return true
+	}
+	for _, l := range libs {
+		if l.deflate {
+			return true
+		}
+	}
+	return false
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated scenarios: rt, bulk, recv, fan, idle, burst, idle-100k, idle-keepalive; all = every one but idle-100k and idle-keepalive")
-	flag.StringVar(&o.libs, "libs", "wsloop,gorilla,coder,gobwas,gws", "comma-separated libraries, in the order they alternate; wsloop-portable (wsloop on the portable poller), wsloop-keep (wsloop not releasing messages) and wsloop-blocking (wsloop's blocking API) can be added")
+	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated scenarios: rt, bulk, recv, fan, idle, burst, idle-100k, idle-keepalive, idle-deflate; all = every one but idle-100k, idle-keepalive and idle-deflate")
+	flag.StringVar(&o.libs, "libs", "wsloop,gorilla,coder,gobwas,gws", "comma-separated libraries, in the order they alternate; wsloop-portable (wsloop on the portable poller), wsloop-keep (wsloop not releasing messages) and wsloop-blocking (wsloop's blocking API) can be added, and the -deflate variants (wsloop-deflate, wsloop-deflate-nct, gorilla-deflate, coder-deflate, gobwas-deflate, gws-deflate), which run bulk and recv only")
+	flag.BoolVar(&o.compress, "compress", false, "bulk, recv: after each library of -libs, run it with permessage-deflate on (its -deflate variants) against the server's /deflate/ paths; every library then sends and receives compressible text (JSON lines), and the tables add the extension negotiated and the server's count of wire bytes per payload byte each way")
+	flag.IntVar(&o.idleMsgSize, "idle-msg-size", 1024, "idle-deflate: size of the one compressible text message each socket sends and gets back")
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds: each library runs once per round")
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "length of one run of rt, bulk, recv and burst")
 	flag.IntVar(&o.rtSize, "rt-size", 32, "rt: text message size in bytes")
@@ -164,6 +188,9 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	if o.compress {
+		libs = withDeflateVariants(libs)
+	}
 	if o.rounds < 1 {
 		return fmt.Errorf("-rounds must be at least 1")
 	}
@@ -205,6 +232,8 @@ func run(o options) error {
 			err = runIdle100k(o, bin, limit)
 		case "idle-keepalive":
 			err = runIdleKeepalive(o, libs, bin, limit)
+		case "idle-deflate":
+			err = runIdleDeflate(o, libs, bin, limit)
 		default:
 			err = runScenario(o, name, libs, bin, limit)
 		}
@@ -220,8 +249,8 @@ func run(o options) error {
 }
 
 func parseScenarios(s string) ([]string, error) {
-	valid := []string{"rt", "bulk", "recv", "fan", "idle", "burst", "idle-100k", "idle-keepalive"}
-	const optional = 2 // the last ones, run only when named
+	valid := []string{"rt", "bulk", "recv", "fan", "idle", "burst", "idle-100k", "idle-keepalive", "idle-deflate"}
+	const optional = 3 // the last ones, run only when named
 	var out []string
 	for _, name := range strings.Split(s, ",") {
 		name = strings.TrimSpace(name)
@@ -269,6 +298,26 @@ func parseLibs(s string) ([]library, error) {
 	return out, nil
 }
 
+// withDeflateVariants puts after each library its -deflate variants
+// (-compress), unless -libs names them already.
+func withDeflateVariants(libs []library) []library {
+	named := make(map[string]bool)
+	for _, l := range libs {
+		named[l.name] = true
+	}
+	var out []library
+	for _, l := range libs {
+		out = append(out, l)
+		for _, v := range deflateVariants[l.name] {
+			if !named[v.name] {
+				out = append(out, v)
+				named[v.name] = true
+			}
+		}
+	}
+	return out
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -291,7 +340,15 @@ func printHeader(o options, limit uint64) {
 		restore()
 	}
 	fmt.Printf("- server: bench/cmd/server (gobwas/ws, a goroutine per connection) in its own process, on 127.0.0.1-127.0.0.%d\n", o.addrs)
-	fmt.Printf("- %d rounds, libraries alternating in the order %s; medians over the rounds\n\n", o.rounds, o.libs)
+	order := o.libs
+	if libs, err := parseLibs(o.libs); err == nil && o.compress {
+		var names []string
+		for _, l := range withDeflateVariants(libs) {
+			names = append(names, l.name)
+		}
+		order = strings.Join(names, ",")
+	}
+	fmt.Printf("- %d rounds, libraries alternating in the order %s; medians over the rounds\n\n", o.rounds, order)
 }
 
 // libraryVersion names the library's commit, and says whether the work

@@ -37,6 +37,18 @@ type sample struct {
 	// idle
 	rssPerConn float64 // bytes
 	gorPerConn float64
+
+	// With compression (-compress): the extension the server accepted
+	// (its Sec-WebSocket-Extensions, as the library tells it), and the
+	// server's count of the connection's bytes (wire is nil without it).
+	ext  string
+	wire *wireStats
+}
+
+// withExt is s with ext set.
+func (s sample) withExt(ext string) sample {
+	s.ext = ext
+	return s
 }
 
 func (s sample) rate() float64 { return float64(s.ops) / s.elapsed.Seconds() }
@@ -159,11 +171,19 @@ func procRSS(path string) int64 {
 type idleSnapshot struct {
 	rss        int64
 	goroutines int
+	heap       int64 // live heap (idle-deflate)
 }
 
 func takeIdleSnapshot() idleSnapshot {
 	settle()
-	return idleSnapshot{rss: rssBytes(), goroutines: runtime.NumGoroutine()}
+	return idleSnapshot{rss: rssBytes(), goroutines: runtime.NumGoroutine(), heap: heapAlloc()}
+}
+
+// heapAlloc is the Go heap's allocated bytes; after settle, the live ones.
+func heapAlloc() int64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }
 
 // finishIdle fills in the per-connection memory and goroutines, with n

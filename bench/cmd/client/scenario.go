@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wsloop/websocket/bench/internal/payload"
 )
 
 // scenarioSpec says how to run one scenario and how to read its samples.
@@ -20,6 +22,9 @@ type scenarioSpec struct {
 	run   func(l library) (sample, error)
 	fan   bool // latency columns
 	idle  bool // memory and goroutine columns
+	// stats: the runs ask the server for its byte counts (stats=1), and
+	// the table shows them with the extension negotiated (-compress).
+	stats bool
 }
 
 // idleConns is how many connections the idle scenario opens in one
@@ -42,7 +47,9 @@ func idleConns(o options, limit uint64) (int, error) {
 	return n, nil
 }
 
-func specFor(o options, name string, urls []string, limit uint64) (scenarioSpec, error) {
+// specFor is the scenario's spec; with text (-compress), bulk and recv
+// move compressible text and count the bytes on the wire.
+func specFor(o options, name string, urls []string, limit uint64, text bool) (scenarioSpec, error) {
 	first := urls[0]
 	with := func(path string) []string {
 		out := make([]string, len(urls))
@@ -76,6 +83,17 @@ func specFor(o options, name string, urls []string, limit uint64) (scenarioSpec,
 			},
 		}, nil
 	case "bulk":
+		if text {
+			msg := payload.Text(o.bulkSize, 0)
+			return scenarioSpec{
+				title: fmt.Sprintf("bulk: one connection, %s binary messages of compressible text (JSON lines) echoed one at a time, %v per run", sizeName(o.bulkSize), o.duration),
+				unit:  "MB/s echoed", op: "message", stats: true,
+				rate: func(s sample) float64 { return float64(s.bytes) / s.elapsed.Seconds() / 1e6 },
+				run: func(l library) (sample, error) {
+					return l.echo(withStats(first+"/echo"), msg, true, o.duration)
+				},
+			}, nil
+		}
 		msg := bytes.Repeat([]byte{0xa5}, o.bulkSize)
 		return scenarioSpec{
 			title: fmt.Sprintf("bulk: one connection, %s binary messages echoed one at a time, %v per run", sizeName(o.bulkSize), o.duration),
@@ -86,6 +104,16 @@ func specFor(o options, name string, urls []string, limit uint64) (scenarioSpec,
 			},
 		}, nil
 	case "recv":
+		if text {
+			return scenarioSpec{
+				title: fmt.Sprintf("recv: one connection, the server pushes %s binary messages of compressible text (JSON lines, a round of distinct ones of at least 64 KiB in turn) as fast as they are taken, %v per run", sizeName(o.pushSize), o.duration),
+				unit:  "messages/s", op: "message", stats: true,
+				rate: func(s sample) float64 { return s.rate() },
+				run: func(l library) (sample, error) {
+					return l.recv(fmt.Sprintf("%s/push?size=%d&text=1&stats=1", first, o.pushSize), o.duration)
+				},
+			}, nil
+		}
 		return scenarioSpec{
 			title: fmt.Sprintf("recv: one connection, the server pushes %s binary messages as fast as they are taken, %v per run", sizeName(o.pushSize), o.duration),
 			unit:  "messages/s", op: "message",
@@ -125,12 +153,30 @@ func specFor(o options, name string, urls []string, limit uint64) (scenarioSpec,
 }
 
 func runScenario(o options, name string, libs []library, bin string, limit uint64) error {
+	if !contains(deflateScenarios, name) {
+		var skipped []string
+		var plain []library
+		for _, l := range libs {
+			if l.deflate {
+				skipped = append(skipped, l.name)
+				continue
+			}
+			plain = append(plain, l)
+		}
+		if len(skipped) > 0 {
+			fmt.Fprintf(os.Stderr, "%s: %s skipped (the -deflate libraries run %s only)\n", name, strings.Join(skipped, ", "), strings.Join(deflateScenarios, " and "))
+		}
+		if len(plain) == 0 {
+			return fmt.Errorf("no library in -libs runs %s", name)
+		}
+		libs = plain
+	}
 	srv, err := startServer(bin, loopbackAddrs(o.addrs))
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	spec, err := specFor(o, name, srv.urls, limit)
+	spec, err := specFor(o, name, srv.urls, limit, o.text(libs))
 	if err != nil {
 		return err
 	}
@@ -147,7 +193,14 @@ func runScenario(o options, name string, libs []library, bin string, limit uint6
 		for _, l := range libs {
 			runtime.GC()
 			time.Sleep(pause)
+			srv.drainStats()
 			s, err := spec.run(l)
+			if err == nil && spec.stats {
+				if s.wire, err = srv.nextStats(2 * time.Second); err != nil {
+					fmt.Fprintf(os.Stderr, "%s round %d/%d %-8s: %v\n", name, r, o.rounds, l.name, err)
+					err = nil
+				}
+			}
 			if err != nil {
 				errs[l.name] = append(errs[l.name], err)
 				fmt.Fprintf(os.Stderr, "%s round %d/%d %-8s FAILED: %v\n", name, r, o.rounds, l.name, err)
@@ -175,6 +228,10 @@ func extra(spec scenarioSpec, s sample) string {
 		w = fmt.Sprintf(", %s writes/%s", fmtPerOp(s.writesPerOp()), spec.op)
 	}
 	switch {
+	case spec.stats && s.wire != nil:
+		return w + fmt.Sprintf(", extension %q, wire/payload up %.3f down %.3f", s.ext, s.wire.up(), s.wire.down())
+	case spec.stats:
+		return w + fmt.Sprintf(", extension %q", s.ext)
 	case spec.fan:
 		return w + fmt.Sprintf(", p50 %s, p99 %s", fmtDur(s.percentile(50)), fmtDur(s.percentile(99)))
 	case spec.idle:
@@ -223,6 +280,9 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 	if spec.idle {
 		head = append(head, "RSS/conn", "goroutines/conn")
 	}
+	if spec.stats {
+		head = append(head, "extension negotiated", "wire/payload, client→server", "wire/payload, server→client")
+	}
 	head = append(head, "runs")
 	fmt.Println("| " + strings.Join(head, " | ") + " |")
 	seps := make([]string, len(head))
@@ -235,6 +295,7 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 	fmt.Println("|" + strings.Join(seps, "|") + "|")
 
 	ref := medianOf(samples["wsloop"], spec.rate)
+	zref := medianOf(samples[wsloopDeflateLib.name], spec.rate)
 	for _, l := range libs {
 		ss := samples[l.name]
 		runs := fmt.Sprintf("%d", len(ss))
@@ -252,6 +313,9 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 			if spec.idle {
 				row = append(row, "", "")
 			}
+			if spec.stats {
+				row = append(row, "", "", "")
+			}
 			row = append(row, runs)
 			fmt.Println("| " + strings.Join(row, " | ") + " |")
 			continue
@@ -262,7 +326,10 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 		}
 		med := median(rates)
 		ratio := "–"
-		if ref > 0 {
+		switch {
+		case l.deflate && zref > 0:
+			ratio = fmt.Sprintf("%.2f×", med/zref)
+		case ref > 0:
 			ratio = fmt.Sprintf("%.2f×", med/ref)
 		}
 		row := []string{
@@ -287,10 +354,17 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 				fmt.Sprintf("%.1f KiB", medianOf(ss, func(s sample) float64 { return s.rssPerConn })/1024),
 				fmt.Sprintf("%.2f", medianOf(ss, func(s sample) float64 { return s.gorPerConn })))
 		}
+		if spec.stats {
+			row = append(row, extOf(ss), wireRatio(ss, (*wireStats).up), wireRatio(ss, (*wireStats).down))
+		}
 		row = append(row, runs)
 		fmt.Println("| " + strings.Join(row, " | ") + " |")
 	}
 	fmt.Println()
+	if spec.stats {
+		fmt.Println("vs wsloop: the -deflate rows against wsloop-deflate, the others against wsloop. Extension: the server's Sec-WebSocket-Extensions as the library reports it (– for none). wire/payload: the server's count of the bytes on the wire after the handshake (frame headers included) over the payload bytes of the data messages, inflated; client→server is what the client sent, server→client what the server sent (in recv, messages still on their way when the client closed included); medians over the runs.")
+		fmt.Println()
+	}
 	for _, l := range libs {
 		for _, e := range errs[l.name] {
 			fmt.Printf("- %s failed: %v\n", l.name, e)
@@ -357,4 +431,37 @@ func sizeName(n int) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d-byte", n)
+}
+
+// extOf is the extension the runs negotiated: the one string they all
+// agree on, or the distinct ones joined.
+func extOf(ss []sample) string {
+	var seen []string
+	for _, s := range ss {
+		e := s.ext
+		if e == "" {
+			e = "–"
+		}
+		if !contains(seen, e) {
+			seen = append(seen, e)
+		}
+	}
+	return strings.Join(seen, " / ")
+}
+
+// wireRatio is the median of f over the runs the server counted, "–"
+// when none moved payload that way.
+func wireRatio(ss []sample, f func(*wireStats) float64) string {
+	var xs []float64
+	for _, s := range ss {
+		if s.wire != nil {
+			if x := f(s.wire); x > 0 {
+				xs = append(xs, x)
+			}
+		}
+	}
+	if len(xs) == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.3f", median(xs))
 }

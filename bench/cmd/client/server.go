@@ -57,6 +57,9 @@ type serverProc struct {
 	stdin io.WriteCloser
 	urls  []string // ws://ip:port, one per address it listens on
 	exit  chan struct{}
+	// stats has the server's "stats ..." lines, for connections that
+	// asked with stats=1; lines that find it full are dropped.
+	stats chan string
 }
 
 var (
@@ -104,7 +107,7 @@ func startServer(bin string, addrs []string) (*serverProc, error) {
 		return nil, fmt.Errorf("starting the server: %w", err)
 	}
 	track(cmd)
-	s := &serverProc{cmd: cmd, stdin: stdin, exit: make(chan struct{})}
+	s := &serverProc{cmd: cmd, stdin: stdin, exit: make(chan struct{}), stats: make(chan string, 64)}
 	go func() {
 		cmd.Wait()
 		close(s.exit)
@@ -120,6 +123,14 @@ func startServer(bin string, addrs []string) (*serverProc, error) {
 			}
 			if line == "ready" {
 				ready <- nil
+				for sc.Scan() {
+					if strings.HasPrefix(sc.Text(), "stats ") {
+						select {
+						case s.stats <- sc.Text():
+						default:
+						}
+					}
+				}
 				io.Copy(io.Discard, stdout)
 				return
 			}

@@ -21,9 +21,9 @@ import (
 var wsloopLib = library{
 	name: "wsloop",
 	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
-		return wsloopEcho(url, msg, binary, d, true)
+		return wsloopEcho(url, msg, binary, d, true, websocket.Config{})
 	},
-	recv: func(url string, d time.Duration) (sample, error) { return wsloopRecv(url, d, true) },
+	recv: func(url string, d time.Duration) (sample, error) { return wsloopRecv(url, d, true, websocket.Config{}) },
 	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
 		return wsloopFan(urls, n, rounds, msg, true)
 	},
@@ -40,9 +40,11 @@ var wsloopLib = library{
 var wsloopKeepLib = library{
 	name: "wsloop-keep",
 	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
-		return wsloopEcho(url, msg, binary, d, false)
+		return wsloopEcho(url, msg, binary, d, false, websocket.Config{})
 	},
-	recv: func(url string, d time.Duration) (sample, error) { return wsloopRecv(url, d, false) },
+	recv: func(url string, d time.Duration) (sample, error) {
+		return wsloopRecv(url, d, false, websocket.Config{})
+	},
 	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
 		return wsloopFan(urls, n, rounds, msg, false)
 	},
@@ -60,11 +62,11 @@ var wsloopPortableLib = library{
 	name: "wsloop-portable",
 	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
 		defer portable()()
-		return wsloopEcho(url, msg, binary, d, true)
+		return wsloopEcho(url, msg, binary, d, true, websocket.Config{})
 	},
 	recv: func(url string, d time.Duration) (sample, error) {
 		defer portable()()
-		return wsloopRecv(url, d, true)
+		return wsloopRecv(url, d, true, websocket.Config{})
 	},
 	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
 		defer portable()()
@@ -93,23 +95,26 @@ func portable() func() {
 	}
 }
 
-// wsloopEcho sends msg, waits for its echo and sends the next, for d.
-func wsloopEcho(url string, msg []byte, binary bool, d time.Duration, release bool) (sample, error) {
-	return wsloopRounds(url, msg, binary, 1, d, release, "echo")
+// wsloopEcho sends msg, waits for its echo and sends the next, for d;
+// cfg is the socket's Config but for its Loop.
+func wsloopEcho(url string, msg []byte, binary bool, d time.Duration, release bool, cfg websocket.Config) (sample, error) {
+	return wsloopRounds(url, msg, binary, 1, d, release, "echo", cfg)
 }
 
 // wsloopBurst sends k text messages from one handler, waits for their k
 // echoes and sends the next k from the handler of the last, for d.
 func wsloopBurst(url string, msg []byte, k int, d time.Duration, release bool) (sample, error) {
-	return wsloopRounds(url, msg, false, k, d, release, "burst")
+	return wsloopRounds(url, msg, false, k, d, release, "burst", websocket.Config{})
 }
 
 // wsloopRounds sends k copies of msg from one handler, waits for their k
 // echoes and sends the next k from the handler of the last, for d; what
-// names the scenario in a timeout.
-func wsloopRounds(url string, msg []byte, binary bool, k int, d time.Duration, release bool, what string) (sample, error) {
+// names the scenario in a timeout. cfg is the socket's Config but for its
+// Loop.
+func wsloopRounds(url string, msg []byte, binary bool, k int, d time.Duration, release bool, what string, cfg websocket.Config) (sample, error) {
 	loop := websocket.NewEventLoop()
-	ws, err := websocket.NewWithConfig(url, &websocket.Config{Loop: loop})
+	cfg.Loop = loop
+	ws, err := websocket.NewWithConfig(url, &cfg)
 	if err != nil {
 		return sample{}, err
 	}
@@ -142,6 +147,7 @@ func wsloopRounds(url string, msg []byte, binary bool, k int, d time.Duration, r
 		closeOrStop(loop, ws)
 	}, limit)
 	ws.OnOpen = func(websocket.OpenEvent) {
+		res.ext = ws.Extensions()
 		m = startMeter()
 		end = time.Now().Add(d)
 		round()
@@ -164,7 +170,7 @@ func wsloopRounds(url string, msg []byte, binary bool, k int, d time.Duration, r
 			round()
 			return
 		}
-		res = m.stop(n)
+		res = m.stop(n).withExt(res.ext)
 		ws.Close()
 	}
 	ws.OnError = func(e websocket.ErrorEvent) { fail = keepFirst(fail, e.Err) }
@@ -180,10 +186,12 @@ func wsloopRounds(url string, msg []byte, binary bool, k int, d time.Duration, r
 	return res, fail
 }
 
-// wsloopRecv counts the messages the server pushes, for d.
-func wsloopRecv(url string, d time.Duration, release bool) (sample, error) {
+// wsloopRecv counts the messages the server pushes, for d; cfg is the
+// socket's Config but for its Loop.
+func wsloopRecv(url string, d time.Duration, release bool, cfg websocket.Config) (sample, error) {
 	loop := websocket.NewEventLoop()
-	ws, err := websocket.NewWithConfig(url, &websocket.Config{Loop: loop})
+	cfg.Loop = loop
+	ws, err := websocket.NewWithConfig(url, &cfg)
 	if err != nil {
 		return sample{}, err
 	}
@@ -202,6 +210,7 @@ func wsloopRecv(url string, d time.Duration, release bool) (sample, error) {
 		closeOrStop(loop, ws)
 	}, limit)
 	ws.OnOpen = func(websocket.OpenEvent) {
+		res.ext = ws.Extensions()
 		m = startMeter()
 		end = time.Now().Add(d)
 	}
@@ -216,7 +225,7 @@ func wsloopRecv(url string, d time.Duration, release bool) (sample, error) {
 		}
 		if n&63 == 0 && !time.Now().Before(end) {
 			done = true
-			res = m.stop(n)
+			res = m.stop(n).withExt(res.ext)
 			res.bytes = bytes
 			ws.Close() // messages still arriving are dropped
 		}

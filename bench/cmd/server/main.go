@@ -11,8 +11,23 @@
 //
 //	/echo            echo every data frame as it is (opcode, fin, payload)
 //	/push?size=1024  push binary messages of that size as fast as the
-//	                 client takes them, until the client sends a close frame
+//	                 client takes them, until the client sends a close frame;
+//	                 with text=1, compressible text (bench/internal/payload),
+//	                 a round of distinct messages of at least 64 KiB in turn;
+//	                 with max=N, N of them or a few more, then none
 //	/idle            accept, then only answer a close frame
+//
+// Under /deflate/ (/deflate/echo, /deflate/push, /deflate/idle) the server
+// negotiates permessage-deflate (RFC 7692, with gobwas/ws's wsflate) when
+// the client offers it, and then compresses every data message it sends
+// (see deflate.go); elsewhere it accepts no extension. /deflate/echo and
+// /deflate/idle echo whole messages, inflated and compressed again;
+// /deflate/idle keeps no compressor between messages, for many
+// connections that send one or two. Without a negotiated extension they
+// echo plain. With stats=1 on any path, the server prints a line "stats
+// PATH in_wire=... in_payload=... out_wire=... out_payload=... msgs=..."
+// when the connection ends: the bytes on the wire after the handshake and
+// in the data messages (inflated), each way.
 //
 // Every path answers a ping with a pong and a close frame with the same
 // code, then closes TCP. The soft fd limit is raised to the hard limit.
@@ -36,7 +51,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
+
+	"github.com/wsloop/websocket/bench/internal/payload"
 )
 
 var (
@@ -143,11 +161,25 @@ func serve(c net.Conn, quiet bool) {
 	defer active.Add(-1)
 	defer c.Close()
 
-	var uri string
-	u := ws.Upgrader{OnRequest: func(b []byte) error {
-		uri = string(b)
-		return nil
-	}}
+	var (
+		uri string
+		zn  *zNegotiation // on the /deflate/ paths
+	)
+	u := ws.Upgrader{
+		OnRequest: func(b []byte) error {
+			uri = string(b)
+			if strings.HasPrefix(uri, deflatePrefix) {
+				zn = new(zNegotiation)
+			}
+			return nil
+		},
+		Negotiate: func(opt httphead.Option) (httphead.Option, error) {
+			if zn == nil {
+				return httphead.Option{}, nil
+			}
+			return zn.negotiate(opt)
+		},
+	}
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := u.Upgrade(c); err != nil {
 		logf(quiet, "upgrade: %v", err)
@@ -156,20 +188,34 @@ func serve(c net.Conn, quiet bool) {
 	c.SetDeadline(time.Time{})
 
 	path, query, _ := strings.Cut(uri, "?")
+	q, _ := url.ParseQuery(query)
+	var st *connStats
+	if q.Get("stats") == "1" {
+		st = new(connStats)
+		c = &countConn{Conn: c, st: st}
+		defer func() { fmt.Printf("stats %s %v\n", path, st) }()
+	}
+	var z *zconn
+	if zn != nil && zn.ok {
+		z = newZconn(zn.params, path != deflatePrefix+"idle")
+	}
 	var err error
 	switch path {
 	case "/echo":
-		err = echo(c)
-	case "/push":
+		err = echo(c, st)
+	case "/push", deflatePrefix + "push":
 		size := 1024
-		if v, perr := url.ParseQuery(query); perr == nil && v.Get("size") != "" {
-			if n, aerr := strconv.Atoi(v.Get("size")); aerr == nil && n >= 0 && n <= 64<<20 {
+		if v := q.Get("size"); v != "" {
+			if n, aerr := strconv.Atoi(v); aerr == nil && n >= 0 && n <= maxMessage {
 				size = n
 			}
 		}
-		err = push(c, size)
+		limit, _ := strconv.ParseInt(q.Get("max"), 10, 64)
+		err = push(c, size, q.Get("text") == "1", limit, z, st)
 	case "/idle":
 		err = idle(c)
+	case deflatePrefix + "echo", deflatePrefix + "idle":
+		err = zecho(c, z, st)
 	default:
 		writeClose(c, 1008, "unknown path")
 		return
@@ -197,8 +243,9 @@ const chunk = 32 << 10
 
 // echo sends every data frame back as it came, payload unmasked, streamed
 // through one chunk-sized buffer. Output is flushed whenever no more input
-// is buffered, so pipelined frames leave in one write.
-func echo(c net.Conn) error {
+// is buffered, so pipelined frames leave in one write. st, when not nil,
+// counts the payload.
+func echo(c net.Conn, st *connStats) error {
 	br := bufio.NewReaderSize(c, 8<<10)
 	bw := bufio.NewWriterSize(c, 8<<10)
 	var hb [ws.MaxHeaderSize - 2]byte
@@ -218,6 +265,13 @@ func echo(c net.Conn) error {
 				return err
 			}
 			continue
+		}
+		if st != nil {
+			st.inPayload.Add(h.Length)
+			st.outPayload.Add(h.Length)
+			if h.Fin {
+				st.msgs.Add(1)
+			}
 		}
 		mask := h.Mask
 		h.Masked = false
@@ -283,15 +337,25 @@ func writeClose(c net.Conn, code uint16, reason string) {
 // push writes size-byte binary messages as fast as the connection takes
 // them, in batches of about 64 KiB, while the connection's goroutine reads
 // and answers control frames. A close frame stops the pushing; the close
-// is answered once the writer has stopped.
-func push(c net.Conn, size int) error {
-	frame, err := ws.CompileFrame(ws.NewBinaryFrame(make([]byte, size)))
+// is answered once the writer has stopped. The messages are zeros, or with
+// text a round of distinct compressible texts sent in turn; compressed
+// when z is not nil (see pushBatches). With limit > 0 the writer stops
+// after that many messages or a few more (whole batches).
+func push(c net.Conn, size int, text bool, limit int64, z *zconn, st *connStats) error {
+	msgs := [][]byte{make([]byte, size)}
+	if text {
+		// A round long enough that a message's last copy is out of a
+		// 32 KiB window: the context helps as the keys and words repeat,
+		// not because the very message was just sent.
+		k := min(max((64<<10+size-1)/max(size, 1), 2), 1024)
+		msgs = make([][]byte, k)
+		for i := range msgs {
+			msgs[i] = payload.Text(size, uint64(i+1))
+		}
+	}
+	first, batch, firstPayload, batchPayload, err := pushBatches(msgs, z)
 	if err != nil {
 		return err
-	}
-	batch := make([]byte, 0, max(64<<10, len(frame)))
-	for len(batch)+len(frame) <= cap(batch) || len(batch) == 0 {
-		batch = append(batch, frame...)
 	}
 
 	var (
@@ -299,8 +363,24 @@ func push(c net.Conn, size int) error {
 		stop atomic.Bool
 		done = make(chan error, 1)
 	)
+	perBatch := batchPayload / int64(max(size, 1))
 	go func() {
-		for !stop.Load() {
+		sent := int64(0)
+		if first != nil {
+			mu.Lock()
+			_, err := c.Write(first)
+			mu.Unlock()
+			if err != nil {
+				done <- err
+				return
+			}
+			if st != nil {
+				st.outPayload.Add(firstPayload)
+				st.msgs.Add(int64(len(msgs)))
+			}
+			sent += int64(len(msgs))
+		}
+		for !stop.Load() && (limit <= 0 || sent < limit) {
 			mu.Lock()
 			_, err := c.Write(batch)
 			mu.Unlock()
@@ -308,6 +388,11 @@ func push(c net.Conn, size int) error {
 				done <- err
 				return
 			}
+			if st != nil {
+				st.outPayload.Add(batchPayload)
+				st.msgs.Add(perBatch)
+			}
+			sent += perBatch
 		}
 		done <- nil
 	}()
