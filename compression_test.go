@@ -109,7 +109,7 @@ func TestCompressionBadResponses(t *testing.T) {
 }
 
 // Frames the extension does not allow fail the connection with 1002; a
-// compressed message that is not deflate with 1007.
+// compressed message that is not deflate with 1002, as in Chromium.
 func TestCompressionFrameRules(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -118,7 +118,7 @@ func TestCompressionFrameRules(t *testing.T) {
 	}{
 		{"RSV1 on a ping", frameSpec{Fin: true, Rsv: 4, Op: opPing}.bytes(), 1002},
 		{"RSV1 on a continuation", cat(frag(opText, false, "a"), frameSpec{Fin: true, Rsv: 4, Op: opCont, Payload: []byte("b")}.bytes()), 1002},
-		{"not deflate", frameSpec{Fin: true, Rsv: 4, Op: opBinary, Payload: []byte{0xff, 0xfe, 0xfd}}.bytes(), 1007},
+		{"not deflate", frameSpec{Fin: true, Rsv: 4, Op: opBinary, Payload: []byte{0xff, 0xfe, 0xfd}}.bytes(), 1002},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := startRawServer(t, func(c *rawConn) {

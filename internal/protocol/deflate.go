@@ -104,7 +104,7 @@ type FlatePool struct {
 var flateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 
 // inflate decompresses a whole message's payload, failing with 1009 as
-// soon as the output passes limit, and with 1007 when the data is not
+// soon as the output passes limit, and with 1002 (Chromium's code) when the data is not
 // deflate. The result is a bufpool buffer.
 func (d *deflateState) inflate(in []byte, limit int64) ([]byte, *Error) {
 	src := &tailReader{b: in}
@@ -129,7 +129,7 @@ func (d *deflateState) inflate(in []byte, limit int64) ([]byte, *Error) {
 		}
 		if err != nil {
 			bufpool.Put(out)
-			return nil, newError(codeInvalidData, reasonInflate)
+			return nil, newError(codeProtocolError, reasonInflate) // as Chromium fails it
 		}
 	}
 	if int64(len(out)) > limit {

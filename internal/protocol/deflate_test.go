@@ -114,12 +114,12 @@ func TestRsv1Rules(t *testing.T) {
 	}
 }
 
-// Data that is not deflate fails with 1007; inflated text that is not
+// Data that is not deflate fails with 1002 (as in Chromium); inflated text that is not
 // UTF-8 too.
 func TestInflateInvalid(t *testing.T) {
 	c := NewConn(Config{Deflate: &Deflate{}})
 	_, err := feedAll(c, compressedFrame(ws.OpBinary, []byte{0xff, 0xff, 0xff}))
-	checkFailed(t, c, err, 1007)
+	checkFailed(t, c, err, 1002)
 	c = NewConn(Config{Deflate: &Deflate{}})
 	_, err = feedAll(c, compressedFrame(ws.OpText, newServerDeflater().compress([]byte{'a', 0xff}, true)))
 	checkFailed(t, c, err, 1007)

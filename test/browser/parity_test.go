@@ -289,14 +289,6 @@ var knownDeviations = []knownDeviation{
 			"in Chromium each message event is a task of its own (WHATWG: \"queue a task\" per " +
 			"message), and bufferedAmount reads 0 again at the next one.",
 	},
-	{
-		id: "deflate-bad-data-close-code",
-		detail: "a compressed message (RSV1) whose payload is not DEFLATE data: Chromium fails the " +
-			"connection with 1002 (\"WebSocket Protocol Error\"), Go with 1007. RFC 7692 names no " +
-			"code for it; RFC 6455 7.4.1's 1007 (data inconsistent with the message's type) and " +
-			"1002 (protocol error) both read on it, so neither side is the RFC's. Node's ws uses " +
-			"1007, as Go does.",
-	},
 }
 
 // refusedHost normalizes a URL whose host Chromium keeps (its URL attribute
