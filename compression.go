@@ -17,8 +17,9 @@ const DefaultCompressionThreshold = 128
 // Memory: a socket keeps no compressor and no decompressor; each message
 // borrows them from its loop's pool. With the server's context takeover
 // (unless ServerNoContextTakeover is negotiated) a socket keeps the
-// server's window once it has received a compressed message: 2^bits bytes
-// (32 KiB at 15 bits; 512 bytes at 8 and 9). The client never keeps its
+// server's window once it has received a compressed message: what the
+// server has sent, up to 2^bits bytes (32 KiB at 15 bits; 512 bytes at 8
+// and 9). The client never keeps its
 // own context: each message it sends is compressed on its own, which
 // every server must accept.
 type Compression struct {

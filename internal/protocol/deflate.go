@@ -157,18 +157,17 @@ func (d *deflateState) keepWindow(out []byte) {
 	// zlib, behind many servers, cannot compress with a 256-byte window
 	// and uses 512 bytes when told 8 bits: keep that much.
 	size := 1 << max(d.cfg.ServerMaxWindowBits, 9)
-	if len(out) >= size {
-		if d.window == nil {
-			d.window = make([]byte, 0, size)
-		}
-		d.window = append(d.window[:0], out[len(out)-size:]...)
-		return
-	}
+	out = out[max(0, len(out)-size):]
 	keep := max(0, len(d.window)+len(out)-size) // what of the old window falls out
-	if d.window == nil {
-		d.window = make([]byte, 0, size)
+	n := copy(d.window, d.window[keep:])
+	if need := n + len(out); need > cap(d.window) {
+		// The window grows with what the server sent, up to its size: a
+		// socket that got one short message keeps that much, not 32 KiB.
+		w := make([]byte, n, min(size, max(need, 2*cap(d.window))))
+		copy(w, d.window[:n])
+		d.window = w
 	}
-	d.window = append(d.window[:copy(d.window, d.window[keep:])], out...)
+	d.window = append(d.window[:n], out...)
 }
 
 // tailReader reads b, then flateTail.

@@ -161,7 +161,7 @@ func TestKeepWindow(t *testing.T) {
 		all = append(all, out...)
 		d.keepWindow(out)
 		want := all[max(0, len(all)-512):]
-		if !bytes.Equal(d.window, want) || cap(d.window) != 512 {
+		if !bytes.Equal(d.window, want) || cap(d.window) > 512 {
 			t.Fatalf("window %d bytes (cap %d), want the last %d", len(d.window), cap(d.window), len(want))
 		}
 	}
