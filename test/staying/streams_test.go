@@ -97,7 +97,6 @@ func streamData(n int, kind streamKind) []byte {
 	return []byte(s)
 }
 
-
 // messageWriter: 3 MiB written in pieces of 10007 bytes (text pieces
 // split characters, which the writer holds back to keep each frame whole
 // UTF-8), with a backlog bound of 256 KiB, so that Write waits for the
