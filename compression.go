@@ -40,8 +40,8 @@ type Compression struct {
 	ServerMaxWindowBits int
 	// ClientMaxWindowBits, 8 to 15, promises a window of at most that;
 	// 0 offers the parameter without a value, as Chromium does, and the
-	// server may set it. Under 15, the client compresses with Huffman
-	// coding alone.
+	// server may set it. The client's back-references then reach at most
+	// 2^bits bytes.
 	ClientMaxWindowBits int
 }
 

@@ -1,13 +1,13 @@
 package protocol
 
 import (
-	"compress/flate"
 	"errors"
 	"io"
 	"math"
 	"sync"
 
 	"github.com/gobwas/ws"
+	"github.com/klauspost/compress/flate"
 
 	"github.com/wsloop/websocket/internal/bufpool"
 )
@@ -22,8 +22,7 @@ type Deflate struct {
 	// is kept between messages.
 	ServerMaxWindowBits int
 	// ClientMaxWindowBits is the window the client may compress with, 8
-	// to 15; 0 means 15. Under 15, messages are compressed without
-	// back-references (Huffman coding alone), which honours any window.
+	// to 15; 0 means 15. Its messages refer back at most 2^bits bytes.
 	ClientMaxWindowBits int
 	// Threshold: messages shorter than this go uncompressed. Zero means
 	// every message is compressed when that makes it smaller.
@@ -92,10 +91,11 @@ func (c *Conn) zRelease() {
 // many as it has messages in flight at once, usually one. It is safe from
 // any goroutine (sends compress on the sender's).
 type FlatePool struct {
-	mu       sync.Mutex
-	readers  []io.ReadCloser
-	writers  []*flate.Writer // BestSpeed
-	huffmans []*flate.Writer // HuffmanOnly, for a window under 15 bits
+	mu      sync.Mutex
+	readers []io.ReadCloser
+	// writers by the client's window bits: BestSpeed at 15, a window of
+	// 2^bits under it.
+	writers [16][]*flate.Writer
 }
 
 // flateTail ends a message's compressed bytes for the inflater: the
@@ -246,19 +246,21 @@ func (w *boundedWriter) Write(p []byte) (int, error) {
 // compress deflates p as one message (RFC 7692 7.2.1: flushed, the empty
 // block's four bytes cut off), never referring to earlier messages: the
 // client may always forgo its context takeover, and so keeps no
-// compressor between messages. Under a 15-bit window it uses Huffman
-// coding alone, which refers to nothing. It returns the compressed bytes
-// in a bufpool buffer, or nil when they would not be smaller than p.
+// compressor between messages. Its back-references reach no further than
+// the client's window (256 bytes at 8 bits, which an inflater that rounds
+// 8 up to 9, as zlib does, also honours). It returns the
+// compressed bytes in a bufpool buffer, or nil when they would not be
+// smaller than p.
 func (d *deflateState) compress(p []byte) []byte {
-	huffman := d.cfg.ClientMaxWindowBits < 15
-	fw := d.cfg.Pool.writer(huffman)
+	bits := d.cfg.ClientMaxWindowBits
+	fw := d.cfg.Pool.writer(bits)
 	out := &boundedWriter{b: bufpool.Get(len(p) + 4)[:0]}
 	fw.Reset(out)
 	_, err := fw.Write(p)
 	if err == nil {
 		err = fw.Flush()
 	}
-	d.cfg.Pool.putWriter(fw, huffman)
+	d.cfg.Pool.putWriter(fw, bits)
 	if err != nil || len(out.b) < 4 || len(out.b)-4 >= len(p) {
 		bufpool.Put(out.b)
 		return nil
@@ -266,12 +268,10 @@ func (d *deflateState) compress(p []byte) []byte {
 	return out.b[:len(out.b)-4] // the 00 00 ff ff that Flush ends with
 }
 
-func (p *FlatePool) writer(huffman bool) *flate.Writer {
+func (p *FlatePool) writer(bits int) *flate.Writer {
+	bits = min(max(bits, 8), 15)
 	p.mu.Lock()
-	list := &p.writers
-	if huffman {
-		list = &p.huffmans
-	}
+	list := &p.writers[bits]
 	var w *flate.Writer
 	if n := len(*list); n > 0 {
 		w = (*list)[n-1]
@@ -279,23 +279,20 @@ func (p *FlatePool) writer(huffman bool) *flate.Writer {
 	}
 	p.mu.Unlock()
 	if w == nil {
-		level := flate.BestSpeed
-		if huffman {
-			level = flate.HuffmanOnly
+		if bits == 15 {
+			w, _ = flate.NewWriter(io.Discard, flate.BestSpeed)
+		} else {
+			w, _ = flate.NewWriterWindow(io.Discard, 1<<bits)
 		}
-		w, _ = flate.NewWriter(io.Discard, level)
 	}
 	return w
 }
 
-func (p *FlatePool) putWriter(w *flate.Writer, huffman bool) {
+func (p *FlatePool) putWriter(w *flate.Writer, bits int) {
+	bits = min(max(bits, 8), 15)
 	w.Reset(io.Discard) // let go of the output
 	p.mu.Lock()
-	if huffman {
-		p.huffmans = append(p.huffmans, w)
-	} else {
-		p.writers = append(p.writers, w)
-	}
+	p.writers[bits] = append(p.writers[bits], w)
 	p.mu.Unlock()
 }
 

@@ -315,3 +315,57 @@ func FuzzInflate(f *testing.F) {
 		}
 	})
 }
+
+// Under a window of 2^bits, the client refers back no further: a block
+// repeated 1.2 windows after it began is compressed again from scratch,
+// while with a window twice as large it is a back-reference.
+func TestCompressWindow(t *testing.T) {
+	compressed := func(bits int, p []byte) int {
+		t.Helper()
+		c := NewConn(Config{Deflate: &Deflate{ClientMaxWindowBits: bits}})
+		c.WriteMessage(true, p)
+		frames, err := decodeClientFrames(allOutput(c))
+		if err != nil || len(frames) != 1 || frames[0].rsv != 4 {
+			t.Fatalf("bits %d: %d frames (%v), want one compressed", bits, len(frames), err)
+		}
+		r := NewConn(Config{Deflate: &Deflate{ServerNoContextTakeover: true}})
+		f := frame(true, ws.OpBinary, frames[0].payload)
+		f[0] |= bitRsv1
+		if evs, err := feedAll(r, f); err != nil || len(evs) != 1 || !bytes.Equal(evs[0].Data, p) {
+			t.Fatalf("bits %d: inflating our own frame: %v", bits, err)
+		}
+		return len(frames[0].payload)
+	}
+	rng := rand.NewChaCha8([32]byte{9})
+	var vocabulary [32]string // words of 2 to 9 hex digits
+	for i := range vocabulary {
+		w := make([]byte, 2+i%8)
+		for j := range w {
+			w[j] = "0123456789abcdef"[rng.Uint64()&15]
+		}
+		vocabulary[i] = string(w) + " "
+	}
+	words := func(n int) []byte { // n bytes of random words
+		var p []byte
+		for len(p) < n {
+			p = append(p, vocabulary[rng.Uint64()%32]...)
+		}
+		return p[:n]
+	}
+	// a, then b, then a again 1.2 windows after the first began: with
+	// the copy referred to, the whole costs what a and b do; without, a
+	// costs again (about two thirds more).
+	for bits := 8; bits <= 15; bits++ {
+		w := 1 << bits
+		ab := append(words(w*8/10), words(w*4/10)...)
+		aba := append(ab[:len(ab):len(ab)], ab[:w*8/10]...)
+		if got, base := compressed(bits, aba), compressed(bits, ab); got*4 < base*5 {
+			t.Errorf("bits %d: %d bytes compressed to %d, and without the copy %d to %d; the copy 1.2 windows back was referred to", bits, len(aba), got, len(ab), base)
+		}
+		if bits < 15 {
+			if got, base := compressed(bits+1, aba), compressed(bits+1, ab); got*10 > base*12 {
+				t.Errorf("bits %d: %d bytes compressed to %d, and without the copy %d to %d; want the copy referred to", bits+1, len(aba), got, len(ab), base)
+			}
+		}
+	}
+}

@@ -78,9 +78,8 @@ func (z *deflater) frame(op byte, p []byte) []byte {
 }
 
 // The messages of the echo scenarios: all at least 128 bytes, so that both
-// clients compress their echoes (Go's threshold), and of few distinct
-// bytes, so that Huffman coding alone (Go's, under a client window of less
-// than 15 bits) makes them smaller. Together under 1 KiB, so that no
+// clients compress their echoes (Go's threshold), and repetitive, so that
+// a client window of 8 bits makes them smaller. Together under 1 KiB, so that no
 // back-reference reaches further than a 10-bit window.
 var (
 	deflateTextA = strings.Repeat("compressed text, ", 12)                // 204 bytes

@@ -61,8 +61,8 @@ func modes(p peer) []mode {
 		snct, cnct := (i>>1)&1 == 1, (i>>1)&2 == 2
 		m := mode{}
 		if i < 2 {
-			// A server window of 8 bits, and Huffman coding alone,
-			// over a megabyte of compressible text and binary.
+			// A server window of 8 bits, and a client window of 15
+			// or 8, over a megabyte of compressible text and binary.
 			m.extra = []msg{message(false, compressible, 1*MiB, 0), message(true, compressible, 1*MiB, 1)}
 		}
 		if i%2 == 0 {
@@ -268,10 +268,8 @@ func checkSent(t *testing.T, m mode, want settlement, msg msg, sent int) {
 		}
 	case msg.content == compressible:
 		// From the threshold on (128 bytes of these lines compress to
-		// 86 bytes, or 95 with Huffman coding alone), compressed.
-		// Huffman coding alone, under a 15-bit window, saves a third
-		// of 1000 bytes or more; deflate with back-references, two
-		// thirds of 1000 bytes and nine tenths of more.
+		// under 100), compressed: under a 15-bit window, by two thirds
+		// from 1000 bytes on; under a smaller one, by a third or more.
 		limit := n - 1
 		switch {
 		case n >= 1000 && want.resolved.ClientMaxWindowBits == 15:
