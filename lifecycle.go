@@ -128,8 +128,8 @@ func (ws *WebSocket) abortConnecting() {
 // handler that closes the socket stops the messages behind it in the same
 // read, as in the browser. Output the core queues (pongs, the close echo)
 // is held with the handlers' sends and written at the end of the loop's
-// task: pings read together get one pong, the answer to the last (RFC 6455
-// 5.5.3).
+// task, or of a message event's: pings read together get one pong, the
+// answer to the last (RFC 6455 5.5.3).
 func (ws *WebSocket) onRead(p []byte) {
 	if ws.closeFired {
 		return // draining after a failure
@@ -167,6 +167,13 @@ func (ws *WebSocket) onRead(p []byte) {
 			default:
 				ws.counts.msgsIn.Add(1)
 				emit(ws, ws.OnMessage, MessageEvent{Target: ws, Data: e.Data, Binary: e.Binary}, true)
+				if len(p) > 0 {
+					// Each message event is a task of its own (WHATWG:
+					// "queue a task" per message): what its handler sent
+					// is written before the next one, which reads
+					// BufferedAmount without it, as in the browser.
+					ws.loop.flushDirty()
+				}
 			}
 		case protocol.KindPing:
 			if ws.ReadyState() == Open {

@@ -6,6 +6,7 @@ package websocket_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -314,5 +315,37 @@ func TestRawSendTextInvalidUTF8(t *testing.T) {
 	tc.expectTrace(traceOpen, traceCleanNormal)
 	if len(rep.Frames) != 2 || string(rep.Frames[0].Payload) != "valid €" {
 		t.Errorf("the server got %v, want the valid text and the close", rep.Frames)
+	}
+}
+
+// Each message event is a task: messages read at once are delivered one
+// by one, and what a handler sent is written before the next handler
+// runs, so BufferedAmount reads 0 there again, as in the browser.
+func TestRawEachMessageEventIsATask(t *testing.T) {
+	srv := startRawServer(t, func(c *rawConn) {
+		c.accept()
+		c.write(textFrame("one"), textFrame("two"), textFrame("three"))
+		for _, want := range []string{"one", "two", "three"} {
+			if f := c.readFrame(); f.Op != opText || string(f.Payload) != want {
+				c.fail("expected the echo %q, got %v", want, f)
+			}
+		}
+		c.answerClose(1000, "")
+	})
+	tc := newTraceClient(t, srv.URL, nil)
+	var seen []int
+	tc.OnMessage = func(ws *websocket.WebSocket, ev websocket.MessageEvent) {
+		seen = append(seen, ws.BufferedAmount())
+		if err := ws.SendText(ev.Text()); err != nil {
+			t.Errorf("SendText = %v", err)
+		}
+		if len(seen) == 3 {
+			ws.Close()
+		}
+	}
+	tc.run()
+	srv.report(t)
+	if fmt.Sprint(seen) != "[0 0 0]" {
+		t.Errorf("BufferedAmount at each message event: %v, want [0 0 0]", seen)
 	}
 }

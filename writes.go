@@ -2,8 +2,8 @@ package websocket
 
 // A send does not write: it queues its frame in the protocol core and
 // marks the socket dirty, and the loop hands each dirty socket's output to
-// the kernel at the end of the task that sent (a posted task, a timer, or
-// the I/O callbacks of one poller wait). So BufferedAmount reads, inside a
+// the kernel at the end of the task that sent (a posted task, a timer, a
+// message event, or the other I/O callbacks of one poller wait). So BufferedAmount reads, inside a
 // task, what that task sent, as the WHATWG standard counts it ("as of the
 // last time the event loop reached step 1"), a burst of small sends costs
 // one system call, and sends from other goroutines are written by the

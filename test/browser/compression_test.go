@@ -93,8 +93,7 @@ var (
 // compressed text and binary messages (one that refers back to an earlier
 // one, unless server_no_context_takeover), a compressed message in three
 // frames and an uncompressed one, and reads the client's echo of each
-// before it sends the next: so that each message arrives in a read of its
-// own (see the known deviation buffered-amount-across-message-events).
+// before it sends the next.
 func deflateEcho(ext string) func(*peer) {
 	return func(p *peer) {
 		p.accept("Sec-WebSocket-Extensions: " + ext)

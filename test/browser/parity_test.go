@@ -280,16 +280,10 @@ type knownDeviation struct {
 	detail string
 }
 
-var knownDeviations = []knownDeviation{
-	{
-		id: "buffered-amount-across-message-events",
-		detail: "messages that arrive in one read are one task for the Go loop (writes.go: \"the " +
-			"I/O callbacks of one poller wait\"), so a send in one message's handler is still " +
-			"counted in bufferedAmount at the next message event (and only written after the last); " +
-			"in Chromium each message event is a task of its own (WHATWG: \"queue a task\" per " +
-			"message), and bufferedAmount reads 0 again at the next one.",
-	},
-}
+// knownDeviations is empty: the last one, buffered-amount-across-message-
+// events (a send in one message's handler still counted at the next
+// message read at once), was fixed by making each message event a task.
+var knownDeviations = []knownDeviation{}
 
 // refusedHost normalizes a URL whose host Chromium keeps (its URL attribute
 // contains sub) and the URL standard refuses: Go's constructor threw a
