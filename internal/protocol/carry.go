@@ -1,6 +1,8 @@
 package protocol
 
 import (
+	"slices"
+
 	"github.com/gobwas/ws"
 
 	"github.com/wsloop/websocket/internal/bufpool"
@@ -8,8 +10,8 @@ import (
 
 // CarryOver moves the messages c has queued but not wholly written into
 // next, the fresh state of the connection that replaces c's after a
-// reconnect (nothing may be queued in next yet): the message being
-// written when c's connection died is queued again whole, since its server
+// reconnect (of c's role, with nothing queued yet): the message being
+// written when c's connection died is queued again whole, since its peer
 // never got all of it. Control frames are dropped: their moment has
 // passed. A message whose first frame was written (one sent in fragments)
 // cannot be resumed on another connection: its remaining frames are
@@ -23,7 +25,7 @@ func (c *Conn) CarryOver(next *Conn) (carried, lost int, interrupted bool) {
 	first, dropping, lastFin := true, false, true
 	walk := func(b []byte) {
 		for len(b) > 0 {
-			h, pl, data := parseClientHeader(b)
+			h, pl, data := parseHeader(b)
 			frame := b[:h+pl]
 			b = b[h+pl:]
 			if !data {
@@ -44,11 +46,11 @@ func (c *Conn) CarryOver(next *Conn) (carried, lost int, interrupted bool) {
 			if frame[0]&bitRsv1 != 0 {
 				// Compressed for c's connection, whose negotiation the
 				// next may not share: it goes again uncompressed.
-				plain, ok := c.z.inflateFrame(frame[h-4:h], frame[h:])
+				plain, ok := c.z.inflateFrame(frame, h)
 				if !ok {
 					lost += c.z.zlens[0] // cannot happen: we compressed it
 				} else {
-					moved = appendFrame(moved, frame[0]&^bitRsv1, plain)
+					moved = c.appendFrame(moved, frame[0]&^bitRsv1, plain)
 					carried += len(plain)
 					bufpool.Put(plain)
 				}
@@ -84,16 +86,15 @@ func (c *Conn) CarryOver(next *Conn) (carried, lost int, interrupted bool) {
 	return carried, lost, interrupted
 }
 
-// appendFrame appends a final-or-not masked frame with first byte b0 (FIN
-// and opcode) and payload p, with a new masking key.
-func appendFrame(dst []byte, b0 byte, p []byte) []byte {
-	hs := clientHeaderSize(len(p))
+// appendFrame appends a frame with first byte b0 (FIN and opcode) and
+// payload p, masked with a new key in the client role.
+func (c *Conn) appendFrame(dst []byte, b0 byte, p []byte) []byte {
+	key, masked := c.frameKey()
+	hs := frameHeaderSize(len(p), masked)
 	l := len(dst)
-	dst = append(dst, make([]byte, hs)...)
-	key := newMaskKey()
-	putClientHeader(dst[l:], ws.OpCode(b0&bitsOp), len(p), key)
-	dst[l] = b0 // FIN as given
+	dst = slices.Grow(dst, hs+len(p))[:l+hs]
+	putHeader(dst[l:], b0, len(p), masked, key)
 	dst = append(dst, p...)
-	ws.Cipher(dst[l+hs:], key, 0)
+	c.maskOut(dst[l+hs:], key)
 	return dst
 }

@@ -71,13 +71,15 @@ func TestCarryOverDropsAMessageBegun(t *testing.T) {
 
 // frameMasked is a client frame as the core writes one, FIN as given.
 func frameMasked(fin bool, op ws.OpCode, s string) []byte {
-	b := make([]byte, clientHeaderSize(len(s))+len(s))
-	putClientHeader(b, op, len(s), [4]byte{1, 2, 3, 4})
-	if !fin {
-		b[0] &^= bitFin
+	b0 := byte(op)
+	if fin {
+		b0 |= bitFin
 	}
-	copy(b[clientHeaderSize(len(s)):], s)
-	ws.Cipher(b[clientHeaderSize(len(s)):], [4]byte{1, 2, 3, 4}, 0)
+	hs := frameHeaderSize(len(s), true)
+	b := make([]byte, hs+len(s))
+	putHeader(b, b0, len(s), true, [4]byte{1, 2, 3, 4})
+	copy(b[hs:], s)
+	ws.Cipher(b[hs:], [4]byte{1, 2, 3, 4}, 0)
 	return b
 }
 

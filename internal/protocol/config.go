@@ -4,7 +4,7 @@ import "math"
 
 // DefaultMaxMessageSize is the message size limit used when Config leaves it
 // unset. It is large enough for ordinary application messages while keeping
-// a hostile server from making the client buffer without bound.
+// a hostile peer from making the Conn buffer without bound.
 const DefaultMaxMessageSize = 32 << 20
 
 // Config tunes a Conn. The zero value is ready to use.
@@ -28,6 +28,10 @@ type Config struct {
 	// Deflate, when set, is the permessage-deflate the handshake
 	// negotiated: RSV1 marks a compressed message.
 	Deflate *Deflate
+	// Server makes the Conn the server's end of the connection (RFC 6455
+	// 5.1): every frame it receives must be masked, and none it sends is.
+	// The zero value is the client's end.
+	Server bool
 }
 
 // maxMessageSize resolves the configured limit, clamped to what a byte slice

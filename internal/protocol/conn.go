@@ -2,10 +2,11 @@ package protocol
 
 import "github.com/gobwas/ws"
 
-// Conn is the protocol state of one client connection. It holds no buffer
-// while idle: partial frames and messages are kept only while they are
-// partial, and a large output buffer is dropped once drained, so that a
-// server process with many idle connections stays small.
+// Conn is the protocol state of one connection, its client's end or, with
+// Config.Server, its server's. It holds no buffer while idle: partial
+// frames and messages are kept only while they are partial, and a large
+// output buffer is dropped once drained, so that a process with many idle
+// connections stays small.
 type Conn struct {
 	// Read side.
 	msg  []byte // payload of a message still incomplete; nil otherwise
@@ -26,13 +27,16 @@ type Conn struct {
 	frameStart int       // where the frame at head begins, in its buffer (CarryOver)
 	buffered   int       // message payload bytes queued but not yet written
 
-	hdr       [maxServerHeader]byte // header bytes while a header straddles Next calls
-	hdrLen    uint8                 // valid bytes in hdr
-	frameOp   ws.OpCode             // opcode of the current frame
-	frameFin  bool                  // FIN bit of the current frame
-	inPayload bool                  // the current frame's header is done, its payload is not
-	msgOp     ws.OpCode             // OpText or OpBinary while a message is incomplete, else 0
-	utf8      utf8Validator         // state of the text message being received
+	hdr       [maxHeader]byte // header bytes while a header straddles Next calls
+	hdrLen    uint8           // valid bytes in hdr
+	frameOp   ws.OpCode       // opcode of the current frame
+	frameFin  bool            // FIN bit of the current frame
+	inPayload bool            // the current frame's header is done, its payload is not
+	msgOp     ws.OpCode       // OpText or OpBinary while a message is incomplete, else 0
+	utf8      utf8Validator   // state of the text message being received
+	key       [4]byte         // masking key of the current frame (server role)
+	keyPos    uint8           // the key's byte that masks the frame's next payload byte
+	server    bool            // Config.Server: the input is masked, the output is not
 
 	// allowedRsv holds the RSV bits (in ws.Header.Rsv's layout) that a
 	// negotiated extension gives meaning to. It is the hook for
@@ -59,7 +63,7 @@ type Conn struct {
 // NewConn returns the state for a freshly opened connection, after the
 // opening handshake succeeded.
 func NewConn(cfg Config) *Conn {
-	c := &Conn{maxSize: cfg.maxMessageSize(), manualPong: cfg.ManualPong, stream: cfg.Stream}
+	c := &Conn{maxSize: cfg.maxMessageSize(), manualPong: cfg.ManualPong, stream: cfg.Stream, server: cfg.Server}
 	if cfg.Deflate != nil {
 		c.z = cfg.Deflate.idleState()
 		c.allowedRsv = ws.Rsv(true, false, false)
@@ -68,13 +72,14 @@ func NewConn(cfg Config) *Conn {
 }
 
 // CloseSent reports whether a close frame has been queued, by WriteClose, by
-// the automatic echo of the server's close, or on failure. After that the
-// driver only drains output and waits for the server's close or EOF.
+// the automatic echo of the peer's close, or on failure. After that the
+// driver only drains output and waits for the peer's close or EOF.
 func (c *Conn) CloseSent() bool { return c.closeSent }
 
 // CloseReceived reports whether a valid close frame has been received; the
-// driver then closes the TCP connection once the output is drained (the
-// server closes first in RFC 6455, but a client must not wait forever).
+// driver then closes the TCP connection once the output is drained, in
+// either role (RFC 6455 7.1.1 has the server close it first, and a client
+// must not wait forever for that).
 func (c *Conn) CloseReceived() bool { return c.closeRecv }
 
 // Failed returns the violation that failed the connection, or nil. It returns
@@ -93,7 +98,7 @@ func (c *Conn) Partial() bool {
 }
 
 // fail records a violation, queues the close frame that reports it to the
-// server (unless one was already sent) and drops all partial input, since
+// peer (unless one was already sent) and drops all partial input, since
 // nothing more will be read.
 func (c *Conn) fail(e *Error) {
 	c.err = e

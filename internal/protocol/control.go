@@ -5,16 +5,20 @@ import "github.com/gobwas/ws"
 // controlPayload handles the next chunk of a control frame's payload. Control
 // payloads are at most 125 bytes, so one that straddles Next calls is
 // collected whole in c.ctrl, sized exactly, which then becomes the event's
-// Data without another copy.
+// Data without another copy. A masked one (server role) is collected so
+// too, whole or not, to be unmasked there rather than in the caller's
+// input: it is copied once either way.
 func (c *Conn) controlPayload(chunk []byte) *Error {
-	if c.ctrl == nil && int64(len(chunk)) == c.remaining {
+	if c.ctrl == nil && int64(len(chunk)) == c.remaining && !c.server {
 		c.remaining, c.inPayload = 0, false
 		return c.control(chunk, false)
 	}
 	if c.ctrl == nil {
 		c.ctrl = make([]byte, 0, c.remaining)
 	}
+	n := len(c.ctrl)
 	c.ctrl = append(c.ctrl, chunk...)
+	c.unmask(c.ctrl[n:])
 	c.remaining -= int64(len(chunk))
 	if c.remaining > 0 {
 		return nil
@@ -50,7 +54,7 @@ func (c *Conn) control(payload []byte, owned bool) *Error {
 		c.ev = Event{Kind: KindClose, Code: code, Reason: reason}
 		if !c.closeSent {
 			// RFC 6455 5.5.1: echo the status code. The reason is ours
-			// to give; browsers echo the server's, and so do we.
+			// to give; browsers echo the peer's, and so do we.
 			c.queueClose(code, reason)
 		}
 	}
@@ -68,7 +72,7 @@ func keep(payload []byte, owned bool) []byte {
 // queuePong queues the automatic answer to a ping. Every ping gets its
 // own pong, as browsers answer and the Autobahn suite expects (cases 2.10
 // and 2.11), until maxPongRun pongs wait unwritten since the output last
-// drained: a server that floods pings without reading our pongs then gets
+// drained: a peer that floods pings without reading our pongs then gets
 // the latest one's answer in place of the previous (RFC 6455 5.5.3 allows
 // answering only the most recent ping), so the output stays bounded.
 func (c *Conn) queuePong(payload []byte) {

@@ -12,17 +12,29 @@ import (
 	"github.com/wsloop/websocket/internal/bufpool"
 )
 
-// Deflate is permessage-deflate (RFC 7692) as the handshake negotiated it.
+// Deflate is permessage-deflate (RFC 7692) as the handshake negotiated it,
+// in the RFC's terms of server and client whichever end the Conn is: the
+// peer's settings say how its messages are inflated, the Conn's own how
+// far back its compressed messages may refer. A Conn compresses each
+// message on its own in either role, which is always allowed.
 type Deflate struct {
 	// ServerNoContextTakeover: the server compresses each message on its
-	// own, so no window is kept between its messages.
+	// own, so a client-role Conn keeps no window of the server's between
+	// messages.
 	ServerNoContextTakeover bool
+	// ClientNoContextTakeover: the client compresses each message on its
+	// own, so a server-role Conn keeps no window of the client's between
+	// messages.
+	ClientNoContextTakeover bool
 	// ServerMaxWindowBits is the window the server compresses with, 8 to
-	// 15; 0 means 15. With context takeover, that much of its last output
-	// is kept between messages.
+	// 15; 0 means 15. With context takeover, a client-role Conn keeps up
+	// to that much of the server's last output between messages; a
+	// server-role Conn's messages refer back at most 2^bits bytes.
 	ServerMaxWindowBits int
-	// ClientMaxWindowBits is the window the client may compress with, 8
-	// to 15; 0 means 15. Its messages refer back at most 2^bits bytes.
+	// ClientMaxWindowBits is the window the client compresses with, 8 to
+	// 15; 0 means 15. A client-role Conn's messages refer back at most
+	// 2^bits bytes; with context takeover, a server-role Conn keeps up to
+	// that much of the client's last output between messages.
 	ClientMaxWindowBits int
 	// Threshold: messages shorter than this go uncompressed. Zero means
 	// every message is compressed when that makes it smaller.
@@ -46,7 +58,7 @@ type Deflate struct {
 // one message at a time.
 type deflateState struct {
 	cfg    *Deflate // its window sizes resolved (15 for 0)
-	window []byte   // the server's last output, up to its window; nil until its first compressed message
+	window []byte   // the peer's last output, up to its window; nil until its first compressed message
 	msgZ   bool     // the message being received is compressed
 	zlens  []int    // the message sizes of the compressed frames queued, oldest first (BufferedPayload)
 }
@@ -93,7 +105,7 @@ func (c *Conn) zRelease() {
 type FlatePool struct {
 	mu      sync.Mutex
 	readers []io.ReadCloser
-	// writers by the client's window bits: BestSpeed at 15, a window of
+	// writers by the sender's window bits: BestSpeed at 15, a window of
 	// 2^bits under it.
 	writers [16][]*flate.Writer
 }
@@ -103,13 +115,30 @@ type FlatePool struct {
 // empty stored block, so that the inflater ends with io.EOF.
 var flateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 
-// inflate decompresses a whole message's payload, failing with 1009 as
-// soon as the output passes limit, and with 1002 (Chromium's code) when the data is not
-// deflate. The result is a bufpool buffer.
-func (d *deflateState) inflate(in []byte, limit int64) ([]byte, *Error) {
+// inflate decompresses a whole message's payload from the peer of a Conn
+// in the given role, referring back to the window kept of the peer's
+// earlier messages, and keeps the window its next message may refer to.
+// It fails with 1009 as soon as the output passes limit, and with 1002
+// (Chromium's code) when the data is not deflate. The result is a bufpool
+// buffer.
+func (d *deflateState) inflate(in []byte, limit int64, server bool) ([]byte, *Error) {
+	bits, noTakeover := d.cfg.peerWindow(server)
+	if noTakeover {
+		return inflateWith(d.cfg.Pool, in, nil, limit)
+	}
+	out, e := inflateWith(d.cfg.Pool, in, d.window, limit)
+	if e == nil {
+		d.keepWindow(out, bits)
+	}
+	return out, e
+}
+
+// inflateWith decompresses in, which may refer back to dict, as inflate
+// does.
+func inflateWith(pool *FlatePool, in, dict []byte, limit int64) ([]byte, *Error) {
 	src := &tailReader{b: in}
-	r := d.cfg.Pool.reader(src, d.dict())
-	defer d.cfg.Pool.putReader(r)
+	r := pool.reader(src, dict)
+	defer pool.putReader(r)
 	out := bufpool.Get(min(max(2*len(in), 512), int(min(limit, 1<<20))))[:0]
 	for {
 		if len(out) == cap(out) {
@@ -136,32 +165,20 @@ func (d *deflateState) inflate(in []byte, limit int64) ([]byte, *Error) {
 		bufpool.Put(out)
 		return nil, newError(codeTooBig, reasonTooBig)
 	}
-	d.keepWindow(out)
 	return out, nil
 }
 
-// dict is what the server's next message may refer back to.
-func (d *deflateState) dict() []byte {
-	if d.cfg.ServerNoContextTakeover {
-		return nil
-	}
-	return d.window
-}
-
-// keepWindow keeps the end of the server's output that its next message
-// may refer to: at most its window, and nothing without context takeover.
-func (d *deflateState) keepWindow(out []byte) {
-	if d.cfg.ServerNoContextTakeover {
-		return
-	}
-	// zlib, behind many servers, cannot compress with a 256-byte window
-	// and uses 512 bytes when told 8 bits: keep that much.
-	size := 1 << max(d.cfg.ServerMaxWindowBits, 9)
+// keepWindow keeps the end of the peer's output that its next message may
+// refer to: at most its window of 2^bits bytes.
+func (d *deflateState) keepWindow(out []byte, bits int) {
+	// zlib, behind many peers, cannot compress with a 256-byte window and
+	// uses 512 bytes when told 8 bits: keep that much.
+	size := 1 << max(bits, 9)
 	out = out[max(0, len(out)-size):]
 	keep := max(0, len(d.window)+len(out)-size) // what of the old window falls out
 	n := copy(d.window, d.window[keep:])
 	if need := n + len(out); need > cap(d.window) {
-		// The window grows with what the server sent, up to its size: a
+		// The window grows with what the peer sent, up to its size: a
 		// socket that got one short message keeps that much, not 32 KiB.
 		w := make([]byte, n, min(size, max(need, 2*cap(d.window))))
 		copy(w, d.window[:n])
@@ -243,16 +260,16 @@ func (w *boundedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// compress deflates p as one message (RFC 7692 7.2.1: flushed, the empty
-// block's four bytes cut off), never referring to earlier messages: the
-// client may always forgo its context takeover, and so keeps no
-// compressor between messages. Its back-references reach no further than
-// the client's window (256 bytes at 8 bits, which an inflater that rounds
-// 8 up to 9, as zlib does, also honours). It returns the
-// compressed bytes in a bufpool buffer, or nil when they would not be
-// smaller than p.
-func (d *deflateState) compress(p []byte) []byte {
-	bits := d.cfg.ClientMaxWindowBits
+// compress deflates p as one message of a Conn in the given role (RFC
+// 7692 7.2.1: flushed, the empty block's four bytes cut off), never
+// referring to earlier messages: either end may always forgo its context
+// takeover, and so keeps no compressor between messages. Its
+// back-references reach no further than the sender's window (256 bytes at
+// 8 bits, which an inflater that rounds 8 up to 9, as zlib does, also
+// honours). It returns the compressed bytes in a bufpool buffer, or nil
+// when they would not be smaller than p.
+func (d *deflateState) compress(p []byte, server bool) []byte {
+	bits := d.cfg.ownWindowBits(server)
 	fw := d.cfg.Pool.writer(bits)
 	out := &boundedWriter{b: bufpool.Get(len(p) + 4)[:0]}
 	fw.Reset(out)
@@ -296,13 +313,15 @@ func (p *FlatePool) putWriter(w *flate.Writer, bits int) {
 	p.mu.Unlock()
 }
 
-// inflateFrame decompresses one of the client's own compressed frames,
-// masked with key, which refers to no earlier message.
-func (d *deflateState) inflateFrame(key, masked []byte) ([]byte, bool) {
-	p := append([]byte(nil), masked...)
-	ws.Cipher(p, [4]byte(key), 0)
-	own := &deflateState{cfg: &Deflate{ServerNoContextTakeover: true, Pool: d.cfg.Pool}}
-	out, e := own.inflate(p, math.MaxInt64-1)
+// inflateFrame decompresses one of the Conn's own compressed frames, with
+// a header of h bytes (masked, when it has a key), which refers to no
+// earlier message.
+func (d *deflateState) inflateFrame(frame []byte, h int) ([]byte, bool) {
+	p := append([]byte(nil), frame[h:]...)
+	if frame[1]&bitMask != 0 {
+		ws.Cipher(p, [4]byte(frame[h-4:h]), 0)
+	}
+	out, e := inflateWith(d.cfg.Pool, p, nil, math.MaxInt64-1)
 	return out, e == nil
 }
 

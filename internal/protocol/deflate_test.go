@@ -146,11 +146,13 @@ func TestInflateBomb(t *testing.T) {
 	}
 }
 
-// The window kept for context takeover is the server's window, no more
+// The window kept for context takeover is the peer's window, no more
 // (but 512 bytes for 8 bits, which zlib uses then), and holds the end of
-// its output.
+// its output; none is kept when the peer forgoes context takeover, and the
+// peer is the server for a client-role Conn, the client for a server-role
+// one.
 func TestKeepWindow(t *testing.T) {
-	d := &deflateState{cfg: (&Deflate{ServerMaxWindowBits: 8}).idleState().cfg}
+	d := &deflateState{cfg: (&Deflate{}).idleState().cfg}
 	r := rand.New(rand.NewPCG(3, 4))
 	var all []byte
 	for range 50 {
@@ -159,16 +161,34 @@ func TestKeepWindow(t *testing.T) {
 			out[i] = byte(r.IntN(256))
 		}
 		all = append(all, out...)
-		d.keepWindow(out)
+		d.keepWindow(out, 8)
 		want := all[max(0, len(all)-512):]
 		if !bytes.Equal(d.window, want) || cap(d.window) > 512 {
 			t.Fatalf("window %d bytes (cap %d), want the last %d", len(d.window), cap(d.window), len(want))
 		}
 	}
-	d = &deflateState{cfg: (&Deflate{ServerNoContextTakeover: true}).idleState().cfg}
-	d.keepWindow([]byte("abc"))
-	if d.window != nil {
-		t.Error("a window kept without context takeover")
+	msg := bytes.Repeat([]byte("window "), 200) // 1400 bytes
+	z := newServerDeflater().compress(msg, false)
+	for _, tc := range []struct {
+		server bool
+		cfg    *Deflate
+		keep   int
+	}{
+		{false, &Deflate{ServerMaxWindowBits: 10, ClientMaxWindowBits: 9}, 1024},
+		{true, &Deflate{ServerMaxWindowBits: 10, ClientMaxWindowBits: 9}, 512},
+		{false, &Deflate{ServerNoContextTakeover: true}, 0},
+		{false, &Deflate{ClientNoContextTakeover: true}, len(msg)},
+		{true, &Deflate{ClientNoContextTakeover: true}, 0},
+		{true, &Deflate{ServerNoContextTakeover: true}, len(msg)},
+	} {
+		d := &deflateState{cfg: tc.cfg.idleState().cfg}
+		out, e := d.inflate(z, 1<<20, tc.server)
+		if e != nil || !bytes.Equal(out, msg) {
+			t.Fatalf("server %v: inflated %d bytes, %v", tc.server, len(out), e)
+		}
+		if !bytes.Equal(d.window, msg[len(msg)-tc.keep:]) {
+			t.Errorf("server %v, takeover off server %v client %v: window of %d bytes, want %d", tc.server, tc.cfg.ServerNoContextTakeover, tc.cfg.ClientNoContextTakeover, len(d.window), tc.keep)
+		}
 	}
 }
 

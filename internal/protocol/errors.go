@@ -18,6 +18,7 @@ const (
 // so each must stay valid UTF-8 and within 123 bytes (a test checks).
 const (
 	reasonMasked            = "masked frame from server"
+	reasonUnmasked          = "unmasked frame from client"
 	reasonRsv               = "reserved bits set without a negotiated extension"
 	reasonOpcode            = "reserved opcode"
 	reasonFragmentedControl = "fragmented control frame"
@@ -37,10 +38,10 @@ const (
 	reasonInflate           = "compressed message is not valid deflate data"
 )
 
-// Error is a protocol violation by the server. Code is the close code the
-// client sends for it: 1002 (protocol error), 1007 (invalid payload data) or
-// 1009 (message too big). The driver can use it for the close event it
-// reports locally, since the server never sees the client's view otherwise.
+// Error is a protocol violation by the peer. Code is the close code the Conn
+// sends for it: 1002 (protocol error), 1007 (invalid payload data) or 1009
+// (message too big). The driver can use it for the close event it reports
+// locally, since the peer never sees this end's view otherwise.
 type Error struct {
 	Code   uint16
 	Reason string

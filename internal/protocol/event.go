@@ -8,14 +8,14 @@ type Kind uint8
 const (
 	// KindMessage is a complete text or binary message.
 	KindMessage Kind = iota + 1
-	// KindPing is a ping from the server; the pong reply is already queued
+	// KindPing is a ping from the peer; the pong reply is already queued
 	// unless a close frame was sent before it arrived or Config.ManualPong
 	// is set.
 	KindPing
-	// KindPong is a pong from the server, solicited or not.
+	// KindPong is a pong from the peer, solicited or not.
 	KindPong
-	// KindClose is a valid close frame from the server; the echo is already
-	// queued unless the client had sent its own close first.
+	// KindClose is a valid close frame from the peer; the echo is already
+	// queued unless the Conn had sent its own close first.
 	KindClose
 )
 

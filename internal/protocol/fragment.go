@@ -27,10 +27,11 @@ func (c *Conn) WriteFragment(binary bool, p []byte, fin bool) error {
 			op = ws.OpBinary
 		}
 	}
-	start, key := c.beginFrame(op, len(p))
-	if !fin {
-		c.out[start-clientHeaderSize(len(p))] &^= bitFin
+	b0 := byte(op)
+	if fin {
+		b0 |= bitFin
 	}
+	start, key := c.beginFrame(b0, len(p))
 	c.out = append(c.out, p...)
 	c.endFrame(start, key)
 	c.buffered += len(p)

@@ -14,8 +14,8 @@ import (
 // expectedOutput derives, from what Feed reported, the frames the Conn must
 // have queued: a pong for the latest of consecutive pings (nothing is
 // written meanwhile), an echo of the close, the close of a failure.
-func expectedOutput(evs []Event, err error) []clientFrame {
-	var want []clientFrame
+func expectedOutput(evs []Event, err error) []outFrame {
+	var want []outFrame
 	pongs := 0 // nothing is written: every pong queued counts
 	for _, e := range evs {
 		switch e.Kind {
@@ -27,13 +27,13 @@ func expectedOutput(evs []Event, err error) []clientFrame {
 			} else {
 				pongs++
 			}
-			want = append(want, clientFrame{op: ws.OpPong, payload: e.Data})
+			want = append(want, outFrame{op: ws.OpPong, payload: e.Data})
 		case KindClose:
 			var p []byte
 			if e.Code != 0 {
 				p = append(binary.BigEndian.AppendUint16(nil, e.Code), e.Reason...)
 			}
-			want = append(want, clientFrame{op: ws.OpClose, payload: p})
+			want = append(want, outFrame{op: ws.OpClose, payload: p})
 		}
 	}
 	var pe *Error
@@ -43,7 +43,7 @@ func expectedOutput(evs []Event, err error) []clientFrame {
 	}
 	if errors.As(err, &pe) && !closed {
 		p := binary.BigEndian.AppendUint16(nil, pe.Code)
-		want = append(want, clientFrame{op: ws.OpClose, payload: append(p, pe.Reason...)})
+		want = append(want, outFrame{op: ws.OpClose, payload: append(p, pe.Reason...)})
 	}
 	return want
 }

@@ -4,14 +4,17 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
 
-// hdr builds a server header with a minimal length encoding. b0 is the whole
-// first byte (FIN, RSV, opcode), so tests can set any bit.
+// hdr builds an unmasked header with a minimal length encoding. b0 is the
+// whole first byte (FIN, RSV, opcode), so tests can set any bit. Frames are
+// built unmasked, as a server sends them; maskFrames makes a client's of
+// them.
 func hdr(b0 byte, n int) []byte {
 	switch {
 	case n <= 125:
@@ -46,6 +49,49 @@ func closeCode(code uint16, reason string) []byte {
 	return closeFrame(append(binary.BigEndian.AppendUint16(nil, code), reason...))
 }
 
+// maskFrames masks every frame of in, a conversation of unmasked frames
+// as the helpers build them, as a client sends them: the mask bit set, a
+// key after the length, the payload masked with it. The keys come from
+// seed, so that a test repeats. A last frame cut short is masked as far as
+// it goes (a header cut inside its length gets the mask bit alone).
+func maskFrames(in []byte, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 0x6d61736b))
+	var out []byte
+	for len(in) >= 2 {
+		hn := headerSize(in[1] &^ bitMask)
+		if len(in) < hn {
+			break
+		}
+		n := uint64(in[1] & bitsLen7)
+		switch n {
+		case len7Ext16:
+			n = uint64(binary.BigEndian.Uint16(in[2:]))
+		case len7Ext64:
+			n = binary.BigEndian.Uint64(in[2:])
+		}
+		var key [4]byte
+		binary.LittleEndian.PutUint32(key[:], r.Uint32())
+		out = append(out, in[0], in[1]|bitMask)
+		out = append(out, in[2:hn]...)
+		out = append(out, key[:]...)
+		p := in[hn:]
+		if uint64(len(p)) > n {
+			p = p[:n]
+		}
+		start := len(out)
+		out = append(out, p...)
+		ws.Cipher(out[start:], key, 0)
+		in = in[hn+len(p):]
+	}
+	if len(in) > 0 { // a header cut short
+		out = append(out, in...)
+		if len(in) > 1 {
+			out[len(out)-len(in)+1] |= bitMask
+		}
+	}
+	return out
+}
+
 func cat(parts ...[]byte) []byte {
 	var b []byte
 	for _, p := range parts {
@@ -54,8 +100,8 @@ func cat(parts ...[]byte) []byte {
 	return b
 }
 
-// clientFrame is a frame decoded from Output, unmasked.
-type clientFrame struct {
+// outFrame is a frame decoded from Output, unmasked.
+type outFrame struct {
 	fin     bool
 	rsv     byte
 	op      ws.OpCode
@@ -63,18 +109,31 @@ type clientFrame struct {
 	payload []byte
 }
 
-// decodeClientFrames decodes the frames a Conn queued. Every frame must be
-// masked, complete and minimally encoded (the core always writes minimal
-// lengths); out itself is not modified.
-func decodeClientFrames(out []byte) ([]clientFrame, error) {
-	var frames []clientFrame
+// decodeClientFrames decodes the frames a client-role Conn queued.
+func decodeClientFrames(out []byte) ([]outFrame, error) {
+	return decodeFrames(out, true)
+}
+
+// decodeFrames decodes the frames a Conn queued. Every frame must be masked
+// (a client's) or not (a server's) as masked says, complete and minimally
+// encoded (the core always writes minimal lengths); out itself is not
+// modified.
+func decodeFrames(out []byte, masked bool) ([]outFrame, error) {
+	var frames []outFrame
+	keyLen := 0
+	if masked {
+		keyLen = 4
+	}
 	for len(out) > 0 {
 		if len(out) < 2 {
 			return frames, errors.New("truncated header")
 		}
-		f := clientFrame{fin: out[0]&0x80 != 0, rsv: out[0] >> 4 & 7, op: ws.OpCode(out[0] & 0xf)}
-		if out[1]&0x80 == 0 {
+		f := outFrame{fin: out[0]&0x80 != 0, rsv: out[0] >> 4 & 7, op: ws.OpCode(out[0] & 0xf)}
+		if out[1]&0x80 == 0 && masked {
 			return frames, errors.New("client frame without the mask bit")
+		}
+		if out[1]&0x80 != 0 && !masked {
+			return frames, errors.New("server frame with the mask bit")
 		}
 		n, i := uint64(out[1]&0x7f), 2
 		switch n {
@@ -95,23 +154,32 @@ func decodeClientFrames(out []byte) ([]clientFrame, error) {
 				return frames, errors.New("non-minimal 64-bit length")
 			}
 		}
-		if uint64(len(out)) < uint64(i)+4+n {
+		if uint64(len(out)) < uint64(i+keyLen)+n {
 			return frames, errors.New("truncated frame")
 		}
-		copy(f.key[:], out[i:i+4])
-		f.payload = append([]byte{}, out[i+4:i+4+int(n)]...)
+		copy(f.key[:], out[i:i+keyLen])
+		i += keyLen
+		f.payload = append([]byte{}, out[i:i+int(n)]...)
 		for j := range f.payload {
 			f.payload[j] ^= f.key[j%4]
 		}
 		frames = append(frames, f)
-		out = out[i+4+int(n):]
+		out = out[i+int(n):]
 	}
 	return frames, nil
 }
 
-func mustDecode(t testing.TB, out []byte) []clientFrame {
+// mustDecode decodes a client-role Conn's output, every frame final and
+// without RSV bits.
+func mustDecode(t testing.TB, out []byte) []outFrame {
 	t.Helper()
-	frames, err := decodeClientFrames(out)
+	return mustDecodeRole(t, false, out)
+}
+
+// mustDecodeRole is mustDecode for either role's output.
+func mustDecodeRole(t testing.TB, server bool, out []byte) []outFrame {
+	t.Helper()
+	frames, err := decodeFrames(out, !server)
 	if err != nil {
 		t.Fatalf("decoding output: %v (% .64x)", err, out)
 	}
@@ -210,7 +278,7 @@ func drain(c *Conn, p []byte) error {
 
 // checkClose asserts that frames ends with exactly one close frame carrying
 // code (0: empty payload) and returns its reason.
-func checkClose(t testing.TB, frames []clientFrame, code uint16) string {
+func checkClose(t testing.TB, frames []outFrame, code uint16) string {
 	t.Helper()
 	if len(frames) == 0 {
 		t.Fatalf("no frame queued, want close %d", code)
@@ -254,7 +322,7 @@ func checkFailed(t testing.TB, c *Conn, err error, code uint16) {
 	if pe.Code != code {
 		t.Fatalf("error code %d (%s), want %d", pe.Code, pe.Reason, code)
 	}
-	checkClose(t, mustDecode(t, allOutput(c)), code)
+	checkClose(t, mustDecodeRole(t, c.server, allOutput(c)), code)
 	if !c.CloseSent() {
 		t.Fatal("CloseSent false after failure")
 	}
@@ -276,15 +344,24 @@ func checkFailed(t testing.TB, c *Conn, err error, code uint16) {
 	}
 }
 
-// expectViolation feeds input to a fresh Conn (at once, and again one byte
-// at a time) and asserts the violation code and the queued close frame.
+// expectViolation feeds input to a fresh client-role Conn, and input
+// masked to a fresh server-role one (at once, and again one byte at a
+// time), and asserts the violation code and the queued close frame: the
+// rules are the same for both ends.
 func expectViolation(t *testing.T, input []byte, code uint16) {
 	t.Helper()
-	c := NewConn(Config{})
+	expectViolationAs(t, Config{}, input, code)
+	expectViolationAs(t, Config{Server: true}, maskFrames(input, 1), code)
+}
+
+// expectViolationAs is expectViolation for one Config, input as given.
+func expectViolationAs(t *testing.T, cfg Config, input []byte, code uint16) {
+	t.Helper()
+	c := NewConn(cfg)
 	_, err := feedAll(c, input)
 	checkFailed(t, c, err, code)
 
-	c = NewConn(Config{})
+	c = NewConn(cfg)
 	for i := range input {
 		if _, err = feedAll(c, input[i:i+1]); err != nil {
 			break

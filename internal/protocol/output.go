@@ -18,8 +18,8 @@ const (
 	maxChunk      = 1 << 20
 )
 
-// Output returns the bytes waiting to be written first: whole masked
-// frames, or what remains of them after earlier Advance calls. When the
+// Output returns the bytes waiting to be written first: whole frames, or
+// what remains of them after earlier Advance calls. When the
 // backlog spans several buffers it is the first one's part; once it is
 // written, Output returns the next. It is valid until the next call on c.
 func (c *Conn) Output() []byte {
@@ -44,7 +44,7 @@ func (c *Conn) Advance(n int) (payload int) {
 	for n > 0 {
 		if c.hdrLeft == 0 && c.payLeft == 0 {
 			// Frames never straddle buffers: the next header is here.
-			h, pl, data := parseClientHeader(cur)
+			h, pl, data := parseHeader(cur)
 			c.hdrLeft, c.payLeft, c.dataFrame = uint8(h), pl, data
 			c.frameStart = c.head
 			c.zFrame = data && cur[0]&bitRsv1 != 0

@@ -14,7 +14,7 @@ func payloadMap(t *testing.T, out []byte) []bool {
 	m := make([]bool, 0, len(out))
 	frames := mustDecode(t, out)
 	for _, f := range frames {
-		h := clientHeaderSize(len(f.payload))
+		h := frameHeaderSize(len(f.payload), true)
 		for range h {
 			m = append(m, false)
 		}

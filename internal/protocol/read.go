@@ -9,25 +9,26 @@ import (
 // eagerReserve bounds how much of a frame's announced length is allocated
 // before its bytes arrive. Up to it, a message fed in pieces gets a buffer of
 // exactly its final size at once; beyond it the buffer doubles towards the
-// final size as bytes come in, so a server that announces a huge frame and
+// final size as bytes come in, so a peer that announces a huge frame and
 // then stalls ties up at most this much memory rather than the whole limit.
 const eagerReserve = 1 << 20
 
-// Next consumes bytes read from the server until they complete one event,
+// Next consumes bytes read from the peer until they complete one event,
 // and returns it with the number of bytes of p it consumed. When p runs
 // out first, the event's Kind is 0 and n is len(p). The driver calls Next
 // again with p[n:] until p is used up, delivering each event as it comes:
 // no event list is built, so a read full of small messages costs no
-// allocation beyond the messages themselves. p is never retained: bytes of
-// an incomplete frame are copied into the Conn, and only for as long as
-// the frame is incomplete. The Data of a message event belongs to the
-// caller (see bufpool).
+// allocation beyond the messages themselves. p is never retained, nor
+// written, in either role: bytes of an incomplete frame are copied into
+// the Conn, and only for as long as the frame is incomplete, and a server
+// unmasks a payload where it copies it to. The Data of a message event
+// belongs to the caller (see bufpool).
 //
 // A violation fails the connection: Next returns the *Error with n =
 // len(p), having queued the close frame that reports it, and every later
 // call returns the same error. Events returned before it stand. A byte
 // after a valid close frame is a violation too, as browsers treat it: the
-// server promised to send nothing more (RFC 6455 5.5.1), and as our close
+// peer promised to send nothing more (RFC 6455 5.5.1), and as our close
 // frame is out already, none is queued for it.
 func (c *Conn) Next(p []byte) (ev Event, n int, err error) {
 	if c.err != nil {
@@ -66,7 +67,8 @@ func (c *Conn) Next(p []byte) (ev Event, n int, err error) {
 // included. Since it only reads the input side's state, which only Next
 // changes, a driver may call it without the lock it holds against
 // concurrent writers (WriteMessage and the like): that lock cost a tenth of
-// a small message's receive time.
+// a small message's receive time. Like Next, it only reads p: a server's
+// message is unmasked in the buffer it is copied to, which it needs anyway.
 func (c *Conn) TakeMessage(p []byte) (ev Event, n int, ok bool) {
 	if c.err != nil || c.closeRecv || c.inPayload || c.hdrLen != 0 || c.msgOp != 0 || len(p) < 2 {
 		return Event{}, 0, false
@@ -75,7 +77,7 @@ func (c *Conn) TakeMessage(p []byte) (ev Event, n int, ok bool) {
 	if p[0]&(bitFin|bitsRsv) != bitFin || op != ws.OpText && op != ws.OpBinary || c.checkStart(p[0], p[1]) != nil {
 		return Event{}, 0, false
 	}
-	hn := serverHeaderSize(p[1])
+	hn := headerSize(p[1])
 	if len(p) < hn {
 		return Event{}, 0, false
 	}
@@ -84,14 +86,18 @@ func (c *Conn) TakeMessage(p []byte) (ev Event, n int, ok bool) {
 		return Event{}, 0, false
 	}
 	payload := p[hn : hn+int(h.Length)]
+	data := bufpool.Get(len(payload))
+	copy(data, payload)
+	if h.Masked {
+		ws.Cipher(data, h.Mask, 0)
+	}
 	if op == ws.OpText {
 		var v utf8Validator
-		if !v.feed(payload) || !v.complete() {
+		if !v.feed(data) || !v.complete() {
+			bufpool.Put(data) // never handed out; Next fails the connection
 			return Event{}, 0, false
 		}
 	}
-	data := bufpool.Get(len(payload))
-	copy(data, payload)
 	return Event{Kind: KindMessage, Binary: op == ws.OpBinary, Data: data}, hn + len(payload), true
 }
 
@@ -103,12 +109,12 @@ func (c *Conn) readHeader(p []byte) ([]byte, *Error) {
 			return p, e
 		}
 		// Common case: the whole header is in p, decode it in place.
-		if n := serverHeaderSize(p[1]); len(p) >= n {
+		if n := headerSize(p[1]); len(p) >= n {
 			return c.startFrame(p[:n], p[n:])
 		}
 	}
 	// The header straddles Next calls: collect it in c.hdr a byte at a time
-	// (at most 10 bytes, and rare), checking the first two as soon as they
+	// (at most 14 bytes, and rare), checking the first two as soon as they
 	// are both there.
 	for len(p) > 0 {
 		c.hdr[c.hdrLen] = p[0]
@@ -122,7 +128,7 @@ func (c *Conn) readHeader(p []byte) ([]byte, *Error) {
 				return p, e
 			}
 		}
-		if n := serverHeaderSize(c.hdr[1]); int(c.hdrLen) == n {
+		if n := headerSize(c.hdr[1]); int(c.hdrLen) == n {
 			c.hdrLen = 0
 			return c.startFrame(c.hdr[:n], p)
 		}
@@ -153,6 +159,7 @@ func (c *Conn) startFrame(hb, p []byte) ([]byte, *Error) {
 		}
 	}
 	c.frameOp, c.frameFin, c.remaining, c.inPayload = h.OpCode, h.Fin, h.Length, true
+	c.key, c.keyPos = h.Mask, 0
 	if len(p) == 0 && c.remaining > 0 {
 		return p, nil
 	}
@@ -176,14 +183,8 @@ func (c *Conn) readPayload(p []byte) ([]byte, *Error) {
 
 // dataPayload handles the next chunk of a data frame's payload.
 func (c *Conn) dataPayload(chunk []byte) *Error {
-	// Validate before buffering, so an invalid text message fails as soon
-	// as its bad bytes arrive and is never kept.
-	compressed := c.z != nil && c.z.msgZ
-	if c.msgOp == ws.OpText && !compressed && !c.utf8.feed(chunk) {
-		return newError(codeInvalidData, reasonUTF8)
-	}
 	c.remaining -= int64(len(chunk))
-	if c.stream && !compressed {
+	if c.stream && !c.msgCompressed() {
 		return c.streamPart(chunk)
 	}
 	if c.remaining == 0 && c.frameFin && c.msg == nil {
@@ -191,9 +192,17 @@ func (c *Conn) dataPayload(chunk []byte) *Error {
 		// whole message, so copy it once into a buffer of its size.
 		data := bufpool.Get(len(chunk))
 		copy(data, chunk)
+		if e := c.landed(data); e != nil {
+			bufpool.Put(data)
+			return e
+		}
 		return c.finishMessage(data)
 	}
+	n := len(c.msg)
 	c.appendMsg(chunk)
+	if e := c.landed(c.msg[n:]); e != nil {
+		return e
+	}
 	if c.remaining > 0 {
 		return nil
 	}
@@ -217,6 +226,10 @@ func (c *Conn) streamPart(chunk []byte) *Error {
 	}
 	data := bufpool.Get(len(chunk))
 	copy(data, chunk)
+	if e := c.landed(data); e != nil {
+		bufpool.Put(data)
+		return e
+	}
 	if !final {
 		c.streamed += int64(len(chunk))
 		c.ev = Event{Kind: KindMessage, Binary: c.msgOp == ws.OpBinary, Data: data, More: true}
@@ -224,6 +237,23 @@ func (c *Conn) streamPart(chunk []byte) *Error {
 	}
 	c.streamed = 0
 	return c.finishMessage(data)
+}
+
+// landed takes the payload bytes b just copied out of the caller's input:
+// it unmasks them (server role) and checks a text message's as UTF-8, so
+// that one whose bad bytes arrive fails at once and is never handed on.
+// A compressed message's bytes are checked once inflated.
+func (c *Conn) landed(b []byte) *Error {
+	c.unmask(b)
+	if c.msgOp == ws.OpText && !c.msgCompressed() && !c.utf8.feed(b) {
+		return newError(codeInvalidData, reasonUTF8)
+	}
+	return nil
+}
+
+// msgCompressed reports whether the message being received is compressed.
+func (c *Conn) msgCompressed() bool {
+	return c.z != nil && c.z.msgZ
 }
 
 // appendMsg buffers a chunk of an incomplete message.
@@ -254,7 +284,7 @@ func (c *Conn) appendMsg(chunk []byte) {
 // compressed one gets room for deflate's overhead on data that does not
 // compress, since its inflated size is what MaxMessageSize bounds.
 func (c *Conn) msgLimit() int64 {
-	if c.z != nil && c.z.msgZ {
+	if c.msgCompressed() {
 		return c.maxSize + c.maxSize/8192 + 64
 	}
 	return c.maxSize
@@ -263,8 +293,8 @@ func (c *Conn) msgLimit() int64 {
 // finishMessage reports a complete message.
 func (c *Conn) finishMessage(data []byte) *Error {
 	c.inPayload = false
-	if c.z != nil && c.z.msgZ {
-		out, e := c.z.inflate(data, c.maxSize)
+	if c.msgCompressed() {
+		out, e := c.z.inflate(data, c.maxSize, c.server)
 		bufpool.Put(data)
 		if e != nil {
 			return e

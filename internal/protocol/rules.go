@@ -9,9 +9,8 @@ import "github.com/gobwas/ws"
 func (c *Conn) checkStart(b0, b1 byte) *Error {
 	op := ws.OpCode(b0 & bitsOp)
 	switch {
-	case b1&bitMask != 0:
-		// RFC 6455 5.1: a client must close on a masked server frame.
-		return newError(codeProtocolError, reasonMasked)
+	case (b1&bitMask != 0) != c.server:
+		return c.maskError()
 	case (b0&bitsRsv)>>4&^c.allowedRsv != 0:
 		return newError(codeProtocolError, reasonRsv)
 	case op.IsReserved():

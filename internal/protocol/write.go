@@ -9,9 +9,10 @@ import (
 	"github.com/wsloop/websocket/internal/bufpool"
 )
 
-// WriteMessage queues p as one masked text (binary false) or binary message.
-// p is copied into the output buffer and masked there, never in place, so
-// the caller keeps its slice intact and may reuse it at once.
+// WriteMessage queues p as one text (binary false) or binary message. p is
+// copied into the output buffer (and masked there, in the client role),
+// never changed in place, so the caller keeps its slice intact and may
+// reuse it at once.
 func (c *Conn) WriteMessage(binary bool, p []byte) error {
 	if c.closeSent {
 		return ErrClosed
@@ -26,7 +27,7 @@ func (c *Conn) WriteMessage(binary bool, p []byte) error {
 	if c.writeCompressed(op, p) {
 		return nil
 	}
-	start, key := c.beginFrame(op, len(p))
+	start, key := c.beginFrame(bitFin|byte(op), len(p))
 	c.out = append(c.out, p...)
 	c.endFrame(start, key)
 	c.buffered += len(p)
@@ -47,7 +48,7 @@ func (c *Conn) WriteText(s string) error {
 	if c.writeCompressed(ws.OpText, unsafe.Slice(unsafe.StringData(s), len(s))) {
 		return nil
 	}
-	start, key := c.beginFrame(ws.OpText, len(s))
+	start, key := c.beginFrame(bitFin|byte(ws.OpText), len(s))
 	c.out = append(c.out, s...)
 	c.endFrame(start, key)
 	c.buffered += len(s)
@@ -60,7 +61,7 @@ func (c *Conn) WritePing(p []byte) error {
 	return c.writeControl(ws.OpPing, p)
 }
 
-// WritePong queues a pong with payload p. Pongs answering the server's pings
+// WritePong queues a pong with payload p. Pongs answering the peer's pings
 // are queued automatically; this is for unsolicited ones (heartbeats).
 func (c *Conn) WritePong(p []byte) error {
 	return c.writeControl(ws.OpPong, p)
@@ -97,7 +98,7 @@ func (c *Conn) writeControl(op ws.OpCode, p []byte) error {
 // queueControl queues a control frame without the checks of the public
 // methods, for the automatic pong whose payload is known to fit.
 func (c *Conn) queueControl(op ws.OpCode, p []byte) {
-	start, key := c.beginFrame(op, len(p))
+	start, key := c.beginFrame(bitFin|byte(op), len(p))
 	c.out = append(c.out, p...)
 	c.endFrame(start, key)
 }
@@ -110,7 +111,7 @@ func (c *Conn) queueClose(code uint16, reason string) {
 	if code != 0 {
 		n = 2 + len(reason)
 	}
-	start, key := c.beginFrame(ws.OpClose, n)
+	start, key := c.beginFrame(bitFin|byte(ws.OpClose), n)
 	if code != 0 {
 		c.out = binary.BigEndian.AppendUint16(c.out, code)
 		c.out = append(c.out, reason...)
@@ -119,25 +120,26 @@ func (c *Conn) queueClose(code uint16, reason string) {
 	c.closeSent = true
 }
 
-// beginFrame appends the header of a final masked frame with an n-byte
-// payload, after making room for the whole frame so that appending the
-// payload cannot reallocate. The caller appends exactly n payload bytes and
-// then calls endFrame with the returned payload offset and key.
-func (c *Conn) beginFrame(op ws.OpCode, n int) (start int, key [4]byte) {
-	hs := clientHeaderSize(n)
+// beginFrame appends the header of a frame with first byte b0 (FIN, RSV1,
+// opcode) and an n-byte payload, masked in the client role, after making
+// room for the whole frame so that appending the payload cannot
+// reallocate. The caller appends exactly n payload bytes and then calls
+// endFrame with the returned payload offset and key.
+func (c *Conn) beginFrame(b0 byte, n int) (start int, key [4]byte) {
+	key, masked := c.frameKey()
+	hs := frameHeaderSize(n, masked)
 	c.reserve(hs + n)
 	c.pongLen = 0 // the frame at the end is no longer a replaceable pong
-	key = newMaskKey()
 	l := len(c.out)
 	c.out = c.out[:l+hs]
-	putClientHeader(c.out[l:], op, n, key)
+	putHeader(c.out[l:], b0, n, masked, key)
 	return l + hs, key
 }
 
 // endFrame masks the payload appended since beginFrame, in place in the
-// output buffer.
+// output buffer (client role).
 func (c *Conn) endFrame(start int, key [4]byte) {
-	ws.Cipher(c.out[start:], key, 0)
+	c.maskOut(c.out[start:], key)
 }
 
 // writeCompressed queues p as one compressed message (RSV1 on its frame)
@@ -147,12 +149,11 @@ func (c *Conn) writeCompressed(op ws.OpCode, p []byte) bool {
 	if c.z == nil || len(p) == 0 || len(p) < c.z.cfg.Threshold {
 		return false
 	}
-	zp := c.z.compress(p)
+	zp := c.z.compress(p, c.server)
 	if zp == nil {
 		return false
 	}
-	start, key := c.beginFrame(op, len(zp))
-	c.out[start-clientHeaderSize(len(zp))] |= bitRsv1
+	start, key := c.beginFrame(bitFin|bitRsv1|byte(op), len(zp))
 	c.out = append(c.out, zp...)
 	c.endFrame(start, key)
 	bufpool.Put(zp)
