@@ -8,9 +8,9 @@ import (
 )
 
 // ErrNotDialed is returned by the blocking receive calls on a socket made by
-// New or NewWithConfig: such a socket hands its messages to its event
-// handlers and keeps none for a blocking call to take.
-var ErrNotDialed = errors.New("websocket: blocking receive on a socket not made by Dial")
+// New, NewWithConfig or Upgrader.Handler: such a socket hands its messages
+// to its event handlers and keeps none for a blocking call to take.
+var ErrNotDialed = errors.New("websocket: blocking receive on a socket not made by Dial or Upgrader.Upgrade")
 
 // inbox is what a socket made by Dial keeps for the blocking calls: the
 // loop fills it, the program's goroutines take from it, under ws.mu.
@@ -185,7 +185,7 @@ func (ws *WebSocket) resume() {
 // taken, it returns a *ClosedError carrying the CloseEvent
 // (errors.Is(err, ErrClosed) holds). Pings, pongs and, with
 // Config.Reconnect, reconnect and open events waiting before the message
-// are skipped: a socket that reconnects goes on returning messages. It is for sockets made by Dial (ErrNotDialed
+// are skipped: a socket that reconnects goes on returning messages. It is for sockets made by Dial or Upgrader.Upgrade (ErrNotDialed
 // otherwise) and safe from any goroutine; one made from an event handler of
 // a socket on the same loop returns ErrLoopRunning instead of waiting.
 func (ws *WebSocket) WaitForNextMessage(ctx context.Context) (MessageEvent, error) {

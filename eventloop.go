@@ -56,8 +56,8 @@ type EventLoop struct {
 	tasks      []func()
 	spare      []func()
 	timers     timerHeap
-	refs       int          // sockets that are not closed yet
-	dirty      []*WebSocket // sockets with output to hand to the kernel
+	sockets    map[uint64]*WebSocket // not released yet, by ID (registry.go)
+	dirty      []*WebSocket          // sockets with output to hand to the kernel
 	dirtySpare []*WebSocket
 	kaHeap     []*WebSocket  // sockets with keepalive, by due; loop-only (keepalive.go)
 	deflates   []*negotiated // permessage-deflate settlements shared by sockets; loop-only (compression.go)
@@ -202,7 +202,7 @@ func (l *EventLoop) releaseRun() {
 
 // aliveLocked reports whether the loop has anything left to do.
 func (l *EventLoop) aliveLocked() bool {
-	return len(l.tasks) > 0 || len(l.timers) > 0 || l.refs > 0 || len(l.dirty) > 0
+	return len(l.tasks) > 0 || len(l.timers) > 0 || len(l.sockets) > 0 || len(l.dirty) > 0
 }
 
 // turns is the loop itself, on a goroutine that holds the loop.
@@ -299,17 +299,4 @@ func call[E any](l *EventLoop, fn func(E), e E) {
 	}
 	defer l.recoverPanic()
 	fn(e)
-}
-
-func (l *EventLoop) addRef() {
-	l.mu.Lock()
-	l.refs++
-	l.startLocked()
-	l.mu.Unlock()
-}
-
-func (l *EventLoop) release() {
-	l.mu.Lock()
-	l.refs--
-	l.mu.Unlock()
 }

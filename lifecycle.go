@@ -201,6 +201,14 @@ func (ws *WebSocket) onRead(p []byte) {
 // server ends TCP, or after CloseTimeout.
 func (ws *WebSocket) onCloseFrame(code uint16, reason string) {
 	ws.gotClose = true
+	if ws.up != nil {
+		// The server ends TCP first (RFC 6455 7.1.1), once its close
+		// frame is written: the client closes when it sees the end.
+		ws.mu.Lock()
+		ws.shutdownWait = true
+		ws.shutdownIfDrainedLocked()
+		ws.mu.Unlock()
+	}
 	ws.closeEv = CloseEvent{Target: ws, Code: int(code), Reason: reason, WasClean: true}
 	if code == 0 {
 		ws.closeEv.Code = CloseNoStatus
@@ -397,7 +405,7 @@ func (ws *WebSocket) maybeRelease() {
 	ws.released.Store(true)
 	ws.signalLocked()
 	ws.mu.Unlock()
-	ws.loop.release()
+	ws.loop.remove(ws)
 }
 
 // publicDialError gives a dial failure its exported type.

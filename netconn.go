@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// NetConn is a net.Conn view of a socket made by Dial, so that io.Copy,
+// NetConn is a net.Conn view of a socket made by Dial (or Upgrade), so that io.Copy,
 // bufio and protocols written for TCP run over a WebSocket: Read returns
 // the bytes of the messages received, in order, as one stream (message
 // boundaries are not kept; pings and pongs are skipped); Write sends each

@@ -303,5 +303,5 @@ func (ws *WebSocket) redial() {
 // newCore is a fresh protocol state for the socket's connection, with
 // deflate as its permessage-deflate (nil: none).
 func (ws *WebSocket) newCore(deflate *protocol.Deflate) *protocol.Conn {
-	return protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage, ManualPong: ws.manualPong, Stream: ws.stream, Deflate: deflate})
+	return protocol.NewConn(protocol.Config{MaxMessageSize: ws.maxMessage, ManualPong: ws.manualPong, Stream: ws.stream, Deflate: deflate, Server: ws.up != nil})
 }

@@ -44,8 +44,10 @@ var ErrPayloadTooLong = errors.New("websocket: control frame payload longer than
 
 var lastID atomic.Uint64
 
-// WebSocket is one client connection with the browser's semantics. Create it
-// with New or NewWithConfig (event-driven) or Dial (blocking).
+// WebSocket is one connection with the browser's semantics: a client's,
+// made by New or NewWithConfig (event-driven) or Dial (blocking), or a
+// server's, made by an Upgrader (Handler: event-driven; Upgrade:
+// blocking).
 //
 // The On* fields and AddEventListener are read on the loop's goroutine: set
 // them before the loop runs or from a callback on it. Send, SendText, Close,
@@ -111,7 +113,8 @@ type WebSocket struct {
 	closeFired   bool
 	dropped      int // bytes never sent: sent after close, or left when it closed
 
-	in *inbox // made by Dial: what it keeps for the blocking calls
+	in *inbox    // made by Dial: what it keeps for the blocking calls
+	up *Upgrader // the server's socket's Upgrader; nil for a client's
 
 	ka         *keepalive   // made when Config asks for keepalive; loop-only
 	rc         *reconnector // made when Config.Reconnect is set
@@ -210,7 +213,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.HandshakeTimeout)
 	ws.cancelDial = cancel
-	ws.loop.addRef()
+	ws.loop.add(ws)
 	ws.logAt(slog.LevelDebug, "connecting")
 	ws.startDial(ctx, cancel, opts)
 	return ws, nil
