@@ -55,47 +55,53 @@ func TestEveryPingItsPong(t *testing.T) {
 // Past maxPongRun unwritten pongs, the answer to a newer ping replaces the
 // last pong while it is unwritten and last; a pong whose writing has begun,
 // or that a message follows, stays; once the output drains, every ping
-// gets its pong again.
+// gets its pong again. At both ends, whose pongs differ in length.
 func TestPongReplacedPastTheRun(t *testing.T) {
-	c := NewConn(Config{})
-	feedAll(c, pingFrame("first"))
-	c.Advance(1) // its writing has begun: it must be finished as queued
-	for i := range maxPongRun - 1 {
-		feedAll(c, pingFrame(fmt.Sprint(i)))
-	}
-	feedAll(c, pingFrame("a")) // the run is full: replaces the last
-	feedAll(c, pingFrame("b")) // replaces "a"
-	if err := c.WriteText("msg"); err != nil {
-		t.Fatal(err)
-	}
-	feedAll(c, pingFrame("c")) // follows the message
-	feedAll(c, pingFrame("d")) // replaces "c"
-	out := allOutput(c)
-	frames := mustDecode(t, append(append([]byte(nil), c.out[:1]...), out...))
-	var got []string
-	for _, f := range frames[maxPongRun-1:] {
-		got = append(got, string(f.payload))
-	}
-	if want := fmt.Sprint([]string{"b", "msg", "d"}); fmt.Sprint(got) != want {
-		t.Fatalf("frames after the run %q, want %s", got, want)
-	}
-	for len(c.Output()) > 0 {
-		c.Advance(len(c.Output()))
-	}
-	feedAll(c, cat(pingFrame("x"), pingFrame("y")))
-	if frames := mustDecode(t, allOutput(c)); len(frames) != 2 {
-		t.Fatalf("after a drain, two pings gave %d pongs", len(frames))
+	for _, role := range roles {
+		c := NewConn(Config{Server: role.server})
+		ping := func(s string) { feedAll(c, wireFor(role.server, pingFrame(s))) }
+		ping("first")
+		c.Advance(1) // its writing has begun: it must be finished as queued
+		for i := range maxPongRun - 1 {
+			ping(fmt.Sprint(i))
+		}
+		ping("a") // the run is full: replaces the last
+		ping("b") // replaces "a"
+		if err := c.WriteText("msg"); err != nil {
+			t.Fatal(err)
+		}
+		ping("c") // follows the message
+		ping("d") // replaces "c"
+		out := allOutput(c)
+		frames := mustDecodeRole(t, role.server, append(append([]byte(nil), c.out[:1]...), out...))
+		var got []string
+		for _, f := range frames[maxPongRun-1:] {
+			got = append(got, string(f.payload))
+		}
+		if want := fmt.Sprint([]string{"b", "msg", "d"}); fmt.Sprint(got) != want {
+			t.Fatalf("%s: frames after the run %q, want %s", role.name, got, want)
+		}
+		for len(c.Output()) > 0 {
+			c.Advance(len(c.Output()))
+		}
+		ping("x")
+		ping("y")
+		if frames := mustDecodeRole(t, role.server, allOutput(c)); len(frames) != 2 {
+			t.Fatalf("%s: after a drain, two pings gave %d pongs", role.name, len(frames))
+		}
 	}
 }
 
 func TestPingFloodOutputIsBounded(t *testing.T) {
-	c := NewConn(Config{})
-	ping := pingFrame(string(bytes.Repeat([]byte{'p'}, 125)))
-	for range 10000 {
-		feedAll(c, ping)
-	}
-	if n, bound := c.Pending(), maxPongRun*(6+125); n > bound {
-		t.Fatalf("10000 unanswered pings left %d bytes of output, more than %d pongs' %d", n, maxPongRun, bound)
+	for _, role := range roles {
+		c := NewConn(Config{Server: role.server})
+		ping := wireFor(role.server, pingFrame(string(bytes.Repeat([]byte{'p'}, 125))))
+		for range 10000 {
+			feedAll(c, ping)
+		}
+		if n, bound := c.Pending(), maxPongRun*(frameHeaderSize(125, !role.server)+125); n > bound {
+			t.Fatalf("%s: 10000 unanswered pings left %d bytes of output, more than %d pongs' %d", role.name, n, maxPongRun, bound)
+		}
 	}
 }
 

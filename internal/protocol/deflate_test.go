@@ -37,6 +37,20 @@ func (d *serverDeflater) compress(p []byte, takeover bool) []byte {
 	return bytes.TrimSuffix(d.buf.Bytes(), []byte{0, 0, 0xff, 0xff})
 }
 
+// roleDeflate is a Deflate under which a Conn in the given role inflates
+// its peer's messages by a window of 2^peerBits, kept between messages
+// when peerTakeover, and compresses its own within 2^ownBits. The
+// settings that do not govern the role are set the other way, so that a
+// Conn that read the wrong ones shows it.
+func roleDeflate(server bool, peerBits int, peerTakeover bool, ownBits int) *Deflate {
+	if server {
+		return &Deflate{ClientMaxWindowBits: peerBits, ClientNoContextTakeover: !peerTakeover,
+			ServerMaxWindowBits: ownBits, ServerNoContextTakeover: peerTakeover}
+	}
+	return &Deflate{ServerMaxWindowBits: peerBits, ServerNoContextTakeover: !peerTakeover,
+		ClientMaxWindowBits: ownBits, ClientNoContextTakeover: peerTakeover}
+}
+
 // compressedFrame is a final data frame with RSV1 set.
 func compressedFrame(op ws.OpCode, payload []byte) []byte {
 	f := frame(true, op, payload)
@@ -73,76 +87,92 @@ func TestInflate(t *testing.T) {
 	}
 }
 
-// A compressed message split over frames and reads inflates whole.
+// A compressed message split over frames and reads inflates whole, at
+// both ends.
 func TestInflateFragmented(t *testing.T) {
-	c := NewConn(Config{Deflate: &Deflate{}})
 	msg := bytes.Repeat([]byte("fragmented and compressed "), 1000)
 	z := newServerDeflater().compress(msg, true)
 	first := frame(false, ws.OpBinary, z[:10])
 	first[0] |= bitRsv1
-	in := cat(first, pingFrame("p"), frame(false, ws.OpContinuation, z[10:20]), frame(true, ws.OpContinuation, z[20:]))
-	var evs []Event
-	for i := 0; i < len(in); i += 7 {
-		e, err := feed(c, in[i:min(i+7, len(in))])
-		if err != nil {
-			t.Fatal(err)
+	for _, role := range roles {
+		c := NewConn(Config{Server: role.server, Deflate: &Deflate{}})
+		in := wireFor(role.server, cat(first, pingFrame("p"), frame(false, ws.OpContinuation, z[10:20]), frame(true, ws.OpContinuation, z[20:])))
+		var evs []Event
+		for i := 0; i < len(in); i += 7 {
+			e, err := feed(c, in[i:min(i+7, len(in))])
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, e...)
 		}
-		evs = append(evs, e...)
-	}
-	if len(evs) != 2 || evs[0].Kind != KindPing || !bytes.Equal(evs[1].Data, msg) {
-		t.Fatalf("%v", eventsString(evs))
+		if len(evs) != 2 || evs[0].Kind != KindPing || !bytes.Equal(evs[1].Data, msg) {
+			t.Fatalf("%s: %v", role.name, eventsString(evs))
+		}
 	}
 }
 
-// RSV1 is for the first frame of a message, with the extension.
+// RSV1 is for the first frame of a message, with the extension, at both
+// ends.
 func TestRsv1Rules(t *testing.T) {
 	for _, tt := range []struct {
-		name string
-		cfg  Config
-		in   []byte
+		name    string
+		deflate bool
+		in      []byte
 	}{
-		{"without the extension", Config{}, compressedFrame(ws.OpText, []byte{0x03, 0x00})},
-		{"on a control frame", Config{Deflate: &Deflate{}}, func() []byte { f := pingFrame("x"); f[0] |= bitRsv1; return f }()},
-		{"on a continuation", Config{Deflate: &Deflate{}}, cat(frame(false, ws.OpText, []byte("a")), compressedFrame(ws.OpContinuation, []byte("b")))},
-		{"RSV2 with the extension", Config{Deflate: &Deflate{}}, func() []byte { f := textFrame("x"); f[0] |= 0x20; return f }()},
+		{"without the extension", false, compressedFrame(ws.OpText, []byte{0x03, 0x00})},
+		{"on a control frame", true, func() []byte { f := pingFrame("x"); f[0] |= bitRsv1; return f }()},
+		{"on a continuation", true, cat(frame(false, ws.OpText, []byte("a")), compressedFrame(ws.OpContinuation, []byte("b")))},
+		{"RSV2 with the extension", true, func() []byte { f := textFrame("x"); f[0] |= 0x20; return f }()},
 	} {
-		c := NewConn(tt.cfg)
-		_, err := feedAll(c, tt.in)
-		if e, ok := err.(*Error); !ok || e.Code != 1002 {
-			t.Errorf("%s: %v, want a 1002", tt.name, err)
+		for _, role := range roles {
+			cfg := Config{Server: role.server}
+			if tt.deflate {
+				cfg.Deflate = &Deflate{}
+			}
+			c := NewConn(cfg)
+			_, err := feedAll(c, wireFor(role.server, tt.in))
+			if e, ok := err.(*Error); !ok || e.Code != 1002 {
+				t.Errorf("%s, %s: %v, want a 1002", role.name, tt.name, err)
+			}
 		}
 	}
 }
 
-// Data that is not deflate fails with 1002 (as in Chromium); inflated text that is not
-// UTF-8 too.
+// Data that is not deflate fails with 1002 (as in Chromium); inflated text
+// that is not UTF-8 with 1007; at both ends.
 func TestInflateInvalid(t *testing.T) {
-	c := NewConn(Config{Deflate: &Deflate{}})
-	_, err := feedAll(c, compressedFrame(ws.OpBinary, []byte{0xff, 0xff, 0xff}))
-	checkFailed(t, c, err, 1002)
-	c = NewConn(Config{Deflate: &Deflate{}})
-	_, err = feedAll(c, compressedFrame(ws.OpText, newServerDeflater().compress([]byte{'a', 0xff}, true)))
-	checkFailed(t, c, err, 1007)
+	for _, role := range roles {
+		cfg := Config{Server: role.server, Deflate: &Deflate{}}
+		c := NewConn(cfg)
+		_, err := feedAll(c, wireFor(role.server, compressedFrame(ws.OpBinary, []byte{0xff, 0xff, 0xff})))
+		checkFailed(t, c, err, 1002)
+		c = NewConn(cfg)
+		_, err = feedAll(c, wireFor(role.server, compressedFrame(ws.OpText, newServerDeflater().compress([]byte{'a', 0xff}, true))))
+		checkFailed(t, c, err, 1007)
+	}
 }
 
 // A small frame that inflates past MaxMessageSize fails with 1009 as soon
-// as the output passes it: the memory taken stays near the limit, not the
-// bomb's size.
+// as the output passes it, at both ends: the memory taken stays near the
+// limit, not the bomb's size.
 func TestInflateBomb(t *testing.T) {
 	const limit = 1 << 20
 	bomb := newServerDeflater().compress(make([]byte, 64<<20), true) // 64 MiB of zeros
 	if len(bomb) > 1<<20 {
 		t.Fatalf("the bomb is %d bytes", len(bomb))
 	}
-	c := NewConn(Config{MaxMessageSize: limit, Deflate: &Deflate{}})
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	_, err := feedAll(c, compressedFrame(ws.OpBinary, bomb))
-	runtime.ReadMemStats(&after)
-	checkFailed(t, c, err, 1009)
-	if got := after.TotalAlloc - before.TotalAlloc; got > 8*limit {
-		t.Errorf("inflating the bomb allocated %d bytes; the limit is %d", got, limit)
+	for _, role := range roles {
+		in := wireFor(role.server, compressedFrame(ws.OpBinary, bomb))
+		c := NewConn(Config{Server: role.server, MaxMessageSize: limit, Deflate: &Deflate{}})
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, err := feedAll(c, in)
+		runtime.ReadMemStats(&after)
+		checkFailed(t, c, err, 1009)
+		if got := after.TotalAlloc - before.TotalAlloc; got > 8*limit {
+			t.Errorf("%s: inflating the bomb allocated %d bytes; the limit is %d", role.name, got, limit)
+		}
 	}
 }
 
@@ -195,47 +225,53 @@ func TestKeepWindow(t *testing.T) {
 // Messages at or over the threshold go compressed (RSV1, smaller, and
 // inflating to the message), smaller ones and incompressible ones plain;
 // BufferedPayload counts message bytes, a compressed message's whole once
-// its frame is written.
+// its frame is written; at both ends.
 func TestCompress(t *testing.T) {
-	for _, bits := range []int{15, 8} {
-		c := NewConn(Config{Deflate: &Deflate{Threshold: 64, ClientMaxWindowBits: bits}})
-		text := strings.Repeat("compress me, compress me ", 40) // 1000 bytes
-		noise := make([]byte, 1000)
-		rand.NewChaCha8([32]byte{5}).Read(noise)
-		c.WriteText(text)
-		c.WriteText("short")
-		c.WriteMessage(true, noise)
-		if got := c.BufferedPayload(); got != 2005 {
-			t.Fatalf("bits %d: BufferedPayload %d, want 2005", bits, got)
+	for _, role := range roles {
+		for _, bits := range []int{15, 8} {
+			testCompress(t, role.server, bits)
 		}
-		out := allOutput(c)
-		frames, err := decodeClientFrames(out)
-		if err != nil || len(frames) != 3 {
-			t.Fatalf("bits %d: %d frames, %v", bits, len(frames), err)
-		}
-		if frames[0].rsv != 4 || len(frames[0].payload) >= 500 || frames[1].rsv != 0 || frames[2].rsv != 0 {
-			t.Fatalf("bits %d: rsv %d %d %d, first payload %d bytes", bits, frames[0].rsv, frames[1].rsv, frames[2].rsv, len(frames[0].payload))
-		}
-		r := NewConn(Config{Deflate: &Deflate{ServerNoContextTakeover: true}})
-		f := frame(true, ws.OpText, frames[0].payload)
-		f[0] |= bitRsv1
-		evs, err := feedAll(r, f)
-		if err != nil || len(evs) != 1 || string(evs[0].Data) != text {
-			t.Fatalf("bits %d: inflating our own frame: %v %v", bits, eventsString(evs), err)
-		}
-		// Written a byte at a time: nothing counted until the compressed
-		// frame's last byte, then all 1000.
-		first := len(out) - len(frames[1].payload) - 6 - len(frames[2].payload) - 8
-		for i := 0; i < first-1; i++ {
-			c.Advance(1)
-		}
-		if got := c.BufferedPayload(); got != 2005 {
-			t.Fatalf("bits %d: BufferedPayload %d before the frame's last byte", bits, got)
-		}
+	}
+}
+
+func testCompress(t *testing.T, server bool, bits int) {
+	d := roleDeflate(server, 15, true, bits)
+	d.Threshold = 64
+	c := NewConn(Config{Server: server, Deflate: d})
+	text := strings.Repeat("compress me, compress me ", 40) // 1000 bytes
+	noise := make([]byte, 1000)
+	rand.NewChaCha8([32]byte{5}).Read(noise)
+	c.WriteText(text)
+	c.WriteText("short")
+	c.WriteMessage(true, noise)
+	if got := c.BufferedPayload(); got != 2005 {
+		t.Fatalf("server %v, bits %d: BufferedPayload %d, want 2005", server, bits, got)
+	}
+	out := allOutput(c)
+	frames, err := decodeFrames(out, !server)
+	if err != nil || len(frames) != 3 {
+		t.Fatalf("server %v, bits %d: %d frames, %v", server, bits, len(frames), err)
+	}
+	if frames[0].rsv != 4 || len(frames[0].payload) >= 500 || frames[1].rsv != 0 || frames[2].rsv != 0 {
+		t.Fatalf("server %v, bits %d: rsv %d %d %d, first payload %d bytes", server, bits, frames[0].rsv, frames[1].rsv, frames[2].rsv, len(frames[0].payload))
+	}
+	r := NewConn(Config{Server: !server, Deflate: roleDeflate(!server, bits, false, 15)})
+	evs, err := feedAll(r, wireFor(!server, compressedFrame(ws.OpText, frames[0].payload)))
+	if err != nil || len(evs) != 1 || string(evs[0].Data) != text {
+		t.Fatalf("server %v, bits %d: inflating our own frame: %v %v", server, bits, eventsString(evs), err)
+	}
+	// Written a byte at a time: nothing counted until the compressed
+	// frame's last byte, then all 1000.
+	first := len(out) - frameHeaderSize(5, !server) - 5 - frameHeaderSize(1000, !server) - 1000
+	for i := 0; i < first-1; i++ {
 		c.Advance(1)
-		if got := c.BufferedPayload(); got != 1005 {
-			t.Fatalf("bits %d: BufferedPayload %d after the compressed frame", bits, got)
-		}
+	}
+	if got := c.BufferedPayload(); got != 2005 {
+		t.Fatalf("server %v, bits %d: BufferedPayload %d before the frame's last byte", server, bits, got)
+	}
+	c.Advance(1)
+	if got := c.BufferedPayload(); got != 1005 {
+		t.Fatalf("server %v, bits %d: BufferedPayload %d after the compressed frame", server, bits, got)
 	}
 }
 
@@ -260,28 +296,35 @@ func TestCarryOverCompressed(t *testing.T) {
 
 // Between messages a connection holds the shared idle state: its own is
 // made for a compressed message and given up once nothing is left in it;
-// with context takeover it keeps its own, for the window.
+// with the peer's context takeover it keeps its own, for the window; at
+// both ends.
 func TestDeflateStateIsSharedWhenIdle(t *testing.T) {
-	for _, takeover := range []bool{false, true} {
-		cfg := &Deflate{ServerNoContextTakeover: !takeover}
-		a, b := NewConn(Config{Deflate: cfg}), NewConn(Config{Deflate: cfg})
-		if a.z != b.z || a.z != cfg.idle {
-			t.Fatal("two idle connections do not share their state")
+	for _, role := range roles {
+		for _, takeover := range []bool{false, true} {
+			testDeflateStateIsSharedWhenIdle(t, role.server, takeover)
 		}
-		feedAll(a, compressedFrame(ws.OpText, newServerDeflater().compress([]byte("hello hello hello"), true)))
-		if (a.z != cfg.idle) != takeover {
-			t.Errorf("takeover %v: after a compressed message, own state %v", takeover, a.z != cfg.idle)
-		}
-		a.WriteText(strings.Repeat("x", 500))
-		if a.z == cfg.idle {
-			t.Error("a queued compressed message kept in the shared state")
-		}
-		for len(a.Output()) > 0 {
-			a.Advance(len(a.Output()))
-		}
-		if (a.z != cfg.idle) != takeover || b.z != cfg.idle || len(cfg.idle.zlens) != 0 || cfg.idle.window != nil {
-			t.Errorf("takeover %v: once written, own state %v", takeover, a.z != cfg.idle)
-		}
+	}
+}
+
+func testDeflateStateIsSharedWhenIdle(t *testing.T, server, takeover bool) {
+	cfg := roleDeflate(server, 15, takeover, 15)
+	a, b := NewConn(Config{Server: server, Deflate: cfg}), NewConn(Config{Server: server, Deflate: cfg})
+	if a.z != b.z || a.z != cfg.idle {
+		t.Fatal("two idle connections do not share their state")
+	}
+	feedAll(a, wireFor(server, compressedFrame(ws.OpText, newServerDeflater().compress([]byte("hello hello hello"), true))))
+	if (a.z != cfg.idle) != takeover {
+		t.Errorf("server %v, takeover %v: after a compressed message, own state %v", server, takeover, a.z != cfg.idle)
+	}
+	a.WriteText(strings.Repeat("x", 500))
+	if a.z == cfg.idle {
+		t.Errorf("server %v: a queued compressed message kept in the shared state", server)
+	}
+	for len(a.Output()) > 0 {
+		a.Advance(len(a.Output()))
+	}
+	if (a.z != cfg.idle) != takeover || b.z != cfg.idle || len(cfg.idle.zlens) != 0 || cfg.idle.window != nil {
+		t.Errorf("server %v, takeover %v: once written, own state %v", server, takeover, a.z != cfg.idle)
 	}
 }
 
@@ -334,58 +377,4 @@ func FuzzInflate(f *testing.F) {
 			}
 		}
 	})
-}
-
-// Under a window of 2^bits, the client refers back no further: a block
-// repeated 1.2 windows after it began is compressed again from scratch,
-// while with a window twice as large it is a back-reference.
-func TestCompressWindow(t *testing.T) {
-	compressed := func(bits int, p []byte) int {
-		t.Helper()
-		c := NewConn(Config{Deflate: &Deflate{ClientMaxWindowBits: bits}})
-		c.WriteMessage(true, p)
-		frames, err := decodeClientFrames(allOutput(c))
-		if err != nil || len(frames) != 1 || frames[0].rsv != 4 {
-			t.Fatalf("bits %d: %d frames (%v), want one compressed", bits, len(frames), err)
-		}
-		r := NewConn(Config{Deflate: &Deflate{ServerNoContextTakeover: true}})
-		f := frame(true, ws.OpBinary, frames[0].payload)
-		f[0] |= bitRsv1
-		if evs, err := feedAll(r, f); err != nil || len(evs) != 1 || !bytes.Equal(evs[0].Data, p) {
-			t.Fatalf("bits %d: inflating our own frame: %v", bits, err)
-		}
-		return len(frames[0].payload)
-	}
-	rng := rand.NewChaCha8([32]byte{9})
-	var vocabulary [32]string // words of 2 to 9 hex digits
-	for i := range vocabulary {
-		w := make([]byte, 2+i%8)
-		for j := range w {
-			w[j] = "0123456789abcdef"[rng.Uint64()&15]
-		}
-		vocabulary[i] = string(w) + " "
-	}
-	words := func(n int) []byte { // n bytes of random words
-		var p []byte
-		for len(p) < n {
-			p = append(p, vocabulary[rng.Uint64()%32]...)
-		}
-		return p[:n]
-	}
-	// a, then b, then a again 1.2 windows after the first began: with
-	// the copy referred to, the whole costs what a and b do; without, a
-	// costs again (about two thirds more).
-	for bits := 8; bits <= 15; bits++ {
-		w := 1 << bits
-		ab := append(words(w*8/10), words(w*4/10)...)
-		aba := append(ab[:len(ab):len(ab)], ab[:w*8/10]...)
-		if got, base := compressed(bits, aba), compressed(bits, ab); got*4 < base*5 {
-			t.Errorf("bits %d: %d bytes compressed to %d, and without the copy %d to %d; the copy 1.2 windows back was referred to", bits, len(aba), got, len(ab), base)
-		}
-		if bits < 15 {
-			if got, base := compressed(bits+1, aba), compressed(bits+1, ab); got*10 > base*12 {
-				t.Errorf("bits %d: %d bytes compressed to %d, and without the copy %d to %d; want the copy referred to", bits+1, len(aba), got, len(ab), base)
-			}
-		}
-	}
 }

@@ -8,13 +8,17 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// payloadMap marks which bytes of out are message payload.
-func payloadMap(t *testing.T, out []byte) []bool {
+// payloadMap marks which bytes of out, a server's or a client's, are
+// message payload.
+func payloadMap(t *testing.T, server bool, out []byte) []bool {
 	t.Helper()
 	m := make([]bool, 0, len(out))
-	frames := mustDecode(t, out)
+	frames, err := decodeFrames(out, !server)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range frames {
-		h := frameHeaderSize(len(f.payload), true)
+		h := frameHeaderSize(len(f.payload), !server)
 		for range h {
 			m = append(m, false)
 		}
@@ -25,16 +29,25 @@ func payloadMap(t *testing.T, out []byte) []bool {
 	return m
 }
 
+// Advance counts exactly the message payload that the bytes written
+// complete, however the output is cut, at both ends (whose headers
+// differ), with fragments, and with more queued meanwhile.
 func TestAdvanceExactPayload(t *testing.T) {
+	for _, role := range roles {
+		testAdvanceExactPayload(t, role.server)
+	}
+}
+
+func testAdvanceExactPayload(t *testing.T, server bool) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for round := range 200 {
-		c := NewConn(Config{})
+		c := NewConn(Config{Server: server})
 		var mp []bool
 		written := 0
 		queued := 0
 		queue := func() {
 			before := len(allOutput(c))
-			switch r.IntN(5) {
+			switch r.IntN(6) {
 			case 0:
 				n := r.IntN(300)
 				c.WriteMessage(true, make([]byte, n))
@@ -47,6 +60,12 @@ func TestAdvanceExactPayload(t *testing.T) {
 				c.WritePing(make([]byte, r.IntN(126)))
 			case 3:
 				c.WritePong(nil)
+			case 4:
+				for i := range 3 {
+					n := r.IntN(200)
+					c.WriteFragment(true, make([]byte, n), i == 2)
+					queued += n
+				}
 			default:
 				c.WriteMessage(false, nil)
 			}
@@ -54,7 +73,7 @@ func TestAdvanceExactPayload(t *testing.T) {
 			if len(out) != c.Pending() {
 				t.Fatalf("Pending %d, %d bytes queued", c.Pending(), len(out))
 			}
-			mp = append(mp, payloadMap(t, out[before:])...)
+			mp = append(mp, payloadMap(t, server, out[before:])...)
 		}
 		for range 1 + r.IntN(6) {
 			queue()
@@ -71,12 +90,12 @@ func TestAdvanceExactPayload(t *testing.T) {
 				}
 			}
 			if got := c.Advance(n); got != want {
-				t.Fatalf("round %d: Advance(%d) = %d, want %d", round, n, got, want)
+				t.Fatalf("server %v, round %d: Advance(%d) = %d, want %d", server, round, n, got, want)
 			}
 			written += n
 			queued -= want
 			if c.BufferedPayload() != queued {
-				t.Fatalf("BufferedPayload %d, want %d", c.BufferedPayload(), queued)
+				t.Fatalf("server %v: BufferedPayload %d, want %d", server, c.BufferedPayload(), queued)
 			}
 			// Sometimes queue more while partly drained, which may slide
 			// the buffer under Advance's cursor or start a new one.
@@ -92,23 +111,46 @@ func TestAdvanceExactPayload(t *testing.T) {
 	}
 }
 
+// Written a byte at a time, each payload byte counts as it goes, at both
+// ends: BufferedPayload falls by one at each, and not at a header's.
 func TestAdvanceByteByByte(t *testing.T) {
-	c := NewConn(Config{})
-	c.WriteText("abc")
-	c.WritePing([]byte("zz"))
-	c.WriteMessage(true, make([]byte, 200))
-	total, calls := 0, 0
-	for len(c.Output()) > 0 {
-		total += c.Advance(1)
-		calls++
-	}
-	if total != 203 || calls != (6+3)+(6+2)+(8+200) {
-		t.Fatalf("total %d over %d calls", total, calls)
+	for _, role := range roles {
+		c := NewConn(Config{Server: role.server})
+		c.WriteText("abc")
+		c.WritePing([]byte("zz"))
+		c.WriteMessage(true, make([]byte, 200))
+		c.WriteFragment(false, make([]byte, 70000), true)
+		want := 70203
+		total, calls := 0, 0
+		for len(c.Output()) > 0 {
+			n := c.Advance(1)
+			total += n
+			want -= n
+			calls++
+			if c.BufferedPayload() != want || n > 1 {
+				t.Fatalf("%s: byte %d counted %d, BufferedPayload %d, want %d", role.name, calls, n, c.BufferedPayload(), want)
+			}
+		}
+		key := 4 // a client's headers carry a masking key
+		if role.server {
+			key = 0
+		}
+		if total != 70203 || calls != (2+key+3)+(2+key+2)+(4+key+200)+(10+key+70000) {
+			t.Fatalf("%s: total %d over %d calls", role.name, total, calls)
+		}
 	}
 }
 
+// At both ends, a large buffer is given back once drained, a small one
+// kept.
 func TestOutputRelease(t *testing.T) {
-	c := NewConn(Config{})
+	for _, role := range roles {
+		testOutputRelease(t, role.server)
+	}
+}
+
+func testOutputRelease(t *testing.T, server bool) {
+	c := NewConn(Config{Server: server})
 	c.WriteMessage(true, make([]byte, 10000))
 	c.Advance(100)
 	if cap(c.out) < 10000 {
@@ -127,21 +169,24 @@ func TestOutputRelease(t *testing.T) {
 }
 
 func TestOutputCompaction(t *testing.T) {
-	// A connection that never fully drains must not grow without bound.
-	c := NewConn(Config{})
-	for range 10000 {
-		c.WriteMessage(true, make([]byte, 50))
-		c.Advance(len(c.Output()) - 10)
-	}
-	if cap(c.out) > 4*minOutput {
-		t.Fatalf("buffer grew to %d", cap(c.out))
-	}
-	if len(c.Output()) != 10 {
-		t.Fatalf("%d bytes pending", len(c.Output()))
-	}
-	c.Advance(len(c.Output()))
-	if c.BufferedPayload() != 0 {
-		t.Fatalf("BufferedPayload %d", c.BufferedPayload())
+	// A connection that never fully drains must not grow without bound,
+	// at either end.
+	for _, role := range roles {
+		c := NewConn(Config{Server: role.server})
+		for range 10000 {
+			c.WriteMessage(true, make([]byte, 50))
+			c.Advance(len(c.Output()) - 10)
+		}
+		if cap(c.out) > 4*minOutput {
+			t.Fatalf("%s: buffer grew to %d", role.name, cap(c.out))
+		}
+		if len(c.Output()) != 10 {
+			t.Fatalf("%s: %d bytes pending", role.name, len(c.Output()))
+		}
+		c.Advance(len(c.Output()))
+		if c.BufferedPayload() != 0 {
+			t.Fatalf("%s: BufferedPayload %d", role.name, c.BufferedPayload())
+		}
 	}
 }
 
@@ -209,21 +254,23 @@ func TestBacklogIsNotMoved(t *testing.T) {
 // written, so an idle connection that pings keeps none; output that
 // carried a message keeps its small buffer for the next.
 func TestControlOnlyOutputKeepsNoBuffer(t *testing.T) {
-	c := NewConn(Config{})
-	c.WritePing([]byte("12345678"))
-	c.Advance(len(c.Output()))
-	if c.out != nil {
-		t.Errorf("a ping's buffer kept (cap %d)", cap(c.out))
-	}
-	c.WriteText("hello")
-	c.WritePing(nil)
-	c.Advance(len(c.Output()))
-	if c.out == nil {
-		t.Error("a message's small buffer not kept")
-	}
-	c.WritePong(nil)
-	c.Advance(len(c.Output()))
-	if c.out != nil {
-		t.Error("a pong's buffer kept after the message's was drained")
+	for _, role := range roles {
+		c := NewConn(Config{Server: role.server})
+		c.WritePing([]byte("12345678"))
+		c.Advance(len(c.Output()))
+		if c.out != nil {
+			t.Errorf("%s: a ping's buffer kept (cap %d)", role.name, cap(c.out))
+		}
+		c.WriteText("hello")
+		c.WritePing(nil)
+		c.Advance(len(c.Output()))
+		if c.out == nil {
+			t.Errorf("%s: a message's small buffer not kept", role.name)
+		}
+		c.WritePong(nil)
+		c.Advance(len(c.Output()))
+		if c.out != nil {
+			t.Errorf("%s: a pong's buffer kept after the message's was drained", role.name)
+		}
 	}
 }

@@ -8,11 +8,12 @@ import (
 	"github.com/gobwas/ws"
 )
 
-func TestWriteFramesMasked(t *testing.T) {
-	c := NewConn(Config{})
-	sizes := []int{0, 1, 125, 126, 65535, 65536, 100000}
-	var payloads [][]byte
-	for i, n := range sizes {
+// writeEverySize queues a message of every header size, text and binary in
+// turn, checking that the caller's slice stays as it was, and returns what
+// it queued and the payload bytes counted.
+func writeEverySize(t *testing.T, c *Conn) (sent []outFrame, total int) {
+	t.Helper()
+	for i, n := range []int{0, 1, 125, 126, 65535, 65536, 100000} {
 		p := bytes.Repeat([]byte{byte(i + 1)}, n)
 		orig := bytes.Clone(p)
 		if err := c.WriteMessage(i%2 == 1, p); err != nil {
@@ -21,31 +22,35 @@ func TestWriteFramesMasked(t *testing.T) {
 		if !bytes.Equal(p, orig) {
 			t.Fatal("WriteMessage modified the caller's slice")
 		}
-		payloads = append(payloads, p)
+		op := ws.OpText
+		if i%2 == 1 {
+			op = ws.OpBinary
+		}
+		sent = append(sent, outFrame{fin: true, op: op, payload: p})
+		total += n
 	}
+	return sent, total
+}
+
+func TestWriteFramesMasked(t *testing.T) {
+	c := NewConn(Config{})
+	sent, total := writeEverySize(t, c)
 	if err := c.WriteText("text ☃"); err != nil {
 		t.Fatal(err)
 	}
 	frames := mustDecode(t, allOutput(c)) // checks mask bit and minimal lengths
-	if len(frames) != len(sizes)+1 {
+	if len(frames) != len(sent)+1 {
 		t.Fatalf("%d frames", len(frames))
 	}
-	for i, p := range payloads {
-		want := ws.OpText
-		if i%2 == 1 {
-			want = ws.OpBinary
-		}
-		if frames[i].op != want || !bytes.Equal(frames[i].payload, p) {
+	for i, s := range sent {
+		if frames[i].op != s.op || !bytes.Equal(frames[i].payload, s.payload) {
 			t.Fatalf("frame %d: op %v, %d bytes", i, frames[i].op, len(frames[i].payload))
 		}
 	}
-	if f := frames[len(sizes)]; f.op != ws.OpText || string(f.payload) != "text ☃" {
+	if f := frames[len(sent)]; f.op != ws.OpText || string(f.payload) != "text ☃" {
 		t.Fatalf("WriteText frame %+v", f)
 	}
-	total := len("text ☃")
-	for _, n := range sizes {
-		total += n
-	}
+	total += len("text ☃")
 	if c.BufferedPayload() != total {
 		t.Fatalf("BufferedPayload %d, want %d", c.BufferedPayload(), total)
 	}
