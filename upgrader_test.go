@@ -459,3 +459,36 @@ func TestUpgraderRegistryAndShutdown(t *testing.T) {
 		t.Errorf("a dial after Shutdown: %v, want a 503 refusal", err)
 	}
 }
+
+// A TLS server: the hijacked connection is a *tls.Conn, which the loop's
+// poller takes as it takes a dialed one.
+func TestUpgraderTLS(t *testing.T) {
+	h := newEchoHandler()
+	up := &websocket.Upgrader{Loop: serverLoop(t)}
+	urls := make(chan string, 1)
+	srv := httptest.NewTLSServer(up.Handler(func(ws *websocket.WebSocket, r *http.Request) {
+		urls <- ws.URL()
+		h.serve(ws, r)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	ws, err := websocket.Dial(ctx, "wss"+strings.TrimPrefix(srv.URL, "https")+"/tls", &websocket.Config{TLSConfig: srv.Client().Transport.(*http.Transport).TLSClientConfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 200000)
+	for _, msg := range []string{"over TLS", big} {
+		ws.SendText(msg)
+		m, err := ws.WaitForNextMessage(ctx)
+		if err != nil || m.Text() != msg {
+			t.Fatalf("echo of %d bytes: %d bytes, %v", len(msg), len(m.Data), err)
+		}
+	}
+	ws.CloseWith(websocket.CloseNormal, "")
+	if ev, errs := h.waitClose(t); ev.Code != 1000 || !ev.WasClean || len(errs) > 0 {
+		t.Errorf("server close: %+v %v", ev, errs)
+	}
+	if u := <-urls; u != "wss"+strings.TrimPrefix(srv.URL, "https")+"/tls" {
+		t.Errorf("the server's socket's URL is %q", u)
+	}
+}
