@@ -2,6 +2,7 @@ package websocket_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -126,4 +127,63 @@ func ExampleBroadcastText() {
 	// websocket: closed (code 1001, reason "going away", clean true)
 	// websocket: closed (code 1001, reason "going away", clean true)
 	// websocket: closed (code 1001, reason "going away", clean true)
+}
+
+// Pages of other origins are refused unless a pattern allows them; a
+// client that is no browser sends no Origin and is not checked.
+func ExampleUpgrader_allowedOrigins() {
+	up := &websocket.Upgrader{AllowedOrigins: []string{"https://*.example.org"}}
+	srv := httptest.NewServer(up.Handler(func(*websocket.WebSocket, *http.Request) {}))
+	defer srv.Close()
+
+	ctx := context.Background()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	for _, origin := range []string{"https://app.example.org", "https://evil.example.com"} {
+		ws, err := websocket.Dial(ctx, url, &websocket.Config{Origin: origin})
+		var he *websocket.HandshakeError
+		switch {
+		case err == nil:
+			fmt.Println(origin, "allowed")
+			ws.Close()
+		case errors.As(err, &he):
+			fmt.Println(origin, "refused with", he.StatusCode)
+		}
+	}
+	up.Shutdown(ctx)
+	// Output:
+	// https://app.example.org allowed
+	// https://evil.example.com refused with 403
+}
+
+// A server finds a socket again by the ID it gave the client.
+func ExampleEventLoop_Socket() {
+	loop := websocket.NewEventLoop()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go loop.RunContext(ctx)
+
+	up := &websocket.Upgrader{Loop: loop}
+	srv := httptest.NewServer(up.Handler(func(ws *websocket.WebSocket, _ *http.Request) {
+		ws.SendText(fmt.Sprint(ws.ID())) // the client's ticket
+		ws.OnMessage = func(m websocket.MessageEvent) {
+			var id uint64
+			fmt.Sscan(m.Text(), &id)
+			if other := loop.Socket(id); other != nil {
+				other.SendText("a message for you")
+			}
+		}
+	}))
+	defer srv.Close()
+
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	alice, _ := websocket.Dial(ctx, url, nil)
+	bob, _ := websocket.Dial(ctx, url, nil)
+	alice.WaitForNextMessage(ctx)
+	ticket, _ := bob.WaitForNextMessage(ctx)
+	alice.SendText(ticket.Text()) // alice writes to bob by his ID
+	m, _ := bob.WaitForNextMessage(ctx)
+	fmt.Println(m.Text())
+	up.Shutdown(ctx)
+	// Output:
+	// a message for you
 }
