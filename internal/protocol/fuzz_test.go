@@ -74,88 +74,177 @@ func FuzzFeed(f *testing.F) {
 	f.Add([]byte{1}, uint16(0), []byte{0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 0})
 	f.Add([]byte{1}, uint16(0), cat(textFrame("ok"), closeFrame([]byte{3})))
 	f.Fuzz(func(t *testing.T, cuts []byte, limit uint16, data []byte) {
-		cfg := Config{MaxMessageSize: int64(limit)}
+		checkFeed(t, Config{MaxMessageSize: int64(limit)}, cuts, data)
+	})
+}
 
-		whole := NewConn(cfg)
-		wantEvs, wantErr := feed(whole, data)
+// checkFeed feeds data to Conns made with cfg whole, in the chunks cuts
+// gives, and as the root package's driver does (TakeMessage first): the
+// three must agree, and what comes out, events and frames queued, must be
+// valid. It returns the events and the error fed whole.
+func checkFeed(t *testing.T, cfg Config, cuts []byte, data []byte) ([]Event, error) {
+	whole := NewConn(cfg)
+	wantEvs, wantErr := feed(whole, data)
 
-		chunked := NewConn(cfg)
-		var chunks [][]byte
-		for i, q := 0, data; len(q) > 0; i++ {
-			n := 1
-			if len(cuts) > 0 {
-				n = int(cuts[i%len(cuts)]) // 0 gives an empty chunk
-			}
-			n = min(n, len(q))
-			chunks = append(chunks, q[:n])
-			q = q[n:]
-			if i > 4*len(data)+8 { // all-zero cuts: finish in one piece
-				chunks = append(chunks, q)
-				break
-			}
+	chunked := NewConn(cfg)
+	var chunks [][]byte
+	for i, q := 0, data; len(q) > 0; i++ {
+		n := 1
+		if len(cuts) > 0 {
+			n = int(cuts[i%len(cuts)]) // 0 gives an empty chunk
 		}
-		gotEvs, gotErr := feed(chunked, chunks...)
+		n = min(n, len(q))
+		chunks = append(chunks, q[:n])
+		q = q[n:]
+		if i > 4*len(data)+8 { // all-zero cuts: finish in one piece
+			chunks = append(chunks, q)
+			break
+		}
+	}
+	gotEvs, gotErr := feed(chunked, chunks...)
 
-		if !slices.Equal(eventsString(gotEvs), eventsString(wantEvs)) {
-			t.Fatalf("events differ:\nchunked %q\nwhole   %q", eventsString(gotEvs), eventsString(wantEvs))
+	if !slices.Equal(eventsString(gotEvs), eventsString(wantEvs)) {
+		t.Fatalf("events differ:\nchunked %q\nwhole   %q", eventsString(gotEvs), eventsString(wantEvs))
+	}
+	if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+		t.Fatalf("errors differ: chunked %v, whole %v", gotErr, wantErr)
+	}
+	// The root package's driver: TakeMessage where it can, Next where
+	// it declines, on the same chunks.
+	fast := NewConn(cfg)
+	fastEvs, fastErr := feedFast(fast, chunks...)
+	if !slices.Equal(eventsString(fastEvs), eventsString(wantEvs)) {
+		t.Fatalf("events differ:\nTakeMessage first %q\nNext only         %q", eventsString(fastEvs), eventsString(wantEvs))
+	}
+	if (fastErr == nil) != (wantErr == nil) || fastErr != nil && fastErr.Error() != wantErr.Error() {
+		t.Fatalf("errors differ: TakeMessage first %v, Next only %v", fastErr, wantErr)
+	}
+	if whole.Partial() != fast.Partial() || whole.CloseReceived() != fast.CloseReceived() {
+		t.Fatal("final states differ with TakeMessage")
+	}
+	for _, c := range []*Conn{whole, chunked, fast} {
+		frames := mustDecodeRole(t, c.server, allOutput(c))
+		want := expectedOutput(wantEvs, wantErr)
+		if len(frames) != len(want) {
+			t.Fatalf("%d frames queued, want %d", len(frames), len(want))
 		}
-		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
-			t.Fatalf("errors differ: chunked %v, whole %v", gotErr, wantErr)
-		}
-		// The root package's driver: TakeMessage where it can, Next where
-		// it declines, on the same chunks.
-		fast := NewConn(cfg)
-		fastEvs, fastErr := feedFast(fast, chunks...)
-		if !slices.Equal(eventsString(fastEvs), eventsString(wantEvs)) {
-			t.Fatalf("events differ:\nTakeMessage first %q\nNext only         %q", eventsString(fastEvs), eventsString(wantEvs))
-		}
-		if (fastErr == nil) != (wantErr == nil) || fastErr != nil && fastErr.Error() != wantErr.Error() {
-			t.Fatalf("errors differ: TakeMessage first %v, Next only %v", fastErr, wantErr)
-		}
-		if whole.Partial() != fast.Partial() || whole.CloseReceived() != fast.CloseReceived() {
-			t.Fatal("final states differ with TakeMessage")
-		}
-		for _, c := range []*Conn{whole, chunked, fast} {
-			frames := mustDecode(t, allOutput(c))
-			want := expectedOutput(wantEvs, wantErr)
-			if len(frames) != len(want) {
-				t.Fatalf("%d frames queued, want %d", len(frames), len(want))
-			}
-			for i := range want {
-				if frames[i].op != want[i].op || !bytes.Equal(frames[i].payload, want[i].payload) {
-					t.Fatalf("frame %d: %v % x, want %v % x", i, frames[i].op, frames[i].payload, want[i].op, want[i].payload)
-				}
-			}
-			if c.Failed() == nil != (wantErr == nil) {
-				t.Fatalf("Failed() = %v with error %v", c.Failed(), wantErr)
+		for i := range want {
+			if frames[i].op != want[i].op || !bytes.Equal(frames[i].payload, want[i].payload) {
+				t.Fatalf("frame %d: %v % x, want %v % x", i, frames[i].op, frames[i].payload, want[i].op, want[i].payload)
 			}
 		}
-		if whole.CloseReceived() != chunked.CloseReceived() || whole.CloseSent() != chunked.CloseSent() ||
-			whole.Partial() != chunked.Partial() {
-			t.Fatal("final states differ")
+		if c.Failed() == nil != (wantErr == nil) {
+			t.Fatalf("Failed() = %v with error %v", c.Failed(), wantErr)
 		}
-		for _, e := range wantEvs {
-			switch e.Kind {
-			case KindMessage:
-				if !e.Binary && !utf8.Valid(e.Data) {
-					t.Fatalf("invalid UTF-8 text delivered: %q", e.Data)
-				}
-				if limit != 0 && len(e.Data) > int(limit) {
-					t.Fatalf("%d-byte message passed a %d-byte limit", len(e.Data), limit)
-				}
-			case KindPing, KindPong:
-				if len(e.Data) > 125 {
-					t.Fatal("oversized control payload delivered")
-				}
-			case KindClose:
-				if e.Code != 0 && !ValidWireCode(e.Code) || !utf8.ValidString(e.Reason) {
-					t.Fatalf("invalid close delivered: %d %q", e.Code, e.Reason)
-				}
+	}
+	if whole.CloseReceived() != chunked.CloseReceived() || whole.CloseSent() != chunked.CloseSent() ||
+		whole.Partial() != chunked.Partial() {
+		t.Fatal("final states differ")
+	}
+	for _, e := range wantEvs {
+		switch e.Kind {
+		case KindMessage:
+			if !e.Binary && !utf8.Valid(e.Data) {
+				t.Fatalf("invalid UTF-8 text delivered: %q", e.Data)
+			}
+			if limit := cfg.MaxMessageSize; limit > 0 && int64(len(e.Data)) > limit {
+				t.Fatalf("%d-byte message passed a %d-byte limit", len(e.Data), limit)
+			}
+		case KindPing, KindPong:
+			if len(e.Data) > 125 {
+				t.Fatal("oversized control payload delivered")
+			}
+		case KindClose:
+			if e.Code != 0 && !ValidWireCode(e.Code) || !utf8.ValidString(e.Reason) {
+				t.Fatalf("invalid close delivered: %d %q", e.Code, e.Reason)
+			}
+		default:
+			t.Fatalf("event kind %d", e.Kind)
+		}
+	}
+	return wantEvs, wantErr
+}
+
+// FuzzFeedServer is FuzzFeed at the server's end: data is what a client
+// sends, masked (the seeds are; a frame the fuzzer unmasks fails the
+// connection), with permessage-deflate negotiated when flags has bit 0,
+// the client keeping no context when bit 1. Beyond FuzzFeed's checks, the
+// server must see what a client-role Conn sees of the same frames
+// unmasked: the rules are the same at both ends.
+func FuzzFeedServer(f *testing.F) {
+	z := newServerDeflater()
+	f.Add([]byte{1}, uint16(0), byte(0), maskFrames(fuzzSeed(), 1))
+	f.Add([]byte{3, 1, 7, 200}, uint16(100), byte(0), maskFrames(fuzzSeed(), 2))
+	f.Add([]byte{0}, uint16(0), byte(0), maskFrames(cat(frame(false, ws.OpText, []byte("\xe2\x82")), pingFrame("p"), frame(true, ws.OpContinuation, []byte("\xac"))), 3))
+	f.Add([]byte{1}, uint16(0), byte(0), cat(maskFrames(textFrame("a"), 4), textFrame("unmasked")))
+	f.Add([]byte{13}, uint16(0), byte(1), maskFrames(cat(compressedFrame(ws.OpText, z.compress([]byte("hello hello hello"), true)),
+		compressedFrame(ws.OpBinary, z.compress(bytes.Repeat([]byte{7}, 300), true)), pingFrame("p"), textFrame("plain")), 5))
+	f.Add([]byte{2}, uint16(64), byte(3), maskFrames(compressedFrame(ws.OpText, newServerDeflater().compress(make([]byte, 1000), false)), 6))
+	f.Fuzz(func(t *testing.T, cuts []byte, limit uint16, flags byte, data []byte) {
+		cfg := func(server bool) Config {
+			c := Config{MaxMessageSize: int64(limit), Server: server}
+			if flags&1 != 0 {
+				c.Deflate = roleDeflate(server, 15, flags&2 == 0, 15)
+			}
+			return c
+		}
+		evs, err := checkFeed(t, cfg(true), cuts, data)
+		plain, rest := unmaskFrames(data)
+		client := NewConn(cfg(false))
+		cevs, cerr := feed(client, plain)
+		if cerr == nil && len(rest) > 0 {
+			// A frame not masked, or a header cut short: the server
+			// judges it by its first two bytes, as the client would
+			// but for the mask bit.
+			switch {
+			case client.CloseReceived():
+				cerr = newError(codeProtocolError, reasonAfterClose)
+			case len(rest) < 2:
+			case rest[1]&bitMask == 0:
+				cerr = newError(codeProtocolError, reasonUnmasked)
 			default:
-				t.Fatalf("event kind %d", e.Kind)
+				if e := client.checkStart(rest[0], rest[1]&^bitMask); e != nil {
+					cerr = e
+				}
 			}
+		}
+		if !slices.Equal(eventsString(evs), eventsString(cevs)) {
+			t.Fatalf("events differ:\nserver %q\nclient %q", eventsString(evs), eventsString(cevs))
+		}
+		if (err == nil) != (cerr == nil) || err != nil && err.Error() != cerr.Error() {
+			t.Fatalf("errors differ: server %v, client %v", err, cerr)
 		}
 	})
+}
+
+// unmaskFrames is what a client-role Conn must see as a server-role one
+// sees data: its frames unmasked, up to the first one that is not masked
+// or whose header is cut short, which is returned as rest.
+func unmaskFrames(data []byte) (plain, rest []byte) {
+	for len(data) >= 2 {
+		hn := headerSize(data[1])
+		if data[1]&bitMask == 0 || len(data) < hn {
+			return plain, data
+		}
+		n := uint64(data[1] & bitsLen7)
+		switch n {
+		case len7Ext16:
+			n = uint64(binary.BigEndian.Uint16(data[2:]))
+		case len7Ext64:
+			n = binary.BigEndian.Uint64(data[2:])
+		}
+		plain = append(plain, data[0], data[1]&^bitMask)
+		plain = append(plain, data[2:hn-4]...)
+		p := data[hn:]
+		if uint64(len(p)) > n {
+			p = p[:n]
+		}
+		start := len(plain)
+		plain = append(plain, p...)
+		ws.Cipher(plain[start:], [4]byte(data[hn-4:hn]), 0)
+		data = data[hn+len(p):]
+	}
+	return plain, data
 }
 
 func FuzzParseClosePayload(f *testing.F) {
