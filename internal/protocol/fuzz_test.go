@@ -226,19 +226,9 @@ func unmaskFrames(data []byte) (plain, rest []byte) {
 		if data[1]&bitMask == 0 || len(data) < hn {
 			return plain, data
 		}
-		n := uint64(data[1] & bitsLen7)
-		switch n {
-		case len7Ext16:
-			n = uint64(binary.BigEndian.Uint16(data[2:]))
-		case len7Ext64:
-			n = binary.BigEndian.Uint64(data[2:])
-		}
 		plain = append(plain, data[0], data[1]&^bitMask)
 		plain = append(plain, data[2:hn-4]...)
-		p := data[hn:]
-		if uint64(len(p)) > n {
-			p = p[:n]
-		}
+		p := framePayload(data, hn)
 		start := len(plain)
 		plain = append(plain, p...)
 		ws.Cipher(plain[start:], [4]byte(data[hn-4:hn]), 0)

@@ -62,22 +62,12 @@ func maskFrames(in []byte, seed uint64) []byte {
 		if len(in) < hn {
 			break
 		}
-		n := uint64(in[1] & bitsLen7)
-		switch n {
-		case len7Ext16:
-			n = uint64(binary.BigEndian.Uint16(in[2:]))
-		case len7Ext64:
-			n = binary.BigEndian.Uint64(in[2:])
-		}
 		var key [4]byte
 		binary.LittleEndian.PutUint32(key[:], r.Uint32())
 		out = append(out, in[0], in[1]|bitMask)
 		out = append(out, in[2:hn]...)
 		out = append(out, key[:]...)
-		p := in[hn:]
-		if uint64(len(p)) > n {
-			p = p[:n]
-		}
+		p := framePayload(in, hn)
 		start := len(out)
 		out = append(out, p...)
 		ws.Cipher(out[start:], key, 0)
@@ -90,6 +80,24 @@ func maskFrames(in []byte, seed uint64) []byte {
 		}
 	}
 	return out
+}
+
+// framePayload returns the payload bytes f holds of the frame it starts
+// with, whose header of hn bytes is whole: all of it, or what there is of
+// it when f is cut short.
+func framePayload(f []byte, hn int) []byte {
+	n := uint64(f[1] & bitsLen7)
+	switch n {
+	case len7Ext16:
+		n = uint64(binary.BigEndian.Uint16(f[2:]))
+	case len7Ext64:
+		n = binary.BigEndian.Uint64(f[2:])
+	}
+	p := f[hn:]
+	if uint64(len(p)) > n {
+		p = p[:n]
+	}
+	return p
 }
 
 func cat(parts ...[]byte) []byte {
