@@ -6,9 +6,25 @@ import (
 	"testing"
 )
 
-func BenchmarkFeedSmall(b *testing.B) {
-	in := textFrame("a small text message of 32 bytes")
-	c := NewConn(Config{})
+// The read and write benchmarks run at both ends: the client's
+// (Benchmark*) and the server's (BenchmarkServer*), whose input is masked
+// and whose output is not.
+
+var (
+	smallMessage = []byte("a small text message of 32 bytes")
+	largeMessage = bytes.Repeat([]byte{0x5a}, 1<<20)
+)
+
+func BenchmarkFeedSmall(b *testing.B) { benchFeed(b, false, textFrame(string(smallMessage))) }
+func BenchmarkFeedLarge(b *testing.B) { benchFeed(b, false, binFrame(largeMessage)) }
+
+func BenchmarkServerFeedSmall(b *testing.B) { benchFeed(b, true, textFrame(string(smallMessage))) }
+func BenchmarkServerFeedLarge(b *testing.B) { benchFeed(b, true, binFrame(largeMessage)) }
+
+// benchFeed feeds one frame to Next again and again, masked to a server.
+func benchFeed(b *testing.B, server bool, in []byte) {
+	in = wireFor(server, in)
+	c := NewConn(Config{Server: server})
 	b.ReportAllocs()
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
@@ -18,39 +34,23 @@ func BenchmarkFeedSmall(b *testing.B) {
 	}
 }
 
-func BenchmarkFeedLarge(b *testing.B) {
-	in := binFrame(bytes.Repeat([]byte{0x5a}, 1<<20))
-	c := NewConn(Config{})
-	b.ReportAllocs()
-	b.SetBytes(int64(len(in)))
-	for b.Loop() {
-		if err := drain(c, in); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkWriteSmall(b *testing.B) {
-	p := []byte("a small text message of 32 bytes")
-	c := NewConn(Config{})
-	b.ReportAllocs()
-	b.SetBytes(int64(len(p)))
-	for b.Loop() {
-		c.WriteMessage(false, p)
-		c.Advance(len(c.Output()))
-	}
-}
+func BenchmarkWriteSmall(b *testing.B) { benchWrite(b, false, false, smallMessage) }
 
 // BenchmarkWriteLarge drains the output after every message, as a driver
 // would, so it includes the release and reallocation of the large buffer
 // that keeps idle connections small.
-func BenchmarkWriteLarge(b *testing.B) {
-	p := bytes.Repeat([]byte{0x5a}, 1<<20)
-	c := NewConn(Config{})
+func BenchmarkWriteLarge(b *testing.B) { benchWrite(b, false, true, largeMessage) }
+
+func BenchmarkServerWriteSmall(b *testing.B) { benchWrite(b, true, false, smallMessage) }
+func BenchmarkServerWriteLarge(b *testing.B) { benchWrite(b, true, true, largeMessage) }
+
+// benchWrite queues p and drains the output, again and again.
+func benchWrite(b *testing.B, server, binary bool, p []byte) {
+	c := NewConn(Config{Server: server})
 	b.ReportAllocs()
 	b.SetBytes(int64(len(p)))
 	for b.Loop() {
-		c.WriteMessage(true, p)
+		c.WriteMessage(binary, p)
 		c.Advance(len(c.Output()))
 	}
 }

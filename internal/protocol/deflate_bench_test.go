@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -65,19 +66,21 @@ func sizeLabel(n int) string {
 
 // BenchmarkDeflateWrite queues a text message and drains the output, as
 // BenchmarkWriteLarge does: plain, compressed (BestSpeed, each message on
-// its own, as the client always compresses), and with a 9-bit window
-// (back-references of 512 bytes at most). MB/s are of the message; wire/payload is
+// its own, as both ends always compress), and with a 9-bit window
+// (back-references of 512 bytes at most); at the client's end, and at the
+// server's (the server- modes). MB/s are of the message; wire/payload is
 // the frame's bytes over the message's, from the output written.
 func BenchmarkDeflateWrite(b *testing.B) {
 	for _, size := range []int{1 << 10, 64 << 10} {
-		for _, mode := range []string{"plain", "deflate", "deflate-window9"} {
+		for _, mode := range []string{"plain", "deflate", "deflate-window9", "server-plain", "server-deflate", "server-deflate-window9"} {
 			b.Run(sizeLabel(size)+"/"+mode, func(b *testing.B) {
-				var cfg Config
-				switch mode {
+				server := strings.HasPrefix(mode, "server-")
+				cfg := Config{Server: server}
+				switch strings.TrimPrefix(mode, "server-") {
 				case "deflate":
 					cfg.Deflate = &Deflate{}
 				case "deflate-window9":
-					cfg.Deflate = &Deflate{ClientMaxWindowBits: 9}
+					cfg.Deflate = roleDeflate(server, 15, false, 9)
 				}
 				p := benchText(size, 1)
 				c := NewConn(cfg)
@@ -86,7 +89,7 @@ func BenchmarkDeflateWrite(b *testing.B) {
 				if err := c.WriteMessage(false, p); err != nil {
 					b.Fatal(err)
 				}
-				frames, err := decodeClientFrames(allOutput(c))
+				frames, err := decodeFrames(allOutput(c), !server)
 				if err != nil || len(frames) != 1 || (frames[0].rsv == 4) != (cfg.Deflate != nil) {
 					b.Fatalf("%d frames (%v)", len(frames), err)
 				}
@@ -107,12 +110,13 @@ func BenchmarkDeflateWrite(b *testing.B) {
 	}
 }
 
-// BenchmarkDeflateRead feeds the server's text messages and takes each
-// one as the root package does (TakeMessage, else Next), giving its
-// buffer back as a handler with Release does: plain; compressed with the
-// server's context taken over (one flate stream, each message referring
-// back to the ones before, the client keeping the window); and compressed
-// message by message (server_no_context_takeover). The messages are a
+// BenchmarkDeflateRead feeds the peer's text messages and takes each one
+// as the root package does (TakeMessage, else Next), giving its buffer
+// back as a handler with Release does: plain; compressed with the peer's
+// context taken over (one flate stream, each message referring back to
+// the ones before, the Conn keeping the window); and compressed message
+// by message (the peer's no_context_takeover); at the client's end, and
+// at the server's (the server- modes, the input masked). The messages are a
 // round of distinct texts of at least 64 KiB, fed in turn: so a message's
 // own last copy is beyond the 32 KiB window. With context takeover the
 // stream is the second round of a stream compressed twice over, fed after
@@ -121,17 +125,18 @@ func BenchmarkDeflateWrite(b *testing.B) {
 // inflated messages.
 func BenchmarkDeflateRead(b *testing.B) {
 	for _, size := range []int{1 << 10, 64 << 10} {
-		for _, mode := range []string{"plain", "takeover", "no-takeover"} {
+		for _, mode := range []string{"plain", "takeover", "no-takeover", "server-plain", "server-takeover", "server-no-takeover"} {
 			b.Run(sizeLabel(size)+"/"+mode, func(b *testing.B) {
+				server := strings.HasPrefix(mode, "server-")
 				k := max(2, (64<<10+size-1)/size)
 				msgs := make([][]byte, k)
 				for i := range msgs {
 					msgs[i] = benchText(size, uint64(i+1))
 				}
-				var cfg Config
+				cfg := Config{Server: server}
 				var first []byte
 				frames := make([][]byte, k)
-				switch mode {
+				switch strings.TrimPrefix(mode, "server-") {
 				case "plain":
 					for i, m := range msgs {
 						frames[i] = frame(true, ws.OpText, m)
@@ -146,11 +151,15 @@ func BenchmarkDeflateRead(b *testing.B) {
 						frames[i] = compressedFrame(ws.OpText, bytes.Clone(z.compress(m, true)))
 					}
 				case "no-takeover":
-					cfg.Deflate = &Deflate{ServerNoContextTakeover: true}
+					cfg.Deflate = roleDeflate(server, 15, false, 15)
 					z := newServerDeflater()
 					for i, m := range msgs {
 						frames[i] = compressedFrame(ws.OpText, bytes.Clone(z.compress(m, false)))
 					}
+				}
+				first = wireFor(server, first)
+				for i := range frames {
+					frames[i] = wireFor(server, frames[i])
 				}
 				c := NewConn(cfg)
 				if err := drain(c, first); err != nil {
