@@ -303,7 +303,8 @@ func TestCloseAfterBacklog(t *testing.T) {
 	t.Run("Loop", func(t *testing.T) {
 		t.Parallel()
 		url := peers.PythonSlowReader(t, rate)
-		s := newLoopSocket(t, url, websocket.Config{CloseTimeout: closeTimeout})
+		// As above: the backlog is of bytes on the wire.
+		s := newLoopSocket(t, url, websocket.Config{CloseTimeout: closeTimeout, NoCompression: true})
 		s.ws.OnOpen = func(websocket.OpenEvent) {
 			for i := 0; i < count; i++ {
 				if err := send(s.ws, numbered(i, size)); err != nil {
