@@ -367,27 +367,28 @@ func parseStats(line string) (*wireStats, error) {
 	if len(f) < 3 || f[0] != "stats" {
 		return nil, fmt.Errorf("not a stats line: %q", line)
 	}
-	w := new(wireStats)
-	for _, kv := range f[2:] {
-		k, v, _ := strings.Cut(kv, "=")
+	c, err := countsOf(f[2:])
+	if err != nil {
+		return nil, fmt.Errorf("stats line %q: %v", line, err)
+	}
+	return &wireStats{inWire: c["in_wire"], inPayload: c["in_payload"], outWire: c["out_wire"], outPayload: c["out_payload"], msgs: c["msgs"]}, nil
+}
+
+// countsOf reads the counts of a server's line, key=value words.
+func countsOf(words []string) (map[string]int64, error) {
+	c := make(map[string]int64, len(words))
+	for _, kv := range words {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not key=value", kv)
+		}
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("stats line %q: %v", line, err)
+			return nil, err
 		}
-		switch k {
-		case "in_wire":
-			w.inWire = n
-		case "in_payload":
-			w.inPayload = n
-		case "out_wire":
-			w.outWire = n
-		case "out_payload":
-			w.outPayload = n
-		case "msgs":
-			w.msgs = n
-		}
+		c[k] = n
 	}
-	return w, nil
+	return c, nil
 }
 
 // nextStats waits up to d for the server's stats line of the connection

@@ -130,10 +130,7 @@ func wsloopZIdle(cfg websocket.Config) func(urls []string, n int, msg []byte) (z
 			}
 		}
 		p.onMessage = func(i int, e websocket.MessageEvent) {
-			size := len(e.Data)
-			e.Release()
-			if size != len(msg) {
-				p.failWith(fmt.Errorf("socket %d: echo of %d bytes, want %d", i, size, len(msg)))
+			if !p.takeEcho(i, e, len(msg)) {
 				return
 			}
 			got++
@@ -431,17 +428,10 @@ func runIdleDeflate(o options, libs []library, bin string, limit uint64) error {
 	if len(variants) == 0 {
 		return errors.New("no library in -libs runs idle-deflate")
 	}
-	if o.idleConns == 0 {
-		o.idleConns = 10000
-	}
-	n, err := idleConns(o, limit)
+	n, msg, err := idleMessage(o, limit)
 	if err != nil {
 		return err
 	}
-	if o.idleMsgSize < 1 {
-		return fmt.Errorf("-idle-msg-size must be at least 1")
-	}
-	msg := payload.Text(o.idleMsgSize, 7)
 	srv, err := startServer(bin, loopbackAddrs(o.addrs))
 	if err != nil {
 		return err
@@ -475,13 +465,27 @@ func runIdleDeflate(o options, libs []library, bin string, limit uint64) error {
 		}
 	}
 	printZIdleTable(title, variants, samples, errs)
-	if pct, ok := others.stop(); ok {
-		fmt.Printf("Other processes (not this client, not its server) used %.0f%% of the machine's CPU time while this table was measured (user+system time; 0%% is a quiet machine).\n\n", pct)
-	}
+	printOthers(others.stop())
 	if len(errs) > 0 {
 		return fmt.Errorf("%d runs failed", countErrs(errs))
 	}
 	return nil
+}
+
+// idleMessage is the connections of idle-deflate and server-idle (10 000
+// unless -idle-conns says) and the compressible text each sends once.
+func idleMessage(o options, limit uint64) (int, []byte, error) {
+	if o.idleConns == 0 {
+		o.idleConns = 10000
+	}
+	n, err := idleConns(o, limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	if o.idleMsgSize < 1 {
+		return 0, nil, fmt.Errorf("-idle-msg-size must be at least 1")
+	}
+	return n, payload.Text(o.idleMsgSize, 7), nil
 }
 
 func printZIdleTable(title string, variants []zIdleVariant, samples map[string][]zIdleSample, errs map[string][]error) {

@@ -578,9 +578,7 @@ func runIdleKeepalive(o options, libs []library, bin string, limit uint64) error
 		}
 	}
 	printKaTable(title, variants, samples, errs)
-	if pct, ok := others.stop(); ok {
-		fmt.Printf("Other processes (not this client, not its server) used %.0f%% of the machine's CPU time while this table was measured (user+system time; 0%% is a quiet machine).\n\n", pct)
-	}
+	printOthers(others.stop())
 	if len(errs) > 0 {
 		return fmt.Errorf("%d runs failed", countErrs(errs))
 	}
@@ -598,13 +596,7 @@ func kaMedian(ss []kaSample, f func(kaSample) float64) float64 {
 func printKaTable(title string, variants []kaVariant, samples map[string][]kaSample, errs map[string][]error) {
 	fmt.Printf("## %s\n\n", title)
 	head := []string{"variant", "CPU/socket/s", "CPU, share of a core", "CPU/ping", "CPU/ping above idle", "pings", "pongs", "sockets without a pong", "RTT p50", "RTT p99", "switches/s", "allocs/ping", "100 ms slices with a ping", "peak pings/100 ms", "RSS/conn open", "RSS/conn after", "goroutines/conn", "runs"}
-	fmt.Println("| " + strings.Join(head, " | ") + " |")
-	seps := make([]string, len(head))
-	for i := range seps {
-		seps[i] = "---:"
-	}
-	seps[0] = "---"
-	fmt.Println("|" + strings.Join(seps, "|") + "|")
+	printHead(head)
 
 	// The baseline: an idle loop's CPU per second.
 	idleRate, haveIdle := 0.0, len(samples[kaWsloopOff.name]) > 0

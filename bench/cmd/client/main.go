@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -84,6 +85,11 @@ type options struct {
 
 	compress    bool
 	idleMsgSize int
+
+	// The server-side scenarios (server-idle, server-echo).
+	serversBin string
+	echoConns  int
+	echoSizes  string
 }
 
 // text reports whether bulk and recv send compressible text (and ask the
@@ -103,10 +109,14 @@ func (o options) text(libs []library) bool {
 
 func main() {
 	var o options
-	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated scenarios: rt, bulk, recv, fan, idle, burst, idle-100k, idle-keepalive, idle-deflate; all = every one but idle-100k, idle-keepalive and idle-deflate")
+	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated scenarios: rt, bulk, recv, fan, idle, burst, idle-100k, idle-keepalive, idle-deflate, server-idle, server-echo; all = every one but idle-100k, idle-keepalive, idle-deflate and the server-side ones; server = server-idle,server-echo")
 	flag.StringVar(&o.libs, "libs", "wsloop,gorilla,coder,gobwas,gws", "comma-separated libraries, in the order they alternate; wsloop-portable (wsloop on the portable poller), wsloop-keep (wsloop not releasing messages) and wsloop-blocking (wsloop's blocking API) can be added, and the -deflate variants (wsloop-deflate, wsloop-deflate-nct, gorilla-deflate, coder-deflate, gobwas-deflate, gws-deflate), which run bulk and recv only")
 	flag.BoolVar(&o.compress, "compress", false, "bulk, recv: after each library of -libs, run it with permessage-deflate on (its -deflate variants) against the server's /deflate/ paths; every library then sends and receives compressible text (JSON lines), and the tables add the extension negotiated and the server's count of wire bytes per payload byte each way")
-	flag.IntVar(&o.idleMsgSize, "idle-msg-size", 1024, "idle-deflate: size of the one compressible text message each socket sends and gets back")
+	flag.IntVar(&o.idleMsgSize, "idle-msg-size", 1024, "idle-deflate, server-idle: size of the one compressible text message each socket sends and gets back")
+	flag.StringVar(&o.serversBin, "servers-bin", "", "server-idle, server-echo: prebuilt servers under test (default: go build bench/cmd/servers)")
+	flag.IntVar(&o.echoConns, "echo-conns", 100, "server-echo: connections, each with one message in flight")
+	flag.StringVar(&o.echoSizes, "echo-sizes", "1024,32", "server-echo: comma-separated text message sizes, a table each")
+	flag.IntVar(&loadLoops, "load-loops", loadLoops, "server-idle, server-echo: event loops the wsloop load client spreads its sockets over (default GOMAXPROCS)")
 	flag.IntVar(&o.rounds, "rounds", 5, "rounds: each library runs once per round")
 	flag.DurationVar(&o.duration, "duration", 2*time.Second, "length of one run of rt, bulk, recv and burst")
 	flag.IntVar(&o.rtSize, "rt-size", 32, "rt: text message size in bytes")
@@ -116,7 +126,7 @@ func main() {
 	flag.IntVar(&o.fanRounds, "fan-rounds", 100, "fan: round trips per connection")
 	flag.IntVar(&o.fanSize, "fan-size", 64, "fan: text message size in bytes")
 	flag.IntVar(&fanLoops, "fan-loops", fanLoops, "fan: event loops wsloop spreads the connections over (default GOMAXPROCS)")
-	flag.IntVar(&o.idleConns, "idle-conns", 0, "idle, idle-keepalive: connections (0: as many as the fd limit allows, at most 19000)")
+	flag.IntVar(&o.idleConns, "idle-conns", 0, "idle, idle-keepalive: connections (0: as many as the fd limit allows, at most 19000); idle-deflate, server-idle: (0: 10000)")
 	flag.DurationVar(&o.kaInterval, "ka-interval", 30*time.Second, "idle-keepalive: PingInterval")
 	flag.DurationVar(&o.kaWindow, "ka-window", 0, "idle-keepalive: how long the CPU time, pings and pongs are measured once every connection is open (0: twice -ka-interval)")
 	flag.DurationVar(&o.kaPongTimeout, "ka-pong-timeout", 0, "idle-keepalive: PongTimeout (0: -ka-interval, the library's default)")
@@ -206,9 +216,12 @@ func run(o options) error {
 		return fmt.Errorf("fd limit too low: soft limit raised to the hard limit is %d; the benchmarks need at least 2000 (the fan scenario alone opens %d connections): raise it with ulimit -Hn", limit, o.fanConns)
 	}
 
-	bin, cleanup, err := buildServer(o.serverBin)
-	if err != nil {
-		return err
+	// The server-side scenarios start servers of their own.
+	bin, cleanup := "", func() {}
+	if !allServerSide(scen) {
+		if bin, cleanup, err = buildServer(o.serverBin); err != nil {
+			return err
+		}
 	}
 	defer cleanup()
 
@@ -234,6 +247,10 @@ func run(o options) error {
 			err = runIdleKeepalive(o, libs, bin, limit)
 		case "idle-deflate":
 			err = runIdleDeflate(o, libs, bin, limit)
+		case "server-idle":
+			err = runServerIdle(o, libs, limit)
+		case "server-echo":
+			err = runServerEcho(o, libs, limit)
 		default:
 			err = runScenario(o, name, libs, bin, limit)
 		}
@@ -249,8 +266,8 @@ func run(o options) error {
 }
 
 func parseScenarios(s string) ([]string, error) {
-	valid := []string{"rt", "bulk", "recv", "fan", "idle", "burst", "idle-100k", "idle-keepalive", "idle-deflate"}
-	const optional = 3 // the last ones, run only when named
+	valid := []string{"rt", "bulk", "recv", "fan", "idle", "burst", "idle-100k", "idle-keepalive", "idle-deflate", "server-idle", "server-echo"}
+	const optional = 5 // the last ones, run only when named
 	var out []string
 	for _, name := range strings.Split(s, ",") {
 		name = strings.TrimSpace(name)
@@ -258,6 +275,8 @@ func parseScenarios(s string) ([]string, error) {
 		case name == "":
 		case name == "all":
 			out = append(out, valid[:len(valid)-optional]...)
+		case name == "server":
+			out = append(out, "server-idle", "server-echo")
 		case contains(valid, name):
 			out = append(out, name)
 		default:
@@ -318,6 +337,17 @@ func withDeflateVariants(libs []library) []library {
 	return out
 }
 
+// allServerSide reports whether every scenario is a server-side one,
+// which needs no bench/cmd/server.
+func allServerSide(scen []string) bool {
+	for _, s := range scen {
+		if !strings.HasPrefix(s, "server-") {
+			return false
+		}
+	}
+	return true
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -339,7 +369,13 @@ func printHeader(o options, limit uint64) {
 		fmt.Printf("- wsloop-portable poller: %s\n", pollerName())
 		restore()
 	}
-	fmt.Printf("- server: bench/cmd/server (gobwas/ws, a goroutine per connection) in its own process, on 127.0.0.1-127.0.0.%d\n", o.addrs)
+	scen, _ := parseScenarios(o.scenarios)
+	if !allServerSide(scen) {
+		fmt.Printf("- server: bench/cmd/server (gobwas/ws, a goroutine per connection) in its own process, on 127.0.0.1-127.0.0.%d\n", o.addrs)
+	}
+	if slices.ContainsFunc(scen, func(s string) bool { return strings.HasPrefix(s, "server-") }) {
+		fmt.Printf("- server-side scenarios: the servers under test are bench/cmd/servers -lib X, a process per run, on 127.0.0.1-127.0.0.%d; the load is this process, wsloop on %d loops\n", o.addrs, loadLoops)
+	}
 	order := o.libs
 	if libs, err := parseLibs(o.libs); err == nil && o.compress {
 		var names []string

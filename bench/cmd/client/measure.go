@@ -250,14 +250,25 @@ func startOthersMeter(serverPid int) othersMeter {
 
 // stop returns the others' share of the machine's CPU time, in percent.
 func (m othersMeter) stop() (float64, bool) {
-	wall := time.Since(m.t)
-	busy := machineBusy() - m.busy
-	own := cpuTime() - m.own
 	srv := procCPU(m.server) - m.serverCPU
+	return othersShare(time.Since(m.t), machineBusy()-m.busy, cpuTime()-m.own+srv)
+}
+
+// printOthers prints, under a table, how much of the machine the other
+// processes used while it was measured, when that could be read.
+func printOthers(pct float64, ok bool) {
+	if ok {
+		fmt.Printf("Other processes (not this client, not the servers it started) used %.0f%% of the machine's CPU time while this table was measured (user+system time; 0%% is a quiet machine).\n\n", pct)
+	}
+}
+
+// othersShare is the percentage of the machine's CPU time over wall that
+// went to processes other than ours: busy (the machine's) less ours.
+func othersShare(wall, busy, ours time.Duration) (float64, bool) {
 	if busy <= 0 || wall <= 0 {
 		return 0, false
 	}
-	other := max(busy-own-srv, 0)
+	other := max(busy-ours, 0)
 	return 100 * float64(other) / (float64(wall) * float64(runtime.NumCPU())), true
 }
 

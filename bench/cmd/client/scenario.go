@@ -213,9 +213,7 @@ func runScenario(o options, name string, libs []library, bin string, limit uint6
 		}
 	}
 	printTable(spec, libs, samples, errs)
-	if pct, ok := others.stop(); ok {
-		fmt.Printf("Other processes (not this client, not its server) used %.0f%% of the machine's CPU time while this table was measured (user+system time; 0%% is a quiet machine).\n\n", pct)
-	}
+	printOthers(others.stop())
 	if len(errs) > 0 {
 		return fmt.Errorf("%d runs failed", countErrs(errs))
 	}

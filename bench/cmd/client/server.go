@@ -13,12 +13,21 @@ import (
 	"time"
 )
 
-const serverPkg = "github.com/wsloop/websocket/bench/cmd/server"
+const (
+	serverPkg  = "github.com/wsloop/websocket/bench/cmd/server"
+	serversPkg = "github.com/wsloop/websocket/bench/cmd/servers" // the servers under test
+)
 
 // buildServer compiles bench/cmd/server into a temporary directory (or
 // takes the binary given with -server-bin) and returns its path and a
 // cleanup.
 func buildServer(prebuilt string) (string, func(), error) {
+	return buildPkg(serverPkg, prebuilt)
+}
+
+// buildPkg compiles the command pkg into a temporary directory, unless
+// prebuilt names its binary, and returns its path and a cleanup.
+func buildPkg(pkg, prebuilt string) (string, func(), error) {
 	if prebuilt != "" {
 		return prebuilt, func() {}, nil
 	}
@@ -27,26 +36,26 @@ func buildServer(prebuilt string) (string, func(), error) {
 		return "", nil, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	bin := filepath.Join(dir, "wsbench-server")
-	cmd := exec.Command("go", "build", "-o", bin, serverPkg)
+	bin := filepath.Join(dir, "wsbench-"+filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
 	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {
 		cleanup()
-		return "", nil, fmt.Errorf("go build %s: %w", serverPkg, err)
+		return "", nil, fmt.Errorf("go build %s: %w", pkg, err)
 	}
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
 			cleanup()
-			return "", nil, fmt.Errorf("go build %s (run from the bench module, or pass -server-bin): %w", serverPkg, err)
+			return "", nil, fmt.Errorf("go build %s (run from the bench module, or pass -server-bin or -servers-bin): %w", pkg, err)
 		}
 	case <-time.After(5 * time.Minute):
 		cmd.Process.Kill()
 		cleanup()
-		return "", nil, fmt.Errorf("go build %s: %w", serverPkg, timeoutErr("build", 5*time.Minute))
+		return "", nil, fmt.Errorf("go build %s: %w", pkg, timeoutErr("build", 5*time.Minute))
 	}
 	return bin, cleanup, nil
 }
@@ -60,6 +69,9 @@ type serverProc struct {
 	// stats has the server's "stats ..." lines, for connections that
 	// asked with stats=1; lines that find it full are dropped.
 	stats chan string
+	// replies has the answers of a server under test (bench/cmd/servers)
+	// to the driver's commands: its "count ..." and "mem ..." lines.
+	replies chan string
 }
 
 var (
@@ -90,9 +102,9 @@ func childAttr() *syscall.SysProcAttr {
 }
 
 // startServer runs the server on addrs (host:port, port 0 for any) and
-// waits for it to say it is ready.
-func startServer(bin string, addrs []string) (*serverProc, error) {
-	cmd := exec.Command(bin, "-listen", strings.Join(addrs, ","))
+// waits for it to say it is ready; args go before -listen.
+func startServer(bin string, addrs []string, args ...string) (*serverProc, error) {
+	cmd := exec.Command(bin, append(args, "-listen", strings.Join(addrs, ","))...)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = childAttr()
 	stdin, err := cmd.StdinPipe()
@@ -107,7 +119,7 @@ func startServer(bin string, addrs []string) (*serverProc, error) {
 		return nil, fmt.Errorf("starting the server: %w", err)
 	}
 	track(cmd)
-	s := &serverProc{cmd: cmd, stdin: stdin, exit: make(chan struct{}), stats: make(chan string, 64)}
+	s := &serverProc{cmd: cmd, stdin: stdin, exit: make(chan struct{}), stats: make(chan string, 64), replies: make(chan string, 4)}
 	go func() {
 		cmd.Wait()
 		close(s.exit)
@@ -124,9 +136,16 @@ func startServer(bin string, addrs []string) (*serverProc, error) {
 			if line == "ready" {
 				ready <- nil
 				for sc.Scan() {
-					if strings.HasPrefix(sc.Text(), "stats ") {
+					line := sc.Text()
+					switch {
+					case strings.HasPrefix(line, "stats "):
 						select {
-						case s.stats <- sc.Text():
+						case s.stats <- line:
+						default:
+						}
+					case strings.HasPrefix(line, "count "), strings.HasPrefix(line, "mem "):
+						select {
+						case s.replies <- line:
 						default:
 						}
 					}
