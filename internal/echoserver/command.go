@@ -8,14 +8,18 @@ import (
 )
 
 // Command prefixes; see the package documentation. They work on bytes, not
-// strings, so that looking at a large echoed message copies nothing.
+// strings, so that looking at a large echoed message copies nothing. The
+// parsers are exported because wsloop serve, an echo server on the public
+// Upgrader, speaks the same commands: one grammar, so that a test or a
+// script works against either server.
 var (
 	closeCommand = []byte("!close")
 	pingCommand  = []byte("!ping")
 )
 
-// parseClose recognizes "!close CODE" and "!close CODE REASON".
-func parseClose(p []byte) (code ws.StatusCode, reason string, ok bool) {
+// ParseClose recognizes "!close CODE" and "!close CODE REASON": CODE is
+// any number from 0 to 65535, REASON at most 123 bytes.
+func ParseClose(p []byte) (code uint16, reason string, ok bool) {
 	rest, ok := cutWord(p, closeCommand)
 	if !ok {
 		return 0, "", false
@@ -30,11 +34,11 @@ func parseClose(p []byte) (code ws.StatusCode, reason string, ok bool) {
 	if err != nil {
 		return 0, "", false
 	}
-	return ws.StatusCode(n), string(r), true
+	return uint16(n), string(r), true
 }
 
-// parsePing recognizes "!ping" and "!ping PAYLOAD".
-func parsePing(p []byte) (payload []byte, ok bool) {
+// ParsePing recognizes "!ping" and "!ping PAYLOAD" (at most 125 bytes).
+func ParsePing(p []byte) (payload []byte, ok bool) {
 	if bytes.Equal(p, pingCommand) {
 		return nil, true
 	}

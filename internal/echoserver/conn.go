@@ -163,13 +163,13 @@ func (c *session) control(hdr ws.Header, r io.Reader) error {
 // handle answers one data message: a command or an echo.
 func (c *session) handle(op ws.OpCode, p []byte) error {
 	if op == ws.OpText {
-		if code, reason, ok := parseClose(p); ok {
+		if code, reason, ok := ParseClose(p); ok {
 			return &shutdown{
-				body:   ws.NewCloseFrameBody(code, reason),
+				body:   ws.NewCloseFrameBody(ws.StatusCode(code), reason),
 				linger: lingerFrames,
 			}
 		}
-		if payload, ok := parsePing(p); ok {
+		if payload, ok := ParsePing(p); ok {
 			return c.write(ws.OpPing, payload)
 		}
 	}

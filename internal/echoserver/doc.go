@@ -1,5 +1,15 @@
-// Package echoserver is a small WebSocket echo server for the wsloop demo
-// and serve commands, the examples and the tests.
+// Package echoserver is a small WebSocket echo server for the examples and
+// the tests.
+//
+// It is written on gobwas/ws, not on the library's Upgrader, on purpose.
+// The client's tests need a peer that shares no code with what they test:
+// a mistake made the same way at both ends (framing, masking, deflate, the
+// closing handshake) would cancel out against the library's own server.
+// It also sends what the library's API refuses to, such as a close code a
+// server must not send ("!close 1005"), for the client's checks. And an
+// internal package does not import the root package: the root's own tests
+// could not use it. wsloop serve is the echo server on the Upgrader; it
+// speaks the same commands, parsed by ParseClose and ParsePing.
 //
 // Every text and binary message a client sends is sent back whole, with the
 // same type, however the client fragmented it. Pings are answered with pongs
