@@ -15,16 +15,6 @@ import (
 	"github.com/wsloop/websocket"
 )
 
-// stringsFlag collects a flag given several times, as -protocol is.
-type stringsFlag []string
-
-func (f *stringsFlag) String() string { return strings.Join(*f, ",") }
-
-func (f *stringsFlag) Set(s string) error {
-	*f = append(*f, s)
-	return nil
-}
-
 func connectCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wsloop connect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -37,12 +27,8 @@ func connectCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		fmt.Fprintln(stderr, "(binary ones as a hex dump). At the end of input it closes the connection normally.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitUsage
+	if code, ok := parseFlags(fs, args, 1); !ok {
+		return code
 	}
 	cfg := websocket.Config{Protocols: protocols, PingInterval: *pingInterval}
 	return connect(ctx, fs.Arg(0), cfg, stdin, stdout, stderr)

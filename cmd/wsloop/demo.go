@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/wsloop/websocket"
-	"github.com/wsloop/websocket/internal/echoserver"
 )
 
 // The demo's script: what it sends and what it expects back.
@@ -46,14 +45,10 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: wsloop demo")
-		fmt.Fprintln(stderr, "\nStarts the embedded echo server on 127.0.0.1 and runs one client against it, printing each event.")
+		fmt.Fprintln(stderr, "\nStarts an echo server on 127.0.0.1 and runs one client against it, printing each event.")
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return exitUsage
+	if code, ok := parseFlags(fs, args, 0); !ok {
+		return code
 	}
 	if err := demo(ctx, stdout); err != nil {
 		fmt.Fprintln(stderr, "wsloop demo:", err)
@@ -65,11 +60,17 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 // demo runs the demo, writing one line per step to w, and reports whether
 // the client saw exactly the expected sequence of events.
 func demo(ctx context.Context, w io.Writer) error {
-	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{Protocols: []string{demoProtocol}})
+	// The server is the library's too (the Upgrader, on a loop of its
+	// own), as wsloop serve runs it.
+	srv, err := startServer("127.0.0.1:0", serverOptions{Protocols: []string{demoProtocol}})
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), demoDeadline)
+		defer cancel()
+		srv.shutdown(ctx)
+	}()
 	fmt.Fprintf(w, "server  %s protocols=%s\n", srv.URL(), demoProtocol)
 
 	loop := websocket.NewEventLoop()

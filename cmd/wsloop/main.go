@@ -1,16 +1,17 @@
-// Command wsloop shows the wsloop WebSocket client at work and helps try it
-// out by hand.
+// Command wsloop shows the wsloop WebSocket library at work and helps try
+// it out by hand.
 //
 // Usage:
 //
 //	wsloop demo
-//	wsloop serve [-addr 127.0.0.1:8080] [-protocols a,b]
-//	wsloop connect [-protocol p]... URL
+//	wsloop serve [-addr 127.0.0.1:8080] [-broadcast] [-origin PATTERN]... [-protocol P]... [-no-compression] [-ping-interval D]
+//	wsloop connect [-protocol P]... [-ping-interval D] URL
 //
-// demo starts the embedded echo server and walks one client through a whole
-// connection, printing every event; serve runs that echo server until
-// interrupted; connect sends each line of standard input as a text message
-// and prints what comes back.
+// demo starts a server on 127.0.0.1 and walks one client through a whole
+// connection, printing every event; serve runs a server on the library's
+// Upgrader (echo, or broadcast to every client) until SIGINT or SIGTERM;
+// connect sends each line of standard input as a text message and prints
+// what comes back.
 package main
 
 import (
@@ -25,9 +26,12 @@ import (
 const usage = `usage: wsloop <command> [flags] [arguments]
 
 Commands:
-  demo                                  run a client against the embedded echo server, printing each event
-  serve [-addr ADDR] [-protocols a,b]   run the embedded echo server until interrupted
-  connect [-protocol p]... URL          send stdin lines as text messages, print what comes back
+  demo                        run a client against a server of its own, printing each event
+  serve [-addr ADDR] [-broadcast] [-origin PATTERN]... [-protocol P]...
+        [-no-compression] [-ping-interval D]
+                              run an echo (or broadcast) server until SIGINT or SIGTERM
+  connect [-protocol P]... [-ping-interval D] URL
+                              send stdin lines as text messages, print what comes back
 
 Run "wsloop <command> -h" for a command's flags.
 `
@@ -41,6 +45,7 @@ func main() {
 	// into its own orderly end (a closing handshake, a server shutdown);
 	// only after that do signals kill the process as usual.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop) // a second signal during the orderly end kills
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -62,7 +67,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return connectCommand(ctx, args[1:], stdin, stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stderr, usage)
-		return exitUsage
+		return 0 // asked for
 	default:
 		fmt.Fprintf(stderr, "wsloop: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage
