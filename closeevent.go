@@ -60,15 +60,22 @@ func clientCloseCode(code int) bool {
 	return false
 }
 
+// serverCloseCode reports whether a server may send code: 1000-1003,
+// 1007-1009 and 1011-1014 (1010 is the client's: an extension the server
+// did not agree to), and 3000-4999.
+func serverCloseCode(code int) bool {
+	return code != CloseMandatoryExtension && (clientCloseCode(code) || code >= CloseInternalError && code <= CloseBadGateway)
+}
+
 // checkCloseArgs validates CloseWith's arguments as the browser's close()
 // does, with RFC 6455's client codes: an InvalidAccessError for a code a
 // client may not send, a
 // SyntaxError for a reason longer than 123 bytes. A Go string can hold what
 // a JavaScript string cannot (bytes that are not UTF-8): that is a
 // SyntaxError too, since it cannot be sent.
-func checkCloseArgs(code int, reason string) error {
-	if !clientCloseCode(code) {
-		return &InvalidAccessError{Code: code}
+func checkCloseArgs(code int, reason string, server bool) error {
+	if server && !serverCloseCode(code) || !server && !clientCloseCode(code) {
+		return &InvalidAccessError{Code: code, Server: server}
 	}
 	if len(reason) > maxCloseReason {
 		return &SyntaxError{Msg: "close reason longer than 123 bytes of UTF-8"}

@@ -51,12 +51,16 @@ type SyntaxError struct {
 func (e *SyntaxError) Error() string { return "websocket: SyntaxError: " + e.Msg }
 
 // InvalidAccessError is the browser's InvalidAccessError: CloseWith was
-// given a code a client may not send (see CloseWith).
+// given a code the socket's end may not send (see CloseWith).
 type InvalidAccessError struct {
-	Code int
+	Code   int
+	Server bool // the socket is the server's end
 }
 
 func (e *InvalidAccessError) Error() string {
+	if e.Server {
+		return fmt.Sprintf("websocket: InvalidAccessError: close code %d is not one a server may send (1000-1003, 1007-1009, 1011-1014, 3000-4999)", e.Code)
+	}
 	return fmt.Sprintf("websocket: InvalidAccessError: close code %d is not one a client may send (1000-1003, 1007-1010, 3000-4999)", e.Code)
 }
 

@@ -214,7 +214,11 @@ func (ws *WebSocket) onCloseFrame(code uint16, reason string) {
 		ws.closeEv.Code = CloseNoStatus
 	}
 	if ws.ReadyState() == Open {
-		ws.logAt(slog.LevelDebug, "the server closes", "code", code, "reason", reason)
+		by := "the server closes"
+		if ws.up != nil {
+			by = "the client closes"
+		}
+		ws.logAt(slog.LevelDebug, by, "code", code, "reason", reason)
 	}
 	ws.mu.Lock()
 	if ws.ReadyState() == Open {

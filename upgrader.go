@@ -74,7 +74,9 @@ type Upgrader struct {
 	// MaxMessageSize, MaxBufferedAmount, BufferedAmountLowThreshold,
 	// MaxInboxSize, CloseTimeout, PingInterval, PongTimeout, IdleTimeout,
 	// ManualPong, StreamMessages and Logger are as in Config, for each
-	// socket. StreamMessages is for sockets made by Upgrade only.
+	// socket. StreamMessages is for sockets made by Upgrade only. The
+	// Logger also hears each refused request (info: status, reason, the
+	// client's address and the path).
 	MaxMessageSize             int64
 	MaxBufferedAmount          int
 	BufferedAmountLowThreshold int
@@ -113,6 +115,11 @@ func (e *UpgradeError) Error() string {
 // ErrShutdown is the reason of the 503 an Upgrader answers once Shutdown
 // has begun.
 var ErrShutdown = errors.New("websocket: the server is shutting down")
+
+// Check reports a field that cannot be used, as a *ConfigError, at once:
+// otherwise the first request finds it, and every request is answered
+// with 500.
+func (u *Upgrader) Check() error { return u.setup() }
 
 // setup checks the fields once.
 func (u *Upgrader) setup() error {
@@ -182,6 +189,9 @@ func (u *Upgrader) Handler(fn func(ws *WebSocket, r *http.Request)) http.Handler
 func (u *Upgrader) upgrade(w http.ResponseWriter, r *http.Request, blocking bool, fn func(*WebSocket, *http.Request)) (*WebSocket, error) {
 	if err := u.setup(); err != nil {
 		http.Error(w, "websocket: the server's Upgrader is misconfigured", http.StatusInternalServerError)
+		if u.Logger != nil {
+			u.Logger.Error("upgrade refused: the Upgrader is misconfigured", "error", err)
+		}
 		return nil, err
 	}
 	hs, err := upgrade.Check(r, &u.opts)
@@ -192,6 +202,7 @@ func (u *Upgrader) upgrade(w http.ResponseWriter, r *http.Request, blocking bool
 		var rf *upgrade.Refusal
 		if errors.As(err, &rf) {
 			rf.Write(w)
+			u.logRefusal(r, rf.Status, rf.Reason)
 			return nil, &UpgradeError{Status: rf.Status, Reason: rf.Reason}
 		}
 		return nil, err
@@ -199,9 +210,20 @@ func (u *Upgrader) upgrade(w http.ResponseWriter, r *http.Request, blocking bool
 	conn, leftover, err := upgrade.Accept(w, hs)
 	if err != nil {
 		u.leave()
+		if l := u.cfg.Logger; l != nil {
+			l.Warn("upgrade failed", "error", err, "remote", r.RemoteAddr, "path", r.URL.Path)
+		}
 		return nil, err
 	}
 	return u.open(conn, leftover, hs, r, blocking, fn), nil
+}
+
+// logRefusal tells the Logger of a refused request: info, as a refusal is
+// the server doing its job (a plain GET, a page of another origin).
+func (u *Upgrader) logRefusal(r *http.Request, status int, reason string) {
+	if l := u.cfg.Logger; l != nil {
+		l.Info("upgrade refused", "status", status, "reason", reason, "remote", r.RemoteAddr, "path", r.URL.Path)
+	}
 }
 
 // closing reports whether Shutdown has begun.

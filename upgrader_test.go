@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -491,4 +492,71 @@ func TestUpgraderTLS(t *testing.T) {
 	if u := <-urls; u != "wss"+strings.TrimPrefix(srv.URL, "https")+"/tls" {
 		t.Errorf("the server's socket's URL is %q", u)
 	}
+}
+
+// A server's socket may close with the server's codes (1011-1014), not
+// with the client's 1010; Check finds a bad field before any request; the
+// Logger hears a refusal.
+func TestUpgraderCodesCheckAndLog(t *testing.T) {
+	var logged strings.Builder
+	var logMu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, nil))
+	got := make(chan *websocket.WebSocket, 1)
+	up := &websocket.Upgrader{Loop: serverLoop(t), Logger: logger}
+	if err := up.Check(); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	srv := httptest.NewServer(up.Handler(func(ws *websocket.WebSocket, _ *http.Request) { got <- ws }))
+	defer srv.Close()
+	ctx := context.Background()
+	client, err := websocket.Dial(ctx, wsURL(srv, "/"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := <-got
+	var ia *websocket.InvalidAccessError
+	if err := ws.CloseWith(websocket.CloseMandatoryExtension, ""); !errors.As(err, &ia) || !ia.Server {
+		t.Errorf("a server's CloseWith(1010) = %v, want an InvalidAccessError", err)
+	}
+	if err := ws.CloseWith(websocket.CloseTryAgainLater, "busy"); err != nil {
+		t.Fatalf("a server's CloseWith(1013) = %v", err)
+	}
+	_, err = client.WaitForNextMessage(ctx)
+	var ce *websocket.ClosedError
+	if !errors.As(err, &ce) || ce.Event.Code != 1013 || ce.Event.Reason != "busy" || !ce.Event.WasClean {
+		t.Errorf("the client saw %v, want a clean close 1013", err)
+	}
+	if err := client.CloseWith(websocket.CloseInternalError, ""); !errors.As(err, &ia) || ia.Server {
+		t.Errorf("a client's CloseWith(1011) = %v, want an InvalidAccessError", err)
+	}
+
+	resp, err := http.Get(srv.URL + "/plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	logMu.Lock()
+	line := logged.String()
+	logMu.Unlock()
+	if !strings.Contains(line, "upgrade refused") || !strings.Contains(line, "status=426") || !strings.Contains(line, "path=/plain") {
+		t.Errorf("the log has no refusal of the plain GET:\n%s", line)
+	}
+
+	bad := &websocket.Upgrader{AllowedOrigins: []string{"example.org"}}
+	var cfgErr *websocket.ConfigError
+	if err := bad.Check(); !errors.As(err, &cfgErr) || cfgErr.Field != "AllowedOrigins" {
+		t.Errorf("Check of a pattern without scheme: %v", err)
+	}
+}
+
+// lockedWriter is an io.Writer shared by the server's loop and the test.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -442,10 +442,12 @@ func (ws *WebSocket) Close() error {
 // client send: 1000 (CloseNormal), 1001 (CloseGoingAway, say on SIGTERM),
 // 1002, 1003 and 1007-1010, or 3000-4999 (*InvalidAccessError otherwise).
 // A browser accepts only 1000 and 3000-4999: a ported program never uses
-// the others. reason is at most 123 bytes of UTF-8 (*SyntaxError
+// the others. A server's socket may send 1011-1014 (CloseInternalError,
+// CloseServiceRestart, CloseTryAgainLater, CloseBadGateway) too, and not
+// 1010, which is the client's. reason is at most 123 bytes of UTF-8 (*SyntaxError
 // otherwise).
 func (ws *WebSocket) CloseWith(code int, reason string) error {
-	if err := checkCloseArgs(code, reason); err != nil {
+	if err := checkCloseArgs(code, reason, ws.up != nil); err != nil {
 		return err
 	}
 	ws.close(uint16(code), reason)
