@@ -174,7 +174,7 @@ func TestParseClosePayload(t *testing.T) {
 }
 
 func TestFailureReasonsFitCloseFrame(t *testing.T) {
-	for _, r := range []string{reasonMasked, reasonRsv, reasonOpcode, reasonFragmentedControl,
+	for _, r := range []string{reasonMasked, reasonUnmasked, reasonRsv, reasonOpcode, reasonFragmentedControl,
 		reasonControlTooLong, reasonCloseOneByte, reasonLength, reasonNotMinimal, reasonContinuation,
 		reasonDataInFragmented, reasonCloseCode, reasonCloseUTF8, reasonUTF8,
 		reasonUTF8Truncated, reasonTooBig} {
