@@ -34,8 +34,10 @@ var clientPeers = []clientPeer{
 	{name: "Python", start: peers.PythonClient},
 }
 
-// forEachClient runs test for each client library, in parallel.
+// forEachClient runs test for each client library, in parallel with
+// each other and with the other parallel tests.
 func forEachClient(t *testing.T, test func(t *testing.T, p clientPeer)) {
+	t.Parallel()
 	for _, p := range clientPeers {
 		t.Run(p.name, func(t *testing.T) {
 			t.Parallel()

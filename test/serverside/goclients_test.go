@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"testing"
@@ -104,6 +105,11 @@ func (g *gorillaConn) write(binary bool, p []byte, piece int) error {
 	if err != nil {
 		return err
 	}
+	return writePieces(w, p, piece)
+}
+
+// writePieces writes p to w in Writes of piece bytes, and closes w.
+func writePieces(w io.WriteCloser, p []byte, piece int) error {
 	for len(p) > 0 {
 		n := min(piece, len(p))
 		if _, err := w.Write(p[:n]); err != nil {
@@ -166,14 +172,7 @@ func (c *coderConn) write(binary bool, p []byte, piece int) error {
 	if err != nil {
 		return err
 	}
-	for len(p) > 0 {
-		n := min(piece, len(p))
-		if _, err := w.Write(p[:n]); err != nil {
-			return err
-		}
-		p = p[n:]
-	}
-	return w.Close()
+	return writePieces(w, p, piece)
 }
 
 func (c *coderConn) read() (bool, []byte, error) {
@@ -223,6 +222,7 @@ func goServer(t *testing.T) (*websocket.Upgrader, *echoer, string) {
 // Echo of every kind of message, fragmented by the client too, pings both
 // ways, in each of the client's compression modes, then its close.
 func TestGoClientEcho(t *testing.T) {
+	t.Parallel()
 	for _, gc := range goClients() {
 		t.Run(gc.name, func(t *testing.T) {
 			t.Parallel()
@@ -326,6 +326,7 @@ func TestGoClientEcho(t *testing.T) {
 // The server closes, with CloseWith and with Shutdown: the client sees
 // the code and reason, the server its answer, clean.
 func TestGoClientServerCloses(t *testing.T) {
+	t.Parallel()
 	for _, gc := range goClients() {
 		for _, shutdown := range []bool{false, true} {
 			name := gc.name + "/CloseWith"

@@ -1,0 +1,111 @@
+package serverside_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	websocket "github.com/wsloop/websocket"
+	"github.com/wsloop/websocket/test/internal/peers"
+)
+
+// loadSockets is how many sockets TestLoad holds at once.
+const loadSockets = 500
+
+// 500 Node clients through one Upgrader: each echoes the server's hello
+// and a broadcast to all; Shutdown closes every one with 1001, which each
+// client sees, clean; then the loop holds no socket, and the process's
+// goroutines and descriptors are what they were before the clients came.
+// It counts the whole process's, so it is not parallel: Go runs it before
+// the parallel tests start.
+func TestLoad(t *testing.T) {
+	loop := startLoop(t)
+	up := &websocket.Upgrader{Loop: loop}
+	echoes := make(chan string, 2*loadSockets)
+	closes := make(chan websocket.CloseEvent, loadSockets)
+	srv := httptestServer(t, up.Handler(func(ws *websocket.WebSocket, _ *http.Request) {
+		ws.OnMessage = func(m websocket.MessageEvent) { echoes <- m.Text() }
+		ws.OnClose = func(e websocket.CloseEvent) { closes <- e }
+		ws.SendText("hello")
+	}))
+	// The loop takes its poller once it runs: a task run is a turn.
+	turned := make(chan struct{})
+	loop.Post(func() { close(turned) })
+	await(t, turned, "a turn of the server's loop")
+	goroutines, fds := runtime.NumGoroutine(), openFDs(t)
+
+	cl := peers.NodeClient(t, wsURL(srv, "/load"), peers.ClientOptions{Count: loadSockets})
+	for range loadSockets {
+		if e := cl.Next(t, bound); e.Event != "open" {
+			t.Fatalf("a client's event: %+v", e)
+		}
+	}
+	for range loadSockets {
+		if m := await(t, echoes, "the clients' echoes"); m != "hello" {
+			t.Fatalf("echo %q", m)
+		}
+	}
+	socks := loop.Sockets()
+	if len(socks) != loadSockets {
+		t.Fatalf("%d sockets on the server's loop, want %d", len(socks), loadSockets)
+	}
+	// The count is not blind: each connection holds a descriptor here.
+	if f := openFDs(t); f < fds+loadSockets {
+		t.Fatalf("%d descriptors with %d sockets open, %d before", f, loadSockets, fds)
+	}
+	if skipped := websocket.BroadcastText(socks, "to all"); skipped != nil {
+		t.Fatalf("the broadcast skipped %d sockets: %v", len(skipped), skipped[0].Err)
+	}
+	for range loadSockets {
+		if m := await(t, echoes, "the broadcast's echoes"); m != "to all" {
+			t.Fatalf("echo %q", m)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	start := time.Now()
+	if err := up.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	t.Logf("Shutdown of %d sockets: %v", loadSockets, time.Since(start).Round(time.Millisecond))
+	if n := len(loop.Sockets()); n != 0 {
+		t.Errorf("%d sockets on the loop after Shutdown", n)
+	}
+	for range loadSockets {
+		if e := await(t, closes, "the server's close events"); e.Code != 1001 || !e.WasClean {
+			t.Fatalf("a server socket's close: %+v", e)
+		}
+		if e := cl.Next(t, bound); e.Event != "close" || e.Code != 1001 || e.Reason != "going away" || !e.Clean {
+			t.Fatalf("a client's close: %+v", e)
+		}
+	}
+	await(t, cl.Exited(), "the client process's end")
+
+	// What the connections held is released as they end; the wait is
+	// bounded, and reaching it is the failure.
+	deadline := time.Now().Add(bound)
+	for {
+		g, f := runtime.NumGoroutine(), openFDs(t)
+		if g <= goroutines && f <= fds {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Shutdown: %d goroutines (%d before the clients), %d descriptors (%d before)", g, goroutines, f, fds)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// openFDs counts the process's open descriptors.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("descriptors not countable here: %v", err)
+	}
+	return len(entries)
+}
