@@ -89,11 +89,11 @@ func (c *Conn) CarryOver(next *Conn) (carried, lost int, interrupted bool) {
 // appendFrame appends a frame with first byte b0 (FIN and opcode) and
 // payload p, masked with a new key in the client role.
 func (c *Conn) appendFrame(dst []byte, b0 byte, p []byte) []byte {
-	key, masked := c.frameKey()
-	hs := frameHeaderSize(len(p), masked)
+	key, mask := c.frameKey()
+	hs := frameHeaderSize(len(p), mask != 0)
 	l := len(dst)
 	dst = slices.Grow(dst, hs+len(p))[:l+hs]
-	putHeader(dst[l:], b0, len(p), masked, key)
+	putHeader(dst[l:], b0, len(p), mask, key)
 	dst = append(dst, p...)
 	c.maskOut(dst[l+hs:], key)
 	return dst

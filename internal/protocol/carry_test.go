@@ -77,7 +77,7 @@ func frameMasked(fin bool, op ws.OpCode, s string) []byte {
 	}
 	hs := frameHeaderSize(len(s), true)
 	b := make([]byte, hs+len(s))
-	putHeader(b, b0, len(s), true, [4]byte{1, 2, 3, 4})
+	putHeader(b, b0, len(s), bitMask, [4]byte{1, 2, 3, 4})
 	copy(b[hs:], s)
 	ws.Cipher(b[hs:], [4]byte{1, 2, 3, 4}, 0)
 	return b

@@ -319,7 +319,7 @@ func (p *FlatePool) putWriter(w *flate.Writer, bits int) {
 func (d *deflateState) inflateFrame(frame []byte, h int) ([]byte, bool) {
 	p := append([]byte(nil), frame[h:]...)
 	if frame[1]&bitMask != 0 {
-		ws.Cipher(p, [4]byte(frame[h-4:h]), 0)
+		ws.Cipher(p, headerKey(frame[:h]), 0)
 	}
 	out, e := inflateWith(d.cfg.Pool, p, nil, math.MaxInt64-1)
 	return out, e == nil

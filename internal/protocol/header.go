@@ -37,34 +37,46 @@ const maxHeader = 14
 
 // headerSize returns the length of a header from its second byte.
 func headerSize(b1 byte) int {
-	n := 2 + 4*int(b1>>7) // the masking key follows the length
-	switch b1 & bitsLen7 {
-	case len7Ext16:
-		return n + 2
-	case len7Ext64:
-		return n + 8
-	}
-	return n
+	return int(headerSizes[b1])
 }
 
+// headerSizes is headerSize for every second byte, so that a header's
+// length, worked out on the path of every frame, costs one load rather
+// than branches on the length field and on the mask bit.
+var headerSizes = func() (t [256]uint8) {
+	for b1 := range t {
+		n := 2
+		switch b1 & bitsLen7 {
+		case len7Ext16:
+			n += 2
+		case len7Ext64:
+			n += 8
+		}
+		if b1&bitMask != 0 {
+			n += 4 // the masking key follows the length
+		}
+		t[b1] = uint8(n)
+	}
+	return t
+}()
+
 // decodeHeader decodes a complete header of headerSize(b[1]) bytes whose
-// first two bytes already passed checkStart. A length not in its minimal
-// encoding (RFC 6455 5.2: "the minimal number of bytes MUST be used")
-// fails the connection with 1002, as Chromium does.
+// first two bytes already passed checkStart, but for the masking key,
+// which is its last four bytes when it has one (headerKey). A length not
+// in its minimal encoding (RFC 6455 5.2: "the minimal number of bytes MUST
+// be used") fails the connection with 1002, as Chromium does.
 func decodeHeader(b []byte) (ws.Header, *Error) {
 	h := ws.Header{
 		Fin:    b[0]&bitFin != 0,
 		Rsv:    (b[0] & bitsRsv) >> 4,
 		OpCode: ws.OpCode(b[0] & bitsOp),
 	}
-	i := 2 // where the masking key, if any, begins
 	switch l := b[1] & bitsLen7; l {
 	case len7Ext16:
 		h.Length = int64(binary.BigEndian.Uint16(b[2:]))
 		if h.Length <= len7Max {
 			return h, newError(codeProtocolError, reasonNotMinimal)
 		}
-		i = 4
 	case len7Ext64:
 		u := binary.BigEndian.Uint64(b[2:])
 		if u>>63 != 0 {
@@ -74,47 +86,46 @@ func decodeHeader(b []byte) (ws.Header, *Error) {
 			return h, newError(codeProtocolError, reasonNotMinimal)
 		}
 		h.Length = int64(u)
-		i = 10
 	default:
 		h.Length = int64(l)
-	}
-	if b[1]&bitMask != 0 {
-		h.Masked, h.Mask = true, [4]byte(b[i:i+4])
 	}
 	return h, nil
 }
 
+// headerKey is the masking key of b, a whole masked header: its last four
+// bytes.
+func headerKey(b []byte) [4]byte {
+	return [4]byte(b[len(b)-4:])
+}
+
 // putHeader encodes the header of a frame with first byte b0 (FIN, RSV1,
-// opcode) and an n-byte payload into b, which must have room for
-// frameHeaderSize(n, masked) bytes, and returns the header's length. key
-// is written only when masked.
-func putHeader(b []byte, b0 byte, n int, masked bool, key [4]byte) int {
+// opcode), an n-byte payload and the mask bit given (bitMask or 0) into b,
+// which must have room for frameHeaderSize(n, mask != 0) bytes, followed
+// by key when masked, and returns the header's length.
+func putHeader(b []byte, b0 byte, n int, mask byte, key [4]byte) int {
 	b[0] = b0
-	var m byte
-	if masked {
-		m = bitMask
-	}
 	i := 2
 	switch {
 	case n <= len7Max:
-		b[1] = m | byte(n)
+		b[1] = mask | byte(n)
 	case n <= 0xffff:
-		b[1] = m | len7Ext16
+		b[1] = mask | len7Ext16
 		binary.BigEndian.PutUint16(b[2:], uint16(n))
 		i = 4
 	default:
-		b[1] = m | len7Ext64
+		b[1] = mask | len7Ext64
 		binary.BigEndian.PutUint64(b[2:], uint64(n))
 		i = 10
 	}
-	if !masked {
-		return i
+	if mask != 0 {
+		*(*[4]byte)(b[i:]) = key
+		i += 4
 	}
-	copy(b[i:i+4], key[:])
-	return i + 4
+	return i
 }
 
-// frameHeaderSize is the length of the header putHeader writes.
+// frameHeaderSize is the length of a header with a length field for an
+// n-byte payload and, when masked, a masking key.
 func frameHeaderSize(n int, masked bool) int {
 	return ws.HeaderSize(ws.Header{Length: int64(n), Masked: masked})
 }
@@ -125,13 +136,13 @@ func frameHeaderSize(n int, masked bool) int {
 // message data (as opposed to a control frame).
 func parseHeader(b []byte) (hdr, payload int, data bool) {
 	data = ws.OpCode(b[0] & bitsOp).IsData()
-	key := 4 * int(b[1]>>7)
+	hdr = headerSize(b[1])
 	switch l := b[1] & bitsLen7; l {
 	case len7Ext16:
-		return 4 + key, int(binary.BigEndian.Uint16(b[2:])), data
+		return hdr, int(binary.BigEndian.Uint16(b[2:])), data
 	case len7Ext64:
-		return 10 + key, int(binary.BigEndian.Uint64(b[2:])), data
+		return hdr, int(binary.BigEndian.Uint64(b[2:])), data
 	default:
-		return 2 + key, int(l), data
+		return hdr, int(l), data
 	}
 }

@@ -88,8 +88,8 @@ func (c *Conn) TakeMessage(p []byte) (ev Event, n int, ok bool) {
 	payload := p[hn : hn+int(h.Length)]
 	data := bufpool.Get(len(payload))
 	copy(data, payload)
-	if h.Masked {
-		ws.Cipher(data, h.Mask, 0)
+	if p[1]&bitMask != 0 {
+		ws.Cipher(data, headerKey(p[:hn]), 0)
 	}
 	if op == ws.OpText {
 		var v utf8Validator
@@ -159,7 +159,9 @@ func (c *Conn) startFrame(hb, p []byte) ([]byte, *Error) {
 		}
 	}
 	c.frameOp, c.frameFin, c.remaining, c.inPayload = h.OpCode, h.Fin, h.Length, true
-	c.key, c.keyPos = h.Mask, 0
+	if c.server {
+		c.key, c.keyPos = headerKey(hb), 0
+	}
 	if len(p) == 0 && c.remaining > 0 {
 		return p, nil
 	}

@@ -34,13 +34,13 @@ func (c *Conn) unmask(b []byte) {
 }
 
 // frameKey returns the masking key of the next frame this end sends, and
-// whether it is masked at all: a client masks each frame with a fresh key
+// the mask bit of its header: a client masks each frame with a fresh key
 // (see mask.go), a server none.
-func (c *Conn) frameKey() (key [4]byte, masked bool) {
+func (c *Conn) frameKey() (key [4]byte, mask byte) {
 	if c.server {
-		return key, false
+		return key, 0
 	}
-	return newMaskKey(), true
+	return newMaskKey(), bitMask
 }
 
 // maskOut masks b, the payload of a frame this end sends with key, in

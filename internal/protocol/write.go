@@ -126,13 +126,13 @@ func (c *Conn) queueClose(code uint16, reason string) {
 // reallocate. The caller appends exactly n payload bytes and then calls
 // endFrame with the returned payload offset and key.
 func (c *Conn) beginFrame(b0 byte, n int) (start int, key [4]byte) {
-	key, masked := c.frameKey()
-	hs := frameHeaderSize(n, masked)
+	key, mask := c.frameKey()
+	hs := frameHeaderSize(n, mask != 0)
 	c.reserve(hs + n)
 	c.pongLen = 0 // the frame at the end is no longer a replaceable pong
 	l := len(c.out)
 	c.out = c.out[:l+hs]
-	putHeader(c.out[l:], b0, n, masked, key)
+	putHeader(c.out[l:], b0, n, mask, key)
 	return l + hs, key
 }
 
