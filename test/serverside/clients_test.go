@@ -266,6 +266,10 @@ func TestClientEcho(t *testing.T) {
 		if e := clientClose(t, cl); e.Code != 4000 || e.Reason != "reason ✓" || !e.Clean {
 			t.Errorf("the client's close: %+v", e)
 		}
+		// (TestRegistryAfterBlockingClose shows the socket may still be
+		// there when the blocking call returns: a turn of the loop later
+		// it must be gone.)
+		turn(t, up.Loop)
 		if n := len(up.Loop.Sockets()); n != 0 {
 			t.Errorf("%d sockets left on the server's loop", n)
 		}

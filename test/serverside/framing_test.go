@@ -340,9 +340,7 @@ func readBy(t *testing.T, s *session, n uint64) {
 		if turns == 100000 {
 			t.Fatalf("the server has read %d bytes after %d turns of its loop, want %d", s.ws.Stats().BytesIn, turns, n)
 		}
-		turned := make(chan struct{})
-		s.ws.Loop().Post(func() { close(turned) })
-		await(t, turned, "a turn of the server's loop")
+		turn(t, s.ws.Loop())
 	}
 	if got := s.ws.Stats().BytesIn; got != n {
 		t.Fatalf("the server has read %d bytes, want %d", got, n)

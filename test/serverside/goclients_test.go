@@ -210,12 +210,18 @@ func (c *coderConn) end() {
 	c.cancel()
 }
 
-// goServer is an echoer behind an Upgrader on a server of its own.
+// goServer is an echoer behind an Upgrader on a server of its own, whose
+// HTTP handler sets a cookie and a header of its own before the upgrade.
 func goServer(t *testing.T) (*websocket.Upgrader, *echoer, string) {
 	t.Helper()
 	up := &websocket.Upgrader{Loop: startLoop(t), Protocols: []string{"chat.v2", "chat.v1"}}
 	e := newEchoer()
-	srv := httptestServer(t, up.Handler(e.handle))
+	h := up.Handler(e.handle)
+	srv := httptestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: "s1"})
+		w.Header().Set("X-Served-By", "serverside")
+		h.ServeHTTP(w, r)
+	}))
 	return up, e, wsURL(srv, "/go")
 }
 
@@ -235,6 +241,10 @@ func TestGoClientEcho(t *testing.T) {
 			}
 			if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != "chat.v2" {
 				t.Errorf("protocol %q", got)
+			}
+			// The handler's own headers are in the 101.
+			if resp.Header.Get("Set-Cookie") != "session=s1" || resp.Header.Get("X-Served-By") != "serverside" {
+				t.Errorf("the 101's header: %v", resp.Header)
 			}
 			rng := rand.New(rand.NewPCG(5, 6))
 			echo := func(binary bool, p []byte, piece int) {
@@ -316,6 +326,7 @@ func TestGoClientEcho(t *testing.T) {
 			if ev := s.closed(t); ev.Code != 4000 || ev.Reason != "client bye" || !ev.WasClean || len(s.errs) > 0 {
 				t.Errorf("the server's close: %+v, errors %v", ev, s.errs)
 			}
+			turn(t, up.Loop) // the close event's task ends with the socket gone
 			if n := len(up.Loop.Sockets()); n != 0 {
 				t.Errorf("%d sockets left on the server's loop", n)
 			}
@@ -368,5 +379,40 @@ func TestGoClientServerCloses(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// SelectProtocol decides instead of Protocols: here the client's first
+// choice. One that the client did not offer refuses the request with 500.
+func TestGoClientSelectProtocol(t *testing.T) {
+	t.Parallel()
+	loop := startLoop(t)
+	for _, c := range []struct {
+		pick   func([]string) string
+		want   string
+		status int
+	}{
+		{func(offered []string) string { return offered[0] }, "chat.v1", 101},
+		{func([]string) string { return "" }, "", 101},
+		{func([]string) string { return "chat.v9" }, "", 500},
+	} {
+		up := &websocket.Upgrader{Loop: loop, SelectProtocol: func(_ *http.Request, offered []string) string { return c.pick(offered) }}
+		e := newEchoer()
+		srv := httptestServer(t, up.Handler(e.handle))
+		d := gorilla.Dialer{Subprotocols: []string{"chat.v1", "chat.v2"}, HandshakeTimeout: bound}
+		conn, resp, err := d.Dial(wsURL(srv, "/"), nil)
+		if resp == nil || resp.StatusCode != c.status {
+			t.Fatalf("response %v, %v; want status %d", resp, err, c.status)
+		}
+		if conn == nil {
+			continue
+		}
+		if got := conn.Subprotocol(); got != c.want {
+			t.Errorf("protocol %q, want %q", got, c.want)
+		}
+		if s := e.next(t); s.ws.Protocol() != c.want {
+			t.Errorf("the server's socket's protocol %q, want %q", s.ws.Protocol(), c.want)
+		}
+		conn.Close()
 	}
 }

@@ -36,6 +36,15 @@ func startLoop(t *testing.T) *websocket.EventLoop {
 	return loop
 }
 
+// turn waits for a turn of loop: a task posted now runs after the task
+// running, and after the I/O the loop had been told of.
+func turn(t testing.TB, loop *websocket.EventLoop) {
+	t.Helper()
+	turned := make(chan struct{})
+	loop.Post(func() { close(turned) })
+	await(t, turned, "a turn of the server's loop")
+}
+
 // httptestServer serves h until the test ends.
 func httptestServer(t *testing.T, h http.Handler) *httptest.Server {
 	t.Helper()

@@ -32,9 +32,7 @@ func TestLoad(t *testing.T) {
 		ws.SendText("hello")
 	}))
 	// The loop takes its poller once it runs: a task run is a turn.
-	turned := make(chan struct{})
-	loop.Post(func() { close(turned) })
-	await(t, turned, "a turn of the server's loop")
+	turn(t, loop)
 	goroutines, fds := runtime.NumGoroutine(), openFDs(t)
 
 	cl := peers.NodeClient(t, wsURL(srv, "/load"), peers.ClientOptions{Count: loadSockets})

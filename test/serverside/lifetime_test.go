@@ -1,0 +1,215 @@
+package serverside_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	gorilla "github.com/gorilla/websocket"
+
+	websocket "github.com/wsloop/websocket"
+	"github.com/wsloop/websocket/test/internal/peers"
+)
+
+// What keeps a server's sockets going, and what ends them: keepalive,
+// Shutdown's deadline, and Broadcast past a client that does not read.
+
+// Keepalive on the server's sockets: a client that answers pings stays
+// open through many intervals; one that is silent is found dead, gets a
+// close 1011 and the end of TCP, and its socket fires a *KeepaliveError.
+func TestServerKeepalive(t *testing.T) {
+	t.Parallel()
+	const interval, timeout = 100 * time.Millisecond, 500 * time.Millisecond
+	up := &websocket.Upgrader{Loop: startLoop(t), PingInterval: interval, PongTimeout: timeout}
+
+	t.Run("Python answers", func(t *testing.T) {
+		t.Parallel()
+		cl, _, d, _ := connect(t, clientPeers[1], up, peers.ClientOptions{})
+		// Five pongs in a row, with no close between: a second and a
+		// half of pings answered, longer than PongTimeout.
+		for i := 0; i < 5; {
+			e, err := d.recv()
+			if err != nil {
+				t.Fatalf("after %d pongs: %v", i, err)
+			}
+			if _, ok := e.(websocket.PongEvent); ok {
+				i++
+			}
+		}
+		d.command("!close 1000")
+		if ev := d.closed(); ev.Code != 1000 || !ev.WasClean {
+			t.Errorf("the server's close: %+v", ev)
+		}
+		clientClose(t, cl)
+	})
+
+	t.Run("silent client", func(t *testing.T) {
+		t.Parallel()
+		e := newEchoer()
+		srv := httptestServer(t, up.Handler(e.handle))
+		c := dialRaw(t, srv, "/", "")
+		s := e.next(t)
+		start := time.Now()
+		pings := 0
+		for {
+			f := c.read()
+			if f.op == opPing {
+				pings++
+				continue
+			}
+			if f.op != opClose || len(f.payload) < 2 || f.payload[0] != 0x03 || f.payload[1] != 0xf3 { // 1011
+				t.Fatalf("opcode %d %q, want pings then close 1011", f.op, f.payload)
+			}
+			break
+		}
+		c.expectEnd()
+		silence := time.Since(start)
+		ev := s.closed(t)
+		var ke *websocket.KeepaliveError
+		if ev.Code != 1006 || len(s.errs) != 1 || !errors.As(s.errs[0], &ke) || pings == 0 {
+			t.Errorf("the server's socket: close %+v, errors %v, after %d pings", ev, s.errs, pings)
+		}
+		if silence < timeout {
+			t.Errorf("found dead after %v of silence, before PongTimeout %v", silence, timeout)
+		}
+	})
+}
+
+// Shutdown waits for the closing handshakes it starts until ctx ends,
+// then drops the connections left and returns ctx's error: a client that
+// answers is closed cleanly, one that does not is cut off.
+func TestShutdownDeadline(t *testing.T) {
+	t.Parallel()
+	loop := startLoop(t)
+	// The sockets' own CloseTimeout is long: only ctx ends the wait.
+	up := &websocket.Upgrader{Loop: loop, CloseTimeout: time.Minute}
+	e := newEchoer()
+	srv := httptestServer(t, up.Handler(e.handle))
+	mute := dialRaw(t, srv, "/", "")
+	muteSession := e.next(t)
+	g, _, err := gorilla.DefaultDialer.Dial(wsURL(srv, "/"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	goodSession := e.next(t)
+	goodRead := make(chan error, 1)
+	go func() {
+		_, _, err := g.ReadMessage() // answers the close, as gorilla does
+		g.Close()
+		goodRead <- err
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := up.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v, want the deadline's error", err)
+	}
+	if err := await(t, goodRead, "gorilla's read"); !gorilla.IsCloseError(err, 1001) {
+		t.Errorf("gorilla read %v, want close 1001", err)
+	}
+	if ev := goodSession.closed(t); ev.Code != 1001 || !ev.WasClean {
+		t.Errorf("the answering client's socket: %+v", ev)
+	}
+	// The mute client got the close frame, then the end of TCP.
+	mute.expectClose(1001)
+	var ne net.Error
+	if _, err := mute.br.ReadByte(); err == nil {
+		t.Error("the server sent more after its close frame")
+	} else if errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("the mute client's connection was not ended: %v", err)
+	}
+	if ev := muteSession.closed(t); ev.Code != 1006 || ev.WasClean {
+		t.Errorf("the mute client's socket: %+v, want 1006", ev)
+	}
+	// The close event's task ends with the socket gone from the loop.
+	turn(t, loop)
+	if n := len(loop.Sockets()); n != 0 {
+		t.Errorf("%d sockets left on the loop", n)
+	}
+}
+
+// Broadcast never waits for a client: one that reads nothing is skipped
+// with ErrBufferFull once its backlog would pass MaxBufferedAmount, while
+// one that reads gets every message, in order.
+func TestBroadcastSlowClient(t *testing.T) {
+	t.Parallel()
+	loop := startLoop(t)
+	up := &websocket.Upgrader{Loop: loop, MaxBufferedAmount: 256 << 10, NoCompression: true}
+	e := newEchoer()
+	srv := httptestServer(t, up.Handler(e.handle))
+	dialRaw(t, srv, "/", "") // it reads nothing
+	slowSession := e.next(t)
+	g, _, err := gorilla.DefaultDialer.Dial(wsURL(srv, "/"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	fastSession := e.next(t)
+	g.SetReadDeadline(time.Now().Add(bound))
+
+	msg := make([]byte, 64<<10)
+	socks := []*websocket.WebSocket{slowSession.ws, fastSession.ws}
+	sent := 0
+	var skipped []websocket.Skipped
+	// The slow client's kernel buffers take megabytes before its
+	// backlog grows; the fast one is read meanwhile.
+	for ; sent < 1024 && skipped == nil; sent++ {
+		msg[0], msg[1] = byte(sent>>8), byte(sent)
+		skipped = websocket.Broadcast(socks, msg)
+		_, p, err := g.ReadMessage()
+		if err != nil || p[0] != byte(sent>>8) || p[1] != byte(sent) {
+			t.Fatalf("the reading client's message %d: %v", sent, err)
+		}
+	}
+	if len(skipped) != 1 || skipped[0].Socket != slowSession.ws || !errors.Is(skipped[0].Err, websocket.ErrBufferFull) {
+		t.Fatalf("after %d broadcasts of 64 KiB, skipped %v; want the slow client alone, ErrBufferFull", sent, skipped)
+	}
+	// The one that reads had the last message too: it was not skipped.
+	if b := slowSession.ws.BufferedAmount(); b > up.MaxBufferedAmount {
+		t.Errorf("the slow client's backlog is %d, past MaxBufferedAmount", b)
+	}
+	t.Logf("the slow client skipped at broadcast %d", sent)
+}
+
+// A socket made by Upgrade, once its blocking CloseWith has returned (it
+// waits "until nothing of it is left on its loop"), or once
+// WaitForNextMessage has reported the close ("once it is gone from its
+// loop"), is gone from the loop's registry: Socket(id) is nil. The socket
+// is signalled released before it is removed from the registry, so the
+// program may find it there still; repeated until it shows, or 300 times.
+func TestRegistryAfterBlockingClose(t *testing.T) {
+	t.Parallel()
+	loop := startLoop(t)
+	up := &websocket.Upgrader{Loop: loop}
+	srv, socks := upgradeServer(t, up)
+	for i := range 300 {
+		g, _, err := gorilla.DefaultDialer.Dial(wsURL(srv, "/"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := make(chan error, 1)
+		go func() {
+			_, _, err := g.ReadMessage() // answers the close
+			g.Close()
+			read <- err
+		}()
+		ws := await(t, socks, "the server's socket").ws
+		how := "CloseWith"
+		if i%2 == 0 {
+			ws.CloseWith(1000, "")
+		} else {
+			how = "WaitForNextMessage's ClosedError"
+			g.WriteMessage(gorilla.CloseMessage, gorilla.FormatCloseMessage(1000, ""))
+			if _, err := ws.WaitForNextMessage(context.Background()); !errors.Is(err, websocket.ErrClosed) {
+				t.Fatalf("WaitForNextMessage: %v", err)
+			}
+		}
+		if loop.Socket(ws.ID()) != nil {
+			t.Fatalf("connection %d: after %s returned, the loop's Socket(%d) still finds the socket", i, how, ws.ID())
+		}
+		await(t, read, "gorilla's read")
+	}
+}
