@@ -6,12 +6,14 @@
 //	wsloop demo
 //	wsloop serve [-addr 127.0.0.1:8080] [-broadcast] [-origin PATTERN]... [-protocol P]... [-no-compression] [-ping-interval D]
 //	wsloop connect [-protocol P]... [-ping-interval D] URL
+//	wsloop bench [-n 100] [-loops N] [-size 64] [-rate R] [-duration 10s] [-binary] [-json] [-allow-remote] URL
 //
 // demo starts a server on 127.0.0.1 and walks one client through a whole
 // connection, printing every event; serve runs a server on the library's
 // Upgrader (echo, or broadcast to every client) until SIGINT or SIGTERM;
 // connect sends each line of standard input as a text message and prints
-// what comes back.
+// what comes back; bench loads an echo server on this machine with many
+// sockets and reports throughput and latency.
 package main
 
 import (
@@ -32,6 +34,9 @@ Commands:
                               run an echo (or broadcast) server until SIGINT or SIGTERM
   connect [-protocol P]... [-ping-interval D] URL
                               send stdin lines as text messages, print what comes back
+  bench [-n 100] [-loops N] [-size 64] [-rate R] [-duration 10s] [-binary] [-json]
+        [-allow-remote] URL
+                              load an echo server on this machine: messages/s, latency
 
 Run "wsloop <command> -h" for a command's flags.
 `
@@ -65,6 +70,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return serveCommand(ctx, args[1:], stdout, stderr)
 	case "connect":
 		return connectCommand(ctx, args[1:], stdin, stdout, stderr)
+	case "bench":
+		return benchCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stderr, usage)
 		return 0 // asked for
