@@ -99,7 +99,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer, env ben
 	fs.SetOutput(stderr)
 	var f benchFlags
 	fs.IntVar(&f.sockets, "n", 100, "`sockets` in all")
-	fs.IntVar(&f.loops, "loops", runtime.GOMAXPROCS(0), "event `loops`, one goroutine each; the sockets are spread over them round-robin (default: one per core)")
+	fs.IntVar(&f.loops, "loops", runtime.GOMAXPROCS(0), "event `loops`, one goroutine each, the sockets spread over them round-robin; one per core by default")
 	fs.IntVar(&f.size, "size", 64, "message size in `bytes`")
 	fs.Float64Var(&f.rate, "rate", 0, "`messages/s` each socket sends; 0: each sends the next as soon as the last is echoed, one in flight")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long the sockets send, once all have opened")
