@@ -142,11 +142,44 @@ type benchConn struct {
 	closed    bool   // its close event has fired
 	settled   bool   // its dial's outcome is reported
 	lastErr   string // its error event's, for the close that follows
-	// inflight holds the send times of the messages not yet echoed,
-	// oldest first from head: an echo server answers in order, as TCP
-	// delivers, so the next echo is of the oldest.
-	inflight []time.Duration
-	head     int
+	// inflight holds the send times of the messages not yet echoed:
+	// an echo server answers in order, as TCP delivers, so the next echo
+	// is of the oldest.
+	inflight stampQueue
+}
+
+// stampQueue is a FIFO of time stamps that reuses its array: at a rate,
+// a socket may never be without a message in flight, and a queue that
+// only appended would grow with every message of the run.
+type stampQueue struct {
+	s    []time.Duration
+	head int
+}
+
+func (q *stampQueue) len() int { return len(q.s) - q.head }
+
+func (q *stampQueue) push(d time.Duration) {
+	// Once the taken half is the larger, move the rest to the front:
+	// each stamp is moved at most once on average.
+	if q.head > 0 && 2*q.head >= len(q.s) {
+		n := copy(q.s, q.s[q.head:])
+		q.s, q.head = q.s[:n], 0
+	}
+	q.s = append(q.s, d)
+}
+
+// pop takes the oldest stamp; the queue must not be empty.
+func (q *stampQueue) pop() time.Duration {
+	d := q.s[q.head]
+	q.head++
+	return d
+}
+
+// clear empties the queue and returns how many stamps it held.
+func (q *stampQueue) clear() int {
+	n := q.len()
+	q.s, q.head = q.s[:0], 0
+	return n
 }
 
 // create makes a socket on the loop: a task posted by the coordinator,
@@ -199,8 +232,6 @@ func (c *benchConn) onOpen(websocket.OpenEvent) {
 	}
 }
 
-func (c *benchConn) pending() int { return len(c.inflight) - c.head }
-
 // send sends the run's message and stamps it in flight.
 func (c *benchConn) send() {
 	lp := c.lp
@@ -215,10 +246,7 @@ func (c *benchConn) send() {
 		lp.fail(&lp.errs.Send, fmt.Sprintf("send: %v", err))
 		return
 	}
-	if c.head == len(c.inflight) { // empty: start over at the front
-		c.inflight, c.head = c.inflight[:0], 0
-	}
-	c.inflight = append(c.inflight, stamp)
+	c.inflight.push(stamp)
 	lp.sent++
 }
 
@@ -226,12 +254,11 @@ func (c *benchConn) onMessage(m websocket.MessageEvent) {
 	lp := c.lp
 	at := lp.now()
 	defer m.Release() // nothing of the message is kept
-	if c.pending() == 0 {
+	if c.inflight.len() == 0 {
 		lp.fail(&lp.errs.Mismatch, fmt.Sprintf("socket %d: a message of %d bytes with none in flight", c.ws.ID(), len(m.Data)))
 		return
 	}
-	sentAt := c.inflight[c.head]
-	c.head++
+	sentAt := c.inflight.pop()
 	if !lp.isEcho(m) {
 		lp.fail(&lp.errs.Mismatch, fmt.Sprintf("socket %d: an echo of %d bytes (binary %t) unlike the %d-byte message sent", c.ws.ID(), len(m.Data), m.Binary, lp.plan.size))
 	} else {
@@ -242,7 +269,7 @@ func (c *benchConn) onMessage(m websocket.MessageEvent) {
 	}
 	switch {
 	case lp.stopping:
-		if c.pending() == 0 && !c.closing {
+		if c.inflight.len() == 0 && !c.closing {
 			c.close()
 		}
 	case lp.plan.rate == 0:
@@ -279,13 +306,12 @@ func (c *benchConn) onClose(e websocket.CloseEvent) {
 	case !e.WasClean:
 		lp.fail(&lp.errs.Closed, fmt.Sprintf("socket %d: the closing handshake did not complete: %s", c.ws.ID(), why))
 	}
-	if n := c.pending(); n > 0 {
+	if n := c.inflight.clear(); n > 0 {
 		lp.errs.Lost += uint64(n)
 		lp.live.errors.Add(int64(n))
 		if lp.firstErr == "" {
 			lp.firstErr = fmt.Sprintf("socket %d closed with %d messages not echoed", c.ws.ID(), n)
 		}
-		c.head = len(c.inflight)
 	}
 	st := c.ws.Stats()
 	lp.wireIn += st.BytesIn
@@ -382,7 +408,7 @@ func (lp *benchLoop) stop() {
 		case !c.opened:
 			c.closing = true
 			c.ws.Close() // fails the dial, as in a browser
-		case c.pending() == 0:
+		case c.inflight.len() == 0:
 			c.close()
 		}
 	}
