@@ -122,11 +122,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer, env ben
 		fmt.Fprintln(stderr, "wsloop bench:", err)
 		return exitUsage
 	}
-	if !f.allowRemote {
-		if err := checkTarget(ctx, f.url, env.lookup); err != nil {
-			fmt.Fprintln(stderr, "wsloop bench:", err)
-			return exitUsage
-		}
+	if err := checkTarget(ctx, f.url, env.lookup, f.allowRemote); err != nil {
+		fmt.Fprintln(stderr, "wsloop bench:", err)
+		return exitUsage
 	}
 	raisedFrom, err := ensureFDs(env.limits, f.sockets, f.loops)
 	var limitErr *fdLimitError

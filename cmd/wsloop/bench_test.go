@@ -295,14 +295,21 @@ func TestBenchRefusesRemote(t *testing.T) {
 func TestCheckTarget(t *testing.T) {
 	env := benchTestEnv()
 	for _, url := range []string{"ws://127.0.0.1:8080/", "ws://[::1]/", "ws://127.1.2.3/", "ws://localhost:1/", "wss://near.test/"} {
-		if err := checkTarget(context.Background(), url, env.lookup); err != nil {
+		if err := checkTarget(context.Background(), url, env.lookup, false); err != nil {
 			t.Errorf("%s: %v", url, err)
 		}
 	}
 	for _, url := range []string{"ftp://127.0.0.1/", "ws:///nohost", "ws://0.0.0.0/"} {
-		if err := checkTarget(context.Background(), url, env.lookup); err == nil {
+		if err := checkTarget(context.Background(), url, env.lookup, false); err == nil {
 			t.Errorf("%s: no error", url)
 		}
+	}
+	// --allow-remote lets any host through, but not a URL bench cannot use.
+	if err := checkTarget(context.Background(), "ws://192.0.2.1/", env.lookup, true); err != nil {
+		t.Errorf("192.0.2.1 allowed: %v", err)
+	}
+	if err := checkTarget(context.Background(), "ftp://192.0.2.1/", env.lookup, true); err == nil {
+		t.Error("ftp:// allowed")
 	}
 	// And at the dial, whatever the name resolves to by then.
 	if err := loopbackOnly("tcp4", "127.0.0.1:80", nil); err != nil {
