@@ -1,189 +1,261 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/hex"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wsloop/websocket"
 )
 
-func connectCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("wsloop connect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var protocols stringsFlag
-	fs.Var(&protocols, "protocol", "subprotocol to offer; repeat the flag to offer several, in order of preference")
-	pingInterval := fs.Duration("ping-interval", 0, "send a keepalive ping after this `duration` without a byte from the server, and fail the connection when nothing comes back within it (0: none)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: wsloop connect [-protocol p]... [-ping-interval d] URL")
-		fmt.Fprintln(stderr, "\nSends each line of standard input as a text message and prints each message received")
-		fmt.Fprintln(stderr, "(binary ones as a hex dump). At the end of input it closes the connection normally.")
-		fs.PrintDefaults()
-	}
-	if code, ok := parseFlags(fs, args, 1); !ok {
-		return code
-	}
-	cfg := websocket.Config{Protocols: protocols, PingInterval: *pingInterval}
-	return connect(ctx, fs.Arg(0), cfg, stdin, stdout, stderr)
-}
-
-// highWater is how many bytes connect lets wait in BufferedAmount before it
-// stops reading input, so that piping a large file into a slow server does
-// not buffer the whole file in memory.
-const highWater = 1 << 20
-
-// drainPoll is how often connect looks at BufferedAmount while above
-// highWater: the API has no event for "the buffer drained", as browsers
-// have none.
-const drainPoll = 10 * time.Millisecond
-
-// eofPing is the payload of the ping that follows the last line of input;
-// eofLinger bounds the wait for its pong, for a server that is slow to
-// answer pings.
+// connect's exit codes beside 0 (a clean close) and exitUsage; the usage
+// text documents them.
 const (
-	eofPing   = "wsloop: end of input"
-	eofLinger = 2 * time.Second
+	exitFailure  = 1 // never opened: refused, unreachable, timed out
+	exitAbnormal = 3 // opened, then ended without a closing handshake
 )
 
-// connect runs one connection on its own loop: each line of stdin becomes a
-// text message, each message received is printed to stdout, and errors and
-// the close go to stderr. The end of stdin (once the server has read it
-// all) or of ctx closes the connection with code 1000. It returns the exit
-// code: 0 when the close was clean.
+// eofPing is the payload of the ping that follows the last message sent;
+// its pong says the server has read them all. eofPongTimeout bounds the
+// wait for it, for a server that does not answer pings.
+const (
+	eofPing        = "wsloop: end of input"
+	eofPongTimeout = 10 * time.Second
+)
+
+// highWater is how many bytes connect lets wait in BufferedAmount before
+// it stops reading input, so that piping a large file into a slow server
+// does not hold the whole file in memory.
+const highWater = 1 << 20
+
+func connectCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	o, code, ok := parseConnectFlags(args, stderr)
+	if !ok {
+		return code
+	}
+	if len(o.execute) == 0 && !o.json {
+		if t, ok := openTerminal(stdin, stdout, stderr); ok {
+			defer t.restore()
+			return runSession(ctx, o, t.input(), t.printer(o.enc), t)
+		}
+	}
+	var p printer = &textPrinter{out: stdout, status: stderr, enc: o.enc}
+	if o.json {
+		p = newJSONPrinter(stdout, o.enc)
+	}
+	var src lineSource
+	if len(o.execute) == 0 {
+		src = newLineReader(stdin)
+	}
+	return runSession(ctx, o, src, p, stderr)
+}
+
+// connect is "wsloop connect URL" with cfg, for the other commands'
+// tests: lines from stdin, messages to stdout, the rest to stderr.
 func connect(ctx context.Context, url string, cfg websocket.Config, stdin io.Reader, stdout, stderr io.Writer) int {
-	loop := websocket.NewEventLoop()
-	cfg.Loop = loop
-	ws, err := websocket.NewWithConfig(url, &cfg)
+	o := connectOptions{url: url, cfg: cfg, wait: waitFlag{d: defaultWait}}
+	return runSession(ctx, o, newLineReader(stdin), &textPrinter{out: stdout, status: stderr}, stderr)
+}
+
+// session is one run of connect: a socket on a loop of its own. Its
+// fields below the line are the loop's: only callbacks touch them.
+type session struct {
+	o       connectOptions
+	loop    *websocket.EventLoop
+	ws      *websocket.WebSocket
+	p       printer
+	warnOut io.Writer     // warnings about the input, written on the loop
+	room    chan struct{} // a token from each OnBufferedAmountLow
+	closed  chan struct{} // closed at the close event
+
+	opened   bool
+	received int
+	ending   bool             // the input ended: waiting for the last replies
+	pongWait *websocket.Timer // the eofPing's pong is awaited
+	quiet    *websocket.Timer // -wait's clock is running
+	lastMsg  time.Time        // when a message last arrived, for quiet
+	code     int              // the exit code, once closed
+}
+
+// runSession runs one connection: each line from src (nil: the -execute
+// messages) goes out as a message, each event goes to p, and warnings go
+// to warnOut. It returns the exit code.
+func runSession(ctx context.Context, o connectOptions, src lineSource, p printer, warnOut io.Writer) int {
+	s := &session{
+		o:       o,
+		loop:    websocket.NewEventLoop(),
+		p:       p,
+		warnOut: warnOut,
+		room:    make(chan struct{}, 1),
+		closed:  make(chan struct{}),
+		code:    exitFailure,
+	}
+	cfg := o.cfg
+	cfg.Loop = s.loop
+	cfg.BufferedAmountLowThreshold = highWater
+	ws, err := websocket.NewWithConfig(o.url, &cfg)
 	if err != nil {
-		fmt.Fprintln(stderr, "wsloop connect:", err)
+		// A URL or a Config the library refuses: the command line's fault.
+		fmt.Fprintln(warnOut, "wsloop connect:", err)
 		return exitUsage
 	}
-	// Interrupted: close as the end of input does. While connecting, that
-	// fails the connection (error, then close 1006), as in a browser.
-	defer context.AfterFunc(ctx, func() { ws.CloseWith(websocket.CloseNormal, "") })()
-
-	// report writes to stderr from the loop's goroutine, the only one that
-	// writes output, so stdout and stderr need no lock.
-	report := func(format string, args ...any) {
-		loop.Post(func() { fmt.Fprintf(stderr, format, args...) })
-	}
-
-	// Everything below runs on the loop's goroutine, one callback at a
-	// time, so clean and linger need no lock.
-	clean := false
-	var linger *websocket.Timer
-	closeNormally := func() {
-		if linger != nil {
-			linger.Stop()
-		}
-		ws.CloseWith(websocket.CloseNormal, "")
-	}
-	// endOfInput does not close at once: a browser-style socket drops every
-	// message that arrives once it is closing, which would lose the replies
-	// to the last lines. A ping sent after them comes back only once the
-	// server has read them, and servers answer in order, so their replies
-	// come before its pong.
-	endOfInput := func() {
-		if ws.ReadyState() != websocket.Open {
-			return
-		}
-		if err := ws.Ping([]byte(eofPing)); err != nil {
-			closeNormally()
-			return
-		}
-		linger = loop.SetTimeout(closeNormally, eofLinger)
-	}
+	s.ws = ws
+	// Interrupted: close at once. While connecting, that fails the
+	// connection (error, then close 1006), as in a browser.
+	defer context.AfterFunc(ctx, s.interrupt)()
 
 	ws.OnOpen = func(websocket.OpenEvent) {
-		if p := ws.Protocol(); p != "" {
-			fmt.Fprintf(stderr, "connected to %s (protocol %s)\n", ws.URL(), p)
-		} else {
-			fmt.Fprintf(stderr, "connected to %s\n", ws.URL())
-		}
-		// Reading stdin blocks, so it cannot run on the loop; Send is safe
-		// from any goroutine. It starts only now because Send fails while
-		// connecting.
-		go sendLines(ws, stdin, report, func() { loop.Post(endOfInput) })
-	}
-	ws.OnMessage = func(m websocket.MessageEvent) { printMessage(stdout, m) }
-	ws.OnPong = func(p websocket.PongEvent) {
-		if linger != nil && string(p.Data) == eofPing {
-			closeNormally()
-		}
-	}
-	ws.OnError = func(e websocket.ErrorEvent) {
-		fmt.Fprintln(stderr, "error:", e.Err)
-	}
-	ws.OnClose = func(c websocket.CloseEvent) {
-		clean = c.WasClean
-		fmt.Fprintf(stderr, "closed: code=%d reason=%q wasClean=%t\n", c.Code, c.Reason, c.WasClean)
-		// A pending timer would keep Run from returning.
-		if linger != nil {
-			linger.Stop()
-		}
-	}
-
-	if err := loop.Run(); err != nil {
-		fmt.Fprintln(stderr, "wsloop connect:", err)
-		return 1
-	}
-	if !clean {
-		return 1
-	}
-	return 0
-}
-
-// printMessage prints m on one line: text as it is, so that the output of a
-// text protocol can be piped on, and binary as a hex dump, since raw bytes
-// would garble a terminal.
-func printMessage(w io.Writer, m websocket.MessageEvent) {
-	if m.Binary {
-		fmt.Fprintf(w, "[binary %d bytes] %s\n", len(m.Data), hex.EncodeToString(m.Data))
-		return
-	}
-	fmt.Fprintln(w, m.Text())
-}
-
-// sendLines sends each line of r as a text message, without its line
-// ending, and calls atEOF at the end of r. It stops early once ws refuses
-// data, which means it is closing.
-func sendLines(ws *websocket.WebSocket, r io.Reader, report func(string, ...any), atEOF func()) {
-	br := bufio.NewReader(r)
-	for {
-		// ReadString rather than a Scanner: a line has no length limit
-		// here, beyond the server's own.
-		line, err := br.ReadString('\n')
-		if line != "" {
-			line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-			if !utf8.ValidString(line) {
-				// A text message must be UTF-8: the server would fail the
-				// connection over it.
-				report("skipped a line that is not valid UTF-8\n")
-			} else {
-				for ws.BufferedAmount() > highWater && ws.ReadyState() == websocket.Open {
-					time.Sleep(drainPoll)
-				}
-				if err := ws.SendText(line); err != nil {
-					if !errors.Is(err, websocket.ErrClosed) {
-						report("send: %v\n", err)
-					}
-					return
-				}
-			}
-		}
-		if err != nil {
-			if err != io.EOF {
-				report("reading input: %v\n", err)
-			}
-			atEOF()
+		s.opened = true
+		p.open(ws)
+		if src == nil {
+			s.execute()
 			return
 		}
+		// Reading input blocks, so it cannot run on the loop; Send is safe
+		// from any goroutine. It starts only now because Send fails while
+		// connecting.
+		go s.pump(src)
 	}
+	ws.OnMessage = s.message
+	ws.OnPing = func(e websocket.PingEvent) { p.ping(e.Data) }
+	ws.OnPong = s.pong
+	ws.OnError = func(e websocket.ErrorEvent) { p.error(e.Err) }
+	ws.OnBufferedAmountLow = func(websocket.BufferedAmountLowEvent) {
+		select {
+		case s.room <- struct{}{}:
+		default: // a token is waiting already
+		}
+	}
+	ws.OnClose = s.close
+
+	if err := s.loop.Run(); err != nil {
+		fmt.Fprintln(warnOut, "wsloop connect:", err)
+		return exitFailure
+	}
+	return s.code
+}
+
+// execute sends the -execute messages, on the loop, and then behaves as
+// at the end of input.
+func (s *session) execute() {
+	for _, line := range s.o.execute {
+		data, binary, err := s.encodeLine(line)
+		if err == nil {
+			err = s.send(data, binary)
+		}
+		if err != nil {
+			s.warn("-execute %q: %v\n", line, err)
+		}
+	}
+	s.endOfInput()
+}
+
+func (s *session) message(m websocket.MessageEvent) {
+	s.p.message(m)
+	m.Release() // printed, not kept
+	s.received++
+	s.lastMsg = time.Now()
+	if s.o.count > 0 && s.received >= s.o.count {
+		s.closeNormally()
+	}
+}
+
+func (s *session) pong(e websocket.PongEvent) {
+	s.p.pong(e.Data)
+	if s.pongWait != nil && string(e.Data) == eofPing {
+		s.pongWait.Stop()
+		s.pongWait = nil
+		s.startQuiet()
+	}
+}
+
+// endOfInput starts the wait for the replies still in flight. It does not
+// close at once: a browser-shaped socket drops every message that arrives
+// once it is closing, which would lose the replies to the last lines. The
+// ping sent behind the last message comes back once the server has read
+// them all; from then on -wait's clock runs, restarted by each message,
+// since a server may answer the ping before it has answered every message
+// (Python's websockets does).
+func (s *session) endOfInput() {
+	if s.ending || s.ws.ReadyState() != websocket.Open {
+		return
+	}
+	s.ending = true
+	if s.o.wait.forever {
+		return // until the server closes, -count or an interrupt
+	}
+	if err := s.ws.Ping([]byte(eofPing)); err != nil {
+		s.closeNormally()
+		return
+	}
+	s.pongWait = s.loop.SetTimeout(func() {
+		s.pongWait = nil
+		s.startQuiet()
+	}, eofPongTimeout)
+}
+
+// startQuiet starts -wait's clock, once the server has read everything.
+func (s *session) startQuiet() {
+	if s.o.wait.d == 0 {
+		s.closeNormally()
+		return
+	}
+	s.lastMsg = time.Now()
+	s.armQuiet(s.o.wait.d)
+}
+
+// armQuiet sets the quiet timer to look again after d. Messages do not
+// move the timer: each would cost a timer's removal and insertion; they
+// leave their time in lastMsg, and the timer, when it fires, waits out
+// what is left of -wait since then.
+func (s *session) armQuiet(d time.Duration) {
+	s.quiet = s.loop.SetTimeout(func() {
+		s.quiet = nil
+		if left := s.o.wait.d - time.Since(s.lastMsg); left > 0 {
+			s.armQuiet(left)
+			return
+		}
+		s.closeNormally()
+	}, d)
+}
+
+func (s *session) stopTimers() {
+	// A pending timer would keep Run from returning.
+	for _, t := range []**websocket.Timer{&s.pongWait, &s.quiet} {
+		if *t != nil {
+			(*t).Stop()
+			*t = nil
+		}
+	}
+}
+
+// closeNormally starts the closing handshake with 1000, on the loop.
+func (s *session) closeNormally() {
+	s.stopTimers()
+	s.ws.CloseWith(websocket.CloseNormal, "")
+}
+
+// interrupt closes at once, from any goroutine: SIGINT, or Ctrl-C at the
+// prompt.
+func (s *session) interrupt() { s.loop.Post(s.closeNormally) }
+
+func (s *session) close(c websocket.CloseEvent) {
+	s.stopTimers()
+	s.p.close(c)
+	switch {
+	case c.WasClean:
+		s.code = 0
+	case s.opened:
+		s.code = exitAbnormal
+	default:
+		s.code = exitFailure
+	}
+	close(s.closed)
+}
+
+// warn writes a warning about the input from any goroutine: on the loop,
+// the only goroutine that writes output, so that no lock is needed.
+func (s *session) warn(format string, args ...any) {
+	s.loop.Post(func() { fmt.Fprintf(s.warnOut, format, args...) })
 }
