@@ -46,26 +46,32 @@ func forEachClient(t *testing.T, test func(t *testing.T, p clientPeer)) {
 	}
 }
 
-// upgraded is a socket Upgrade made, with the request's offer.
+// upgraded is a socket Upgrade made, with the request's path and offer.
 type upgraded struct {
-	ws    *websocket.WebSocket
-	offer string
+	ws          *websocket.WebSocket
+	path, offer string
 }
 
 // upgradeServer serves up's Upgrade on a new HTTP server and hands over
 // each socket it makes.
 func upgradeServer(t *testing.T, up *websocket.Upgrader) (*httptest.Server, <-chan upgraded) {
 	t.Helper()
+	return upgradeServerFor(t, func(*http.Request) *websocket.Upgrader { return up })
+}
+
+// upgradeServerFor is upgradeServer with the Upgrader that pick gives for
+// each request.
+func upgradeServerFor(t *testing.T, pick func(*http.Request) *websocket.Upgrader) (*httptest.Server, <-chan upgraded) {
+	t.Helper()
 	socks := make(chan upgraded, 16)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := up.Upgrade(w, r)
+	srv := httptestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := pick(r).Upgrade(w, r)
 		if err != nil {
 			t.Errorf("Upgrade: %v", err)
 			return
 		}
-		socks <- upgraded{ws, strings.Join(r.Header.Values("Sec-WebSocket-Extensions"), ", ")}
+		socks <- upgraded{ws, r.URL.Path, strings.Join(r.Header.Values("Sec-WebSocket-Extensions"), ", ")}
 	}))
-	t.Cleanup(srv.Close)
 	return srv, socks
 }
 
@@ -286,7 +292,7 @@ func TestClientCloses(t *testing.T) {
 			server
 			shutdown
 		)
-		for _, c := range []struct {
+		cases := []struct {
 			name   string
 			by     side
 			code   int
@@ -302,11 +308,38 @@ func TestClientCloses(t *testing.T) {
 			{"server 1012", server, 1012, "service restart"},
 			{"server 1013", server, 1013, "try again later"},
 			{"shutdown", shutdown, 1001, "going away"},
-		} {
+		}
+		// One client process, a connection a case, each to a path of
+		// its own; the shutdown's to an Upgrader of its own.
+		loop := startLoop(t)
+		up, upShut := &websocket.Upgrader{Loop: loop}, &websocket.Upgrader{Loop: loop}
+		srv, socks := upgradeServerFor(t, func(r *http.Request) *websocket.Upgrader {
+			if strings.HasPrefix(r.URL.Path, "/shutdown/") {
+				return upShut
+			}
+			return up
+		})
+		var paths []string
+		for i, c := range cases {
+			prefix := "/close/"
+			if c.by == shutdown {
+				prefix = "/shutdown/"
+			}
+			paths = append(paths, fmt.Sprint(prefix, i))
+		}
+		events := p.start(t, wsURL(srv, ""), peers.ClientOptions{Paths: paths}).Split()
+		byPath := map[string]*websocket.WebSocket{}
+		for range cases {
+			u := await(t, socks, "the server's sockets")
+			byPath[u.path] = u.ws
+		}
+		for i, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
-				up := &websocket.Upgrader{Loop: startLoop(t)}
-				cl, _, d, _ := connect(t, p, up, peers.ClientOptions{})
+				if e := await(t, events[i], "the client's open"); e.Event != "open" {
+					t.Fatalf("the client's first event: %+v", e)
+				}
+				d := driver{t, byPath[paths[i]]}
 				d.echo(false, []byte("before the close"))
 				code, reason := c.code, c.reason
 				switch c.by {
@@ -327,18 +360,18 @@ func TestClientCloses(t *testing.T) {
 				case shutdown:
 					ctx, cancel := context.WithTimeout(context.Background(), bound)
 					defer cancel()
-					if err := up.Shutdown(ctx); err != nil {
+					if err := upShut.Shutdown(ctx); err != nil {
 						t.Fatalf("Shutdown: %v", err)
 					}
 				}
 				if ev := d.closed(); ev.Code != code || ev.Reason != reason || !ev.WasClean {
 					t.Errorf("the server's close: %+v, want %d %q, clean", ev, code, reason)
 				}
-				e := clientClose(t, cl)
+				e := await(t, events[i], "the client's close")
 				if code == websocket.CloseNoStatus {
 					code = 1005 // both libraries report it so
 				}
-				if e.Code != code || e.Reason != reason || !e.Clean {
+				if e.Event != "close" || e.Code != code || e.Reason != reason || !e.Clean {
 					t.Errorf("the client's close: %+v, want %d %q, clean", e, code, reason)
 				}
 			})
@@ -373,7 +406,7 @@ func compressionModes() []compressionMode {
 		{name: "server asks client_max_window_bits=9", compression: &websocket.Compression{ClientMaxWindowBits: 9},
 			answer: base + "; client_max_window_bits=9", clientWindow: 9},
 		{name: "server asks client_no_context_takeover", compression: &websocket.Compression{ClientNoContextTakeover: true},
-			offer: &peers.ClientDeflate{ClientMaxWindowBits: peers.WindowBitsNoValue}, answer: base + "; client_no_context_takeover"},
+			answer: base + "; client_no_context_takeover"},
 		{name: "client offers none", offer: &peers.ClientDeflate{Off: true}},
 		{name: "server declines", noCompression: true},
 	}
@@ -415,11 +448,46 @@ var clientOffers = map[string]map[string]string{
 // server must then inflate with.
 func TestClientCompression(t *testing.T) {
 	forEachClient(t, func(t *testing.T, p clientPeer) {
-		for _, m := range compressionModes() {
+		// A path a mode, each with its Upgrader; one client process for
+		// the modes of each offer, a connection a mode.
+		modes := compressionModes()
+		loop := startLoop(t)
+		ups := map[string]*websocket.Upgrader{}
+		byOffer := map[string][]int{}
+		for i, m := range modes {
+			ups[fmt.Sprint("/mode/", i)] = &websocket.Upgrader{Loop: loop, Compression: m.compression, NoCompression: m.noCompression}
+			key := "default"
+			if m.offer != nil {
+				key = fmt.Sprintf("%+v", *m.offer)
+			}
+			byOffer[key] = append(byOffer[key], i)
+		}
+		srv, socks := upgradeServerFor(t, func(r *http.Request) *websocket.Upgrader { return ups[r.URL.Path] })
+		events := make([]<-chan peers.ClientEvent, len(modes))
+		for _, group := range byOffer {
+			var paths []string
+			for _, i := range group {
+				paths = append(paths, fmt.Sprint("/mode/", i))
+			}
+			split := p.start(t, wsURL(srv, ""), peers.ClientOptions{Deflate: modes[group[0]].offer, Paths: paths}).Split()
+			for j, i := range group {
+				events[i] = split[j]
+			}
+		}
+		byPath := map[string]upgraded{}
+		for range modes {
+			u := await(t, socks, "the server's sockets")
+			byPath[u.path] = u
+		}
+		for i, m := range modes {
 			t.Run(m.name, func(t *testing.T) {
 				t.Parallel()
-				up := &websocket.Upgrader{Loop: startLoop(t), Compression: m.compression, NoCompression: m.noCompression}
-				cl, open, d, u := connect(t, p, up, peers.ClientOptions{Deflate: m.offer})
+				open := await(t, events[i], "the client's open")
+				if open.Event != "open" {
+					t.Fatalf("the client's first event: %+v", open)
+				}
+				u := byPath[fmt.Sprint("/mode/", i)]
+				d := driver{t, u.ws}
 				if want := clientOffers[p.name][m.name]; u.offer != want {
 					t.Errorf("the client offered %q, want %q", u.offer, want)
 				}
@@ -474,7 +542,9 @@ func TestClientCompression(t *testing.T) {
 				if ev := d.closed(); ev.Code != 1000 || !ev.WasClean {
 					t.Errorf("the server's close: %+v", ev)
 				}
-				clientClose(t, cl)
+				if e := await(t, events[i], "the client's close"); e.Event != "close" || e.Code != 1000 || !e.Clean {
+					t.Errorf("the client's close: %+v", e)
+				}
 			})
 		}
 	})

@@ -213,3 +213,112 @@ func TestRegistryAfterBlockingClose(t *testing.T) {
 		await(t, read, "gorilla's read")
 	}
 }
+
+// Shutdown while clients are upgrading: every client either is refused
+// with 503 or gets its socket and then close 1001; Shutdown returns once
+// every socket it closed is gone, and none is left.
+func TestShutdownDuringUpgrades(t *testing.T) {
+	t.Parallel()
+	const clients = 100
+	loop := startLoop(t)
+	up := &websocket.Upgrader{Loop: loop}
+	e := newEchoer()
+	srv := httptestServer(t, up.Handler(e.handle))
+	type outcome struct {
+		status int // 101 or the refusal's
+		code   int // the close code an upgraded client read
+		err    error
+	}
+	outcomes := make(chan outcome, clients)
+	for range clients {
+		go func() {
+			d := gorilla.Dialer{HandshakeTimeout: bound}
+			c, resp, err := d.Dial(wsURL(srv, "/"), nil)
+			if err != nil {
+				if resp != nil {
+					outcomes <- outcome{status: resp.StatusCode}
+				} else {
+					outcomes <- outcome{err: err}
+				}
+				return
+			}
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(bound))
+			_, _, err = c.ReadMessage()
+			var ce *gorilla.CloseError
+			if !errors.As(err, &ce) {
+				outcomes <- outcome{status: 101, err: err}
+				return
+			}
+			outcomes <- outcome{status: 101, code: ce.Code}
+		}()
+	}
+	// Shutdown once a fifth of them are in.
+	for range clients / 5 {
+		e.next(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	if err := up.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	upgraded, refused := 0, 0
+	for range clients {
+		o := await(t, outcomes, "a client's outcome")
+		switch {
+		case o.status == 101 && o.code == 1001:
+			upgraded++
+		case o.status == 503 && o.err == nil:
+			refused++
+		default:
+			t.Errorf("a client: status %d, close %d, %v", o.status, o.code, o.err)
+		}
+	}
+	turn(t, loop)
+	if n := len(loop.Sockets()); n != 0 {
+		t.Errorf("%d sockets left on the loop after Shutdown", n)
+	}
+	t.Logf("%d upgraded and closed with 1001, %d refused with 503", upgraded, refused)
+}
+
+// The ends that are not a closing handshake: a client that never answers
+// the server's close is cut off after CloseTimeout; one that ends TCP
+// without a close frame is a close 1006 without an error event, and the
+// server ends its side too.
+func TestServerUncleanEnds(t *testing.T) {
+	t.Parallel()
+	const closeTimeout = 300 * time.Millisecond
+	up := &websocket.Upgrader{Loop: startLoop(t), CloseTimeout: closeTimeout}
+	e := newEchoer()
+	srv := httptestServer(t, up.Handler(e.handle))
+
+	t.Run("no answer to the close", func(t *testing.T) {
+		t.Parallel()
+		c := dialRaw(t, srv, "/", "")
+		s := e.next(t)
+		c.write(frame(bitFin|opText, []byte("!close 4002 answer me")))
+		start := time.Now()
+		c.expectClose(4002)
+		if _, err := c.br.ReadByte(); err == nil {
+			t.Fatal("the server sent more after its close frame")
+		}
+		if waited := time.Since(start); waited < closeTimeout {
+			t.Errorf("cut off after %v, before CloseTimeout %v", waited, closeTimeout)
+		}
+		if ev := s.closed(t); ev.Code != 1006 || ev.WasClean {
+			t.Errorf("the server's close: %+v, want 1006", ev)
+		}
+	})
+	t.Run("TCP ends without a close frame", func(t *testing.T) {
+		t.Parallel()
+		c := dialRaw(t, srv, "/", "")
+		s := e.next(t)
+		c.write(frame(bitFin|opText, []byte("one message")))
+		c.expectMessage(opText, []byte("one message"))
+		c.nc.(*net.TCPConn).CloseWrite()
+		c.expectEnd()
+		if ev := s.closed(t); ev.Code != 1006 || ev.WasClean || len(s.errs) != 0 {
+			t.Errorf("the server's close: %+v, errors %v; want 1006 and no error", ev, s.errs)
+		}
+	})
+}

@@ -32,6 +32,9 @@ type ClientOptions struct {
 	// Count is the number of connections opened at once (0 is 1); each
 	// reports its own events, with its ID from 0.
 	Count int
+	// Paths, when set, are appended to the URL, one connection each (ID
+	// i to Paths[i]), in place of Count.
+	Paths []string
 	// Deflate is the permessage-deflate offer; nil is the library's
 	// default (both offer client_max_window_bits without a value; Node's
 	// ws compresses only messages of 1024 bytes or more then).
@@ -85,7 +88,8 @@ type ClientEvent struct {
 // Client is a running client process.
 type Client struct {
 	name   string
-	events chan ClientEvent
+	conns  int
+	events chan ClientEvent // closed once the process has ended
 	exited chan struct{}
 	stderr *testenv.Buffer
 }
@@ -113,7 +117,7 @@ func NodeClient(t testing.TB, url string, o ClientOptions) *Client {
 	}
 	cmd := exec.Command(setup.node, "client.js", url, o.json(t, "threshold"))
 	cmd.Dir = setup.dir
-	return startClient(t, "Node client", cmd, max(o.Count, 1))
+	return startClient(t, "Node client", cmd, o.conns())
 }
 
 // PythonClient is NodeClient on the Python `websockets` library
@@ -127,14 +131,22 @@ func PythonClient(t testing.TB, url string, o ClientOptions) *Client {
 		testenv.Unavailable(t, why)
 	}
 	cmd := exec.Command(pythonPath, "-I", "-c", pythonClientScript, url, o.json(t))
-	return startClient(t, "Python client", cmd, max(o.Count, 1))
+	return startClient(t, "Python client", cmd, o.conns())
+}
+
+// conns is the number of connections o makes.
+func (o ClientOptions) conns() int {
+	if len(o.Paths) > 0 {
+		return len(o.Paths)
+	}
+	return max(o.Count, 1)
 }
 
 // json is o as the scripts read it; extra names the deflate fields the
 // script takes beyond the shared ones.
 func (o ClientOptions) json(t testing.TB, extra ...string) string {
 	t.Helper()
-	v := map[string]any{"protocols": o.Protocols, "count": max(o.Count, 1)}
+	v := map[string]any{"protocols": o.Protocols, "count": o.conns(), "paths": o.Paths}
 	if o.Origin != "" {
 		v["origin"] = o.Origin
 	}
@@ -169,7 +181,8 @@ func (o ClientOptions) json(t testing.TB, extra ...string) string {
 func startClient(t testing.TB, name string, cmd *exec.Cmd, conns int) *Client {
 	t.Helper()
 	c := &Client{
-		name: name,
+		name:  name,
+		conns: conns,
 		// Every event of every connection fits: the reader never waits.
 		events: make(chan ClientEvent, 4*conns+16),
 		exited: make(chan struct{}),
@@ -185,7 +198,9 @@ func startClient(t testing.TB, name string, cmd *exec.Cmd, conns int) *Client {
 		t.Fatalf("%s: starting %s: %v", name, cmd.Path, err)
 	}
 	go func() {
+		// Wait returns once the output is all written: no event follows.
 		cmd.Wait()
+		close(c.events)
 		close(c.exited)
 	}()
 	t.Cleanup(func() {
@@ -198,8 +213,32 @@ func startClient(t testing.TB, name string, cmd *exec.Cmd, conns int) *Client {
 	return c
 }
 
-// Events are the client's events, in the order it reported them.
+// Events are the client's events, in the order it reported them; the
+// channel is closed once the process has ended.
 func (c *Client) Events() <-chan ClientEvent { return c.events }
+
+// Split routes the client's events to one channel per connection, by ID,
+// each closed once the process has ended. Events and Next are for the
+// caller no more.
+func (c *Client) Split() []<-chan ClientEvent {
+	chans := make([]chan ClientEvent, c.conns)
+	out := make([]<-chan ClientEvent, c.conns)
+	for i := range chans {
+		chans[i] = make(chan ClientEvent, 4)
+		out[i] = chans[i]
+	}
+	go func() {
+		for e := range c.events {
+			if e.ID >= 0 && e.ID < len(chans) {
+				chans[e.ID] <- e
+			}
+		}
+		for _, ch := range chans {
+			close(ch)
+		}
+	}()
+	return out
+}
 
 // Exited is closed once the process has ended and its output is read.
 func (c *Client) Exited() <-chan struct{} { return c.exited }
@@ -211,18 +250,13 @@ func (c *Client) Next(t testing.TB, bound time.Duration) ClientEvent {
 	timer := time.NewTimer(bound)
 	defer timer.Stop()
 	select {
-	case e := <-c.events:
-		return e
-	case <-timer.C:
-		t.Fatalf("%s: no event within %v\n%s", c.name, bound, c.stderr.String())
-	case <-c.exited:
-		// Lines written before the exit are in the channel already.
-		select {
-		case e := <-c.events:
+	case e, ok := <-c.events:
+		if ok {
 			return e
-		default:
 		}
 		t.Fatalf("%s exited without a further event\n%s", c.name, c.stderr.String())
+	case <-timer.C:
+		t.Fatalf("%s: no event within %v\n%s", c.name, bound, c.stderr.String())
 	}
 	return ClientEvent{}
 }

@@ -8,6 +8,7 @@ JSON holds the options (all optional), as node/client.js takes them:
   {"protocols": ["a", "b"],     the subprotocols offered
    "origin": "http://...",      the Origin header (none unless told)
    "count": 1,                  connections opened at once to URL
+   "paths": ["/a", "/b"],       or one connection to URL + each path
    "deflate": {...}}            absent for the library's default offer
                                   (client_max_window_bits without a value),
                                   {"off": true} for none, else the options
@@ -174,7 +175,8 @@ async def run(id, url, options):
 
 
 async def main(url, options):
-    await asyncio.gather(*(run(i, url, options) for i in range(options.get("count") or 1)))
+    paths = options.get("paths") or [""] * (options.get("count") or 1)
+    await asyncio.gather(*(run(i, url + path, options) for i, path in enumerate(paths)))
 
 
 def exit_when_stdin_closes():

@@ -8,6 +8,7 @@
 //   {"protocols": ["a", "b"],      the subprotocols offered
 //    "origin": "http://...",       the Origin header (ws sends none unless told)
 //    "count": 1,                   connections opened at once to URL
+//    "paths": ["/a", "/b"],        or one connection to URL + each path
 //    "deflate": {...}}             perMessageDeflate: absent for ws's default
 //                                    offer, {"off": true} for none, else
 //                                    clientNoContextTakeover,
@@ -49,7 +50,8 @@ const FRAG_COMMAND = /^!frag (\d{1,2}|100)$/;
 
 const url = process.argv[2];
 const options = process.argv.length > 3 ? JSON.parse(process.argv[3]) : {};
-const count = options.count || 1;
+const paths = options.paths || [];
+const count = paths.length || options.count || 1;
 
 function print(value) {
   // Writes to a pipe are synchronous on Linux: nothing is lost at exit.
@@ -78,7 +80,7 @@ function fragments(data, k) {
 let open = count;
 
 function connect(id) {
-  const ws = new WebSocket(url, options.protocols || [], {
+  const ws = new WebSocket(url + (paths[id] || ''), options.protocols || [], {
     perMessageDeflate: perMessageDeflate(),
     maxPayload: MAX_SIZE,
     origin: options.origin,
