@@ -5,15 +5,17 @@
 //
 //	wsloop demo
 //	wsloop serve [-addr 127.0.0.1:8080] [-broadcast] [-origin PATTERN]... [-protocol P]... [-no-compression] [-ping-interval D]
-//	wsloop connect [-protocol P]... [-ping-interval D] URL
+//	wsloop connect [-H 'NAME: VALUE']... [-s P]... [-origin O] [-proxy URL] [-cacert FILE] [-k] [-handshake-timeout D] [-ping-interval D] [-w D] [-count N] [-x MSG]... [-b] [-hex|-base64] [-json] URL
 //	wsloop bench [-n 100] [-loops N] [-size 64] [-rate R] [-duration 10s] [-binary] [-json] [-allow-remote] URL
 //
 // demo starts a server on 127.0.0.1 and walks one client through a whole
 // connection, printing every event; serve runs a server on the library's
 // Upgrader (echo, or broadcast to every client) until SIGINT or SIGTERM;
-// connect sends each line of standard input as a text message and prints
-// what comes back; bench loads an echo server on this machine with many
-// sockets and reports throughput and latency.
+// connect sends each line of standard input as a message and prints what
+// comes back, with a prompt and line editing at a terminal (exit status 0
+// for a clean close, 1 when it could not open, 2 for a wrong command line,
+// 3 for an abnormal close); bench loads an echo server on this machine
+// with many sockets and reports throughput and latency.
 package main
 
 import (
@@ -32,8 +34,12 @@ Commands:
   serve [-addr ADDR] [-broadcast] [-origin PATTERN]... [-protocol P]...
         [-no-compression] [-ping-interval D]
                               run an echo (or broadcast) server until SIGINT or SIGTERM
-  connect [-protocol P]... [-ping-interval D] URL
-                              send stdin lines as text messages, print what comes back
+  connect [-H 'NAME: VALUE']... [-s P]... [-origin O] [-proxy URL] [-cacert FILE]
+        [-k] [-handshake-timeout D] [-ping-interval D] [-w D] [-count N]
+        [-x MSG]... [-b] [-hex|-base64] [-json] URL
+                              send stdin lines as messages, print what comes back;
+                              a prompt with line editing at a terminal; exit 0 on a
+                              clean close, 1 when it cannot open, 3 on an abnormal close
   bench [-n 100] [-loops N] [-size 64] [-rate R] [-duration 10s] [-binary] [-json]
         [-allow-remote] URL
                               load an echo server on this machine: messages/s, latency
