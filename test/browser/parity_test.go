@@ -365,7 +365,6 @@ type verdict struct {
 }
 
 func TestBrowserParity(t *testing.T) {
-	path := chromiumPath(t)
 	scs := allScenarios()
 	srv, err := startServer(scs)
 	if err != nil {
@@ -373,7 +372,7 @@ func TestBrowserParity(t *testing.T) {
 	}
 	t.Cleanup(srv.shutdown)
 	start := time.Now()
-	br := startChromium(t, path, srv)
+	br := startChromium(t, srv)
 	t.Cleanup(func() {
 		// Let the page stop asking before the browser is killed.
 		select {

@@ -24,7 +24,7 @@ const launches = 3
 
 // Browser is a running Chromium.
 type Browser struct {
-	// Output is what the browser printed.
+	// Output is what the browser printed, its first MiB.
 	Output *testenv.Buffer
 	// Exited is closed once the browser has ended.
 	Exited <-chan struct{}
@@ -83,7 +83,7 @@ func launch(t *testing.T, path string, p Page) (*Browser, string) {
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
 		"--user-data-dir="+profile, p.URL)
 	out := &testenv.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdout, cmd.Stderr = capped{out}, capped{out}
 	// A group of its own, so that its helpers die with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -121,4 +121,14 @@ func launch(t *testing.T, path string, p Page) (*Browser, string) {
 		t.Fatalf("Chromium's page was not ready within %v\n%s", p.Bound, out.String())
 	}
 	return nil, ""
+}
+
+// capped keeps the first MiB of what the browser prints.
+type capped struct{ b *testenv.Buffer }
+
+func (c capped) Write(p []byte) (int, error) {
+	if c.b.Len() > 1<<20 {
+		return len(p), nil
+	}
+	return c.b.Write(p)
 }
