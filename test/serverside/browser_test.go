@@ -68,6 +68,10 @@ type plan struct {
 	URL       string   `json:"url"`
 	Protocols []string `json:"protocols,omitempty"`
 	Steps     []step   `json:"steps,omitempty"`
+	// Sandboxed runs the socket in a sandboxed frame, of the opaque
+	// origin "null": it sends "x", awaits the echo and closes with 1000
+	// (Steps are not read).
+	Sandboxed bool `json:"sandboxed,omitempty"`
 }
 
 // step sends a message, or closes: text; unit repeated times; pattern
@@ -232,6 +236,7 @@ var originEndpoints = []struct {
 	{"b", []string{"b"}},
 	{"star", []string{"*"}},
 	{"other", []string{"https://*.example.org", "http://127.0.0.2:*"}},
+	{"null", []string{"null"}},
 }
 
 func startBrowserServers(t *testing.T) *browserServers {
@@ -412,19 +417,23 @@ func TestChromium(t *testing.T) {
 	for _, page := range []struct {
 		origin  string
 		allowed []string
+		// sandboxed: the sockets are opened by a sandboxed frame in the
+		// page before, whose origin is opaque.
+		sandboxed bool
 	}{
-		{bs.a.URL, []string{"default", "loopback", "star"}},
-		{"http://localhost:" + port, []string{"localhost", "star"}},
-		{bs.b.URL, []string{"loopback", "b", "star"}},
+		{origin: bs.a.URL, allowed: []string{"default", "loopback", "star"}},
+		{origin: "http://localhost:" + port, allowed: []string{"localhost", "star"}},
+		{origin: bs.b.URL, allowed: []string{"loopback", "b", "star"}},
+		{origin: "null", allowed: []string{"null", "star"}, sandboxed: true},
 	} {
 		t.Run("origin "+page.origin, func(t *testing.T) {
-			if page.origin != bs.a.URL {
+			if page.origin != bs.a.URL && !page.sandboxed {
 				h.run(t, job{Goto: page.origin + "/"})
 			}
 			var plans []plan
 			refused := map[string]int{}
 			for _, o := range originEndpoints {
-				plans = append(plans, plan{URL: wsURL(bs.a, "/ws/origin/"+o.name), Steps: []step{sendText("x", true), closeWith(1000)}})
+				plans = append(plans, plan{URL: wsURL(bs.a, "/ws/origin/"+o.name), Steps: []step{sendText("x", true), closeWith(1000)}, Sandboxed: page.sandboxed})
 				refused[o.name] = len(bs.statuses.of("/ws/origin/" + o.name))
 			}
 			res := h.run(t, job{Sessions: plans})
