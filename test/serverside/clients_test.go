@@ -291,6 +291,7 @@ func TestClientCloses(t *testing.T) {
 			client side = iota
 			server
 			shutdown
+			limit // the client's echo passes the server's MaxMessageSize
 		)
 		cases := []struct {
 			name   string
@@ -308,24 +309,23 @@ func TestClientCloses(t *testing.T) {
 			{"server 1012", server, 1012, "service restart"},
 			{"server 1013", server, 1013, "try again later"},
 			{"shutdown", shutdown, 1001, "going away"},
+			{"message too big", limit, 1009, ""},
 		}
 		// One client process, a connection a case, each to a path of
-		// its own; the shutdown's to an Upgrader of its own.
+		// its own; shutdown and limit to Upgraders of their own.
 		loop := startLoop(t)
-		up, upShut := &websocket.Upgrader{Loop: loop}, &websocket.Upgrader{Loop: loop}
+		ups := map[side]*websocket.Upgrader{
+			client: {Loop: loop}, shutdown: {Loop: loop}, limit: {Loop: loop, MaxMessageSize: 1000},
+		}
+		ups[server] = ups[client]
 		srv, socks := upgradeServerFor(t, func(r *http.Request) *websocket.Upgrader {
-			if strings.HasPrefix(r.URL.Path, "/shutdown/") {
-				return upShut
-			}
-			return up
+			var by side
+			fmt.Sscanf(r.URL.Path, "/by/%d/", &by)
+			return ups[by]
 		})
 		var paths []string
 		for i, c := range cases {
-			prefix := "/close/"
-			if c.by == shutdown {
-				prefix = "/shutdown/"
-			}
-			paths = append(paths, fmt.Sprint(prefix, i))
+			paths = append(paths, fmt.Sprintf("/by/%d/%d", c.by, i))
 		}
 		events := p.start(t, wsURL(srv, ""), peers.ClientOptions{Paths: paths}).Split()
 		byPath := map[string]*websocket.WebSocket{}
@@ -360,12 +360,25 @@ func TestClientCloses(t *testing.T) {
 				case shutdown:
 					ctx, cancel := context.WithTimeout(context.Background(), bound)
 					defer cancel()
-					if err := upShut.Shutdown(ctx); err != nil {
+					if err := ups[shutdown].Shutdown(ctx); err != nil {
 						t.Fatalf("Shutdown: %v", err)
 					}
+				case limit:
+					// The server fails the socket: its close is 1006, with
+					// the error; the client sees the 1009 sent, cleanly.
+					d.command(strings.Repeat("x", 1001))
+					_, err := d.recv()
+					var ce *websocket.ClosedError
+					var pe *websocket.ProtocolError
+					if !errors.As(err, &ce) || ce.Event.Code != 1006 || !errors.As(ce.Err, &pe) || pe.Code != 1009 {
+						t.Fatalf("the server's end: %v, want close 1006 for a *ProtocolError with 1009", err)
+					}
+					reason = pe.Reason
 				}
-				if ev := d.closed(); ev.Code != code || ev.Reason != reason || !ev.WasClean {
-					t.Errorf("the server's close: %+v, want %d %q, clean", ev, code, reason)
+				if c.by != limit {
+					if ev := d.closed(); ev.Code != code || ev.Reason != reason || !ev.WasClean {
+						t.Errorf("the server's close: %+v, want %d %q, clean", ev, code, reason)
+					}
 				}
 				e := await(t, events[i], "the client's close")
 				if code == websocket.CloseNoStatus {
