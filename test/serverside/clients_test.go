@@ -406,20 +406,23 @@ type compressionMode struct {
 	// clientWindow is the client's window as it must hold it: the bits,
 	// 0 without context takeover (each message on its own).
 	clientWindow int
+	// serverWindow is the window the server compresses with, in bits (0
+	// without the extension).
+	serverWindow int
 }
 
 func compressionModes() []compressionMode {
 	const base = "permessage-deflate; server_no_context_takeover"
 	return []compressionMode{
-		{name: "default offer", answer: base, clientWindow: 15},
-		{name: "client_no_context_takeover", offer: &peers.ClientDeflate{ClientNoContextTakeover: true}, answer: base + "; client_no_context_takeover"},
-		{name: "server_no_context_takeover asked", offer: &peers.ClientDeflate{ServerNoContextTakeover: true}, answer: base, clientWindow: 15},
-		{name: "client_max_window_bits=10", offer: &peers.ClientDeflate{ClientMaxWindowBits: 10}, answer: base, clientWindow: 10},
-		{name: "server_max_window_bits=10", offer: &peers.ClientDeflate{ServerMaxWindowBits: 10}, answer: base + "; server_max_window_bits=10", clientWindow: 15},
+		{name: "default offer", answer: base, clientWindow: 15, serverWindow: 15},
+		{name: "client_no_context_takeover", offer: &peers.ClientDeflate{ClientNoContextTakeover: true}, answer: base + "; client_no_context_takeover", serverWindow: 15},
+		{name: "server_no_context_takeover asked", offer: &peers.ClientDeflate{ServerNoContextTakeover: true}, answer: base, clientWindow: 15, serverWindow: 15},
+		{name: "client_max_window_bits=10", offer: &peers.ClientDeflate{ClientMaxWindowBits: 10}, answer: base, clientWindow: 10, serverWindow: 15},
+		{name: "server_max_window_bits=10", offer: &peers.ClientDeflate{ServerMaxWindowBits: 10}, answer: base + "; server_max_window_bits=10", clientWindow: 15, serverWindow: 10},
 		{name: "server asks client_max_window_bits=9", compression: &websocket.Compression{ClientMaxWindowBits: 9},
-			answer: base + "; client_max_window_bits=9", clientWindow: 9},
+			answer: base + "; client_max_window_bits=9", clientWindow: 9, serverWindow: 15},
 		{name: "server asks client_no_context_takeover", compression: &websocket.Compression{ClientNoContextTakeover: true},
-			answer: base + "; client_no_context_takeover"},
+			answer: base + "; client_no_context_takeover", serverWindow: 15},
 		{name: "client offers none", offer: &peers.ClientDeflate{Off: true}},
 		{name: "server declines", noCompression: true},
 	}
@@ -524,6 +527,11 @@ func TestClientCompression(t *testing.T) {
 					if m.answer == "" && (w.in < uint64(n) || w.out < uint64(n)) {
 						t.Errorf("%d bytes without compression: %d on the wire out, %d in", n, w.out, w.in)
 					}
+					// Under DefaultCompressionThreshold the server sends
+					// messages as they are.
+					if n < websocket.DefaultCompressionThreshold && w.out < uint64(n) {
+						t.Errorf("%d bytes, under the threshold: %d on the wire out", n, w.out)
+					}
 				}
 				d.echo(true, random(rng, 20000))
 				// The probe: 200 random letters, twice. The server's
@@ -545,6 +553,26 @@ func TestClientCompression(t *testing.T) {
 					t.Errorf("the client's second copy took %d bytes, the first %d: it did not refer back", second.in, first.in)
 				case m.clientWindow == 0 && second.in < first.in*3/4:
 					t.Errorf("the client's second copy took %d bytes, the first %d, without context takeover", second.in, first.in)
+				}
+				// A message that repeats itself 2000 bytes back: a
+				// compressor refers back to its first half only with a
+				// window of more than 11 bits, and must not with less (the
+				// other side would fail to inflate it).
+				var twice []byte
+				for range 2000 {
+					twice = append(twice, byte('a'+rng.IntN(26)))
+				}
+				twice = append(twice, twice...)
+				w := d.echo(false, twice)
+				clientBits := m.clientWindow
+				if clientBits == 0 {
+					clientBits = 15 // no context takeover: each message with the whole window
+				}
+				if refers := w.out < uint64(len(twice))*45/100; m.answer != "" && refers != (m.serverWindow > 11) {
+					t.Errorf("a message repeating itself 2000 bytes back: %d of %d bytes on the wire out, with a %d-bit server window", w.out, len(twice), m.serverWindow)
+				}
+				if refers := w.in < uint64(len(twice))*45/100; m.answer != "" && refers != (clientBits > 11) {
+					t.Errorf("a message repeating itself 2000 bytes back: %d of %d bytes on the wire in, with a %d-bit client window", w.in, len(twice), clientBits)
 				}
 				// Fragmented compressed echoes are inflated across their
 				// fragments.
