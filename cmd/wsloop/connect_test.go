@@ -229,7 +229,7 @@ func TestConnectLargeInput(t *testing.T) {
 	srv := startEcho(t)
 	var in strings.Builder
 	line := strings.Repeat("x", 4<<10)
-	const lines = 1500 // 6 MiB
+	const lines = 800 // 3.2 MiB
 	for i := range lines {
 		fmt.Fprintf(&in, "%d %s\n", i, line)
 	}
