@@ -322,3 +322,41 @@ func TestServerUncleanEnds(t *testing.T) {
 		}
 	})
 }
+
+// The zero Upgrader's sockets live on the background loop that Dial's
+// use: they echo, Shutdown closes them with 1001, and the loop, holding
+// nothing then, ends (TestMain's leak check sees its goroutine gone).
+func TestBackgroundLoop(t *testing.T) {
+	t.Parallel()
+	up := &websocket.Upgrader{}
+	e := newEchoer()
+	srv := httptestServer(t, up.Handler(e.handle))
+	g, _, err := gorilla.DefaultDialer.Dial(wsURL(srv, "/"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	s := e.next(t)
+	g.SetReadDeadline(time.Now().Add(bound))
+	g.WriteMessage(gorilla.TextMessage, []byte("on the background loop"))
+	if _, p, err := g.ReadMessage(); err != nil || string(p) != "on the background loop" {
+		t.Fatalf("echo %q %v", p, err)
+	}
+	read := make(chan error, 1)
+	go func() {
+		_, _, err := g.ReadMessage()
+		g.Close()
+		read <- err
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	if err := up.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := await(t, read, "gorilla's read"); !gorilla.IsCloseError(err, 1001) {
+		t.Errorf("gorilla read %v, want close 1001", err)
+	}
+	if ev := s.closed(t); ev.Code != 1001 || !ev.WasClean {
+		t.Errorf("the server's close: %+v", ev)
+	}
+}

@@ -9,6 +9,9 @@
 //   - goclients_test.go: gorilla/websocket and coder/websocket in process;
 //   - framing_test.go: a raw client that breaks RFC 6455's rules for what
 //     a client sends, one rule a case;
+//   - lifetime_test.go: keepalive, Shutdown's deadline and Shutdown during
+//     upgrades, closes nobody answers, Broadcast past a slow client, the
+//     background loop;
 //   - load_test.go: 500 sockets through one Upgrader, shut down together,
 //     leaving no goroutine, descriptor or socket behind.
 //
