@@ -346,3 +346,46 @@ func readBy(t *testing.T, s *session, n uint64) {
 		t.Fatalf("the server has read %d bytes, want %d", got, n)
 	}
 }
+
+// Pings in a burst, as Autobahn's cases 2.10 and 2.11 send them: ten get
+// ten pongs, in order; ten thousand written before any pong is read get
+// pongs in order, the last one's among them.
+func TestFramingPings(t *testing.T) {
+	t.Parallel()
+	fs := startFramingServers(t)
+	for _, n := range []int{10, 10000} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			c, _ := fs.dial(t, fs.plain)
+			var burst [][]byte
+			for i := range n {
+				burst = append(burst, frame(bitFin|opPing, []byte(fmt.Sprint(i))))
+			}
+			burst = append(burst, frame(bitFin|opText, []byte("end")))
+			// Written from another goroutine: the server's pongs pile up
+			// unread meanwhile, as a flood's do.
+			written := make(chan error, 1)
+			go func() {
+				_, err := c.nc.Write(bytes.Join(burst, nil))
+				written <- err
+			}()
+			last := -1
+			for pongs := 0; ; pongs++ {
+				f := c.read()
+				if f.op == opText {
+					if string(f.payload) != "end" || last != n-1 || n == 10 && pongs != 10 {
+						t.Fatalf("after %d pongs, the last for ping %d: %q", pongs, last, f.payload)
+					}
+					break
+				}
+				var i int
+				if _, err := fmt.Sscan(string(f.payload), &i); f.op != opPong || err != nil || i <= last {
+					t.Fatalf("opcode %d %q after the pong to ping %d", f.op, f.payload, last)
+				}
+				last = i
+			}
+			if err := await(t, written, "the burst's write"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
