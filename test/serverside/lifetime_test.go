@@ -49,9 +49,9 @@ func TestServerKeepalive(t *testing.T) {
 		t.Parallel()
 		e := newEchoer()
 		srv := httptestServer(t, up.Handler(e.handle))
+		start := time.Now() // before the server's last receive: the silence measured is no shorter
 		c := dialRaw(t, srv, "/", "")
 		s := e.next(t)
-		start := time.Now()
 		pings := 0
 		for {
 			f := c.read()
@@ -296,8 +296,8 @@ func TestServerUncleanEnds(t *testing.T) {
 		t.Parallel()
 		c := dialRaw(t, srv, "/", "")
 		s := e.next(t)
+		start := time.Now() // before the server's close: the wait measured is no shorter
 		c.write(frame(bitFin|opText, []byte("!close 4002 answer me")))
-		start := time.Now()
 		c.expectClose(4002)
 		if _, err := c.br.ReadByte(); err == nil {
 			t.Fatal("the server sent more after its close frame")
