@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -339,40 +340,40 @@ func TestGoClientEcho(t *testing.T) {
 func TestGoClientServerCloses(t *testing.T) {
 	t.Parallel()
 	for _, gc := range goClients() {
-		for _, shutdown := range []bool{false, true} {
-			name := gc.name + "/CloseWith"
-			if shutdown {
-				name = gc.name + "/Shutdown"
-			}
+		for _, c := range []struct {
+			code   int
+			reason string
+		}{{4001, "server bye ✓"}, {1000, ""}, {1011, "internal error"}, {1001, "going away"}} {
+			// 1001 is Shutdown's.
+			name := fmt.Sprintf("%s/%d", gc.name, c.code)
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				up, e, url := goServer(t)
-				c, _ := gc.dial(t, url)
-				defer c.end()
+				conn, _ := gc.dial(t, url)
+				defer conn.end()
 				s := e.next(t)
-				code, reason := 4001, "server bye ✓"
 				shut := make(chan error, 1)
-				if shutdown {
-					code, reason = 1001, "going away"
+				if c.code == 1001 {
 					ctx, cancel := context.WithTimeout(context.Background(), bound)
 					defer cancel()
 					// It returns once the client has answered.
 					go func() { shut <- up.Shutdown(ctx) }()
-				} else if err := c.write(false, []byte("!close 4001 server bye ✓"), 0); err != nil {
+				} else if err := conn.write(false, fmt.Appendf(nil, "!close %d %s", c.code, c.reason), 0); err != nil {
 					t.Fatal(err)
 				}
-				_, _, err := c.read()
-				if got, r, ok := c.closeStatus(err); !ok || got != code || r != reason {
-					t.Fatalf("the client read %v, want close %d %q", err, code, reason)
+				_, _, err := conn.read()
+				if got, r, ok := conn.closeStatus(err); !ok || got != c.code || r != c.reason {
+					t.Fatalf("the client read %v, want close %d %q", err, c.code, c.reason)
 				}
-				c.end()
+				conn.end()
+				reason := c.reason
 				if !gc.echoesReason {
 					reason = ""
 				}
-				if ev := s.closed(t); ev.Code != code || ev.Reason != reason || !ev.WasClean {
-					t.Errorf("the server's close: %+v, want %d %q", ev, code, reason)
+				if ev := s.closed(t); ev.Code != c.code || ev.Reason != reason || !ev.WasClean {
+					t.Errorf("the server's close: %+v, want %d %q", ev, c.code, reason)
 				}
-				if shutdown {
+				if c.code == 1001 {
 					if err := await(t, shut, "Shutdown's return"); err != nil {
 						t.Errorf("Shutdown: %v", err)
 					}
