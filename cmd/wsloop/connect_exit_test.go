@@ -33,6 +33,7 @@ func TestConnectExitCodes(t *testing.T) {
 		{"reserved header", []string{"-H", "Sec-WebSocket-Key: x", echo}, "", exitUsage, "set by the handshake itself"},
 		{"both encodings", []string{"-hex", "-base64", echo}, "", exitUsage, "exclude each other"},
 		{"bad wait", []string{"-wait", "never", echo}, "", exitUsage, `"forever"`},
+		{"wait in seconds", []string{"-w", "0.05", echo}, "hi\n", 0, "wasClean=true"},
 		{"negative count", []string{"-count", "-1", echo}, "", exitUsage, "negative"},
 		{"missing cacert", []string{"-cacert", "/nonexistent.pem", echo}, "", exitUsage, "-cacert"},
 		{"help", []string{"-h"}, "", 0, "Exit status:"},
@@ -47,6 +48,11 @@ func TestConnectExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(stderr, tc.stderr) {
 				t.Errorf("stderr lacks %q:\n%s", tc.stderr, stderr)
+			}
+			// The whole usage text for -h, a hint after a mistake.
+			help := len(tc.args) == 1 && strings.TrimLeft(tc.args[0], "-") == "help" || len(tc.args) == 1 && tc.args[0] == "-h"
+			if long := strings.Contains(stderr, "Exit status:"); long != help {
+				t.Errorf("the usage text shown: %t\n%s", long, stderr)
 			}
 			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("took %v", d)

@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,9 +64,9 @@ Flags, each also spelled with two dashes (--wait):
                              fail when nothing comes back within D (default
                              0: no pings)
   -w, -wait D                after the end of input, close once the server has
-                             sent nothing for D (default 1s); 0 closes as soon
-                             as the pong is back; "forever" waits for the
-                             server to close
+                             sent nothing for D (default 1s; a bare number is
+                             seconds); 0 closes as soon as the pong is back;
+                             "forever" waits for the server to close
   -count N                   close after N messages received (default 0: no limit)
   -x, -execute MSG           send MSG instead of reading input (repeatable), and
                              close after as many messages received, or the wait
@@ -136,7 +138,12 @@ func (w *waitFlag) Set(s string) error {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return errors.New(`a duration (500ms, 2s) or "forever"`)
+		// A bare number is seconds, as wscat's -w takes it.
+		secs, ferr := strconv.ParseFloat(s, 64)
+		if ferr != nil || math.IsNaN(secs) || math.IsInf(secs, 0) {
+			return errors.New(`a duration (500ms, 2s), seconds (2), or "forever"`)
+		}
+		d = time.Duration(secs * float64(time.Second))
 	}
 	if d < 0 {
 		return errors.New("negative")
@@ -183,7 +190,10 @@ func newConnectFlags(stderr io.Writer) *connectFlags {
 	f := &connectFlags{o: connectOptions{wait: waitFlag{d: defaultWait}}, header: http.Header{}}
 	fs := flag.NewFlagSet("wsloop connect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, connectUsage) }
+	// The flag package calls Usage for -h and after each error it states;
+	// parseConnectFlags prints the whole text for -h only, and a hint
+	// after an error, which would scroll away under sixty lines.
+	fs.Usage = func() {}
 	for _, name := range []string{"H", "header"} {
 		fs.Var(headerFlag(f.header), name, "")
 	}
@@ -224,17 +234,20 @@ func newConnectFlags(stderr io.Writer) *connectFlags {
 func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, int, bool) {
 	f := newConnectFlags(stderr)
 	o := &f.o
+	const hint = `usage: wsloop connect [flags] URL ("wsloop connect -h" for the flags)`
 	usageError := func(format string, args ...any) (connectOptions, int, bool) {
 		fmt.Fprintf(stderr, "wsloop connect: "+format+"\n", args...)
-		fmt.Fprintln(stderr, `usage: wsloop connect [flags] URL ("wsloop connect -h" for the flags)`)
+		fmt.Fprintln(stderr, hint)
 		return *o, exitUsage, false
 	}
 	positional, err := parseInterspersed(f.fs, args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stderr, connectUsage)
 		return *o, 0, false
 	case err != nil:
-		return *o, exitUsage, false // the flag package has said why
+		fmt.Fprintln(stderr, hint) // after the flag package's word on the error
+		return *o, exitUsage, false
 	case len(positional) != 1:
 		return usageError("want one URL, got %d arguments", len(positional))
 	case f.hex && f.base64:
