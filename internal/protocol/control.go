@@ -18,7 +18,9 @@ func (c *Conn) controlPayload(chunk []byte) *Error {
 	}
 	n := len(c.ctrl)
 	c.ctrl = append(c.ctrl, chunk...)
-	c.unmask(c.ctrl[n:])
+	if c.server {
+		c.unmask(c.ctrl[n:])
+	}
 	c.remaining -= int64(len(chunk))
 	if c.remaining > 0 {
 		return nil

@@ -86,14 +86,19 @@ func (c *Conn) TakeMessage(p []byte) (ev Event, n int, ok bool) {
 		return Event{}, 0, false
 	}
 	payload := p[hn : hn+int(h.Length)]
+	masked := p[1]&bitMask != 0
+	// Text is checked where it is plain (see dataPayload).
+	if op == ws.OpText && !masked {
+		var v utf8Validator
+		if !v.feed(payload) || !v.complete() {
+			return Event{}, 0, false
+		}
+	}
 	data := bufpool.Get(len(payload))
 	copy(data, payload)
-	if p[1]&bitMask != 0 {
+	if masked {
 		ws.Cipher(data, headerKey(p[:hn]), 0)
-	}
-	if op == ws.OpText {
-		var v utf8Validator
-		if !v.feed(data) || !v.complete() {
+		if op == ws.OpText && !validUTF8(data) {
 			bufpool.Put(data) // never handed out; Next fails the connection
 			return Event{}, 0, false
 		}
@@ -185,6 +190,14 @@ func (c *Conn) readPayload(p []byte) ([]byte, *Error) {
 
 // dataPayload handles the next chunk of a data frame's payload.
 func (c *Conn) dataPayload(chunk []byte) *Error {
+	// Text is checked as UTF-8 as soon as its bytes are plain, so that an
+	// invalid message fails as its bad bytes arrive and is never kept: a
+	// client's arrive plain and are checked before they are copied, a
+	// server's where they are copied to, once unmasked (landed). Only the
+	// place differs; the check is the same.
+	if !c.server && !c.textOK(chunk) {
+		return newError(codeInvalidData, reasonUTF8)
+	}
 	c.remaining -= int64(len(chunk))
 	if c.stream && !c.msgCompressed() {
 		return c.streamPart(chunk)
@@ -242,15 +255,30 @@ func (c *Conn) streamPart(chunk []byte) *Error {
 }
 
 // landed takes the payload bytes b just copied out of the caller's input:
-// it unmasks them (server role) and checks a text message's as UTF-8, so
-// that one whose bad bytes arrive fails at once and is never handed on.
-// A compressed message's bytes are checked once inflated.
+// in the server role, it unmasks them and checks them as text (see
+// dataPayload).
 func (c *Conn) landed(b []byte) *Error {
+	if c.server {
+		return c.landedMasked(b)
+	}
+	return nil
+}
+
+// landedMasked is landed's work in the server role.
+func (c *Conn) landedMasked(b []byte) *Error {
 	c.unmask(b)
-	if c.msgOp == ws.OpText && !c.msgCompressed() && !c.utf8.feed(b) {
+	if !c.textOK(b) {
 		return newError(codeInvalidData, reasonUTF8)
 	}
 	return nil
+}
+
+// textOK feeds b, the next plain bytes of the message being received, to
+// its UTF-8 check, and reports whether they may still make valid UTF-8.
+// Binary messages are not checked, nor compressed ones, whose bytes are
+// checked once inflated.
+func (c *Conn) textOK(b []byte) bool {
+	return c.msgOp != ws.OpText || c.msgCompressed() || c.utf8.feed(b)
 }
 
 // msgCompressed reports whether the message being received is compressed.

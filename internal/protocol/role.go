@@ -27,10 +27,8 @@ func (c *Conn) maskError() *Error {
 // caller's input: the input is only read, never written, so that the
 // driver's buffer means the same after Next as before.
 func (c *Conn) unmask(b []byte) {
-	if c.server {
-		ws.Cipher(b, c.key, int(c.keyPos))
-		c.keyPos = (c.keyPos + uint8(len(b))) & 3
-	}
+	ws.Cipher(b, c.key, int(c.keyPos))
+	c.keyPos = (c.keyPos + uint8(len(b))) & 3
 }
 
 // frameKey returns the masking key of the next frame this end sends, and
