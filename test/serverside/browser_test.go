@@ -29,6 +29,11 @@ import (
 //go:embed testdata/page.html
 var pageHTML []byte
 
+// chromiumStartBound bounds the browser's start, up to its page's first
+// request for a job, as test/browser's does: a loaded machine may take
+// most of it.
+const chromiumStartBound = 30 * time.Second
+
 // pageEvent is an event as the page summarizes it.
 type pageEvent struct {
 	Type string `json:"type"`
@@ -268,7 +273,7 @@ func TestChromium(t *testing.T) {
 	t.Parallel()
 	bs := startBrowserServers(t)
 	h := bs.hub
-	h.browser = chromium.Start(t, chromium.Page{URL: bs.a.URL + "/", Ready: h.ready, Reached: func() bool { return h.hits.Load() > 0 }, Bound: bound})
+	h.browser = chromium.Start(t, chromium.Page{URL: bs.a.URL + "/", Ready: h.ready, Reached: func() bool { return h.hits.Load() > 0 }, Bound: chromiumStartBound})
 	t.Cleanup(func() {
 		// The page stops asking before the browser is killed.
 		select {
