@@ -35,9 +35,13 @@ func connectCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 		return code
 	}
 	if len(o.execute) == 0 && !o.json {
-		if t, ok := openTerminal(stdin, stdout, stderr); ok {
+		if t, ok := openTerminal(stdin, stdout); ok {
 			defer t.restore()
-			return runSession(ctx, o, t.input(), t.printer(o.enc), t)
+			// SIGINT or SIGTERM: a new line first, then the close.
+			tctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			defer context.AfterFunc(ctx, func() { t.interrupted(); cancel() })()
+			return runSession(tctx, o, t.input(), t.printer(o.enc), t)
 		}
 	}
 	var p printer = &textPrinter{out: stdout, status: stderr, enc: o.enc}

@@ -27,39 +27,52 @@ const (
 // again, so that a message arriving while the user types does not garble
 // the line.
 type terminal struct {
-	t       *term.Terminal
-	fd      int
-	keys    *keyReader
-	out     io.Writer // the terminal itself
-	stopped func()    // stops following the window's size
+	t        *term.Terminal
+	fd       int
+	keys     *keyReader
+	out      io.Writer // the terminal itself
+	stopSize func()    // stops following the window's size
 
 	mu       sync.Mutex  // guards what follows, and orders the writes
-	old      *term.State // nil once restored
+	old      *term.State // the mode to restore, while raw
+	done     bool        // restored for good
 	detached bool        // the line editor is done with: output goes to out
 }
 
-// openTerminal puts the terminal in raw mode when stdin and stdout are
-// one, and says whether it did. A pipe or a file gets no prompt, and
-// nothing on its output but the messages.
-func openTerminal(stdin io.Reader, stdout, stderr io.Writer) (*terminal, bool) {
+// openTerminal returns the interactive mode when stdin and stdout are a
+// terminal. A pipe or a file gets no prompt, and nothing on its output
+// but the messages.
+func openTerminal(stdin io.Reader, stdout io.Writer) (*terminal, bool) {
 	in, ok1 := stdin.(*os.File)
 	out, ok2 := stdout.(*os.File)
 	if !ok1 || !ok2 || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
 		return nil, false
 	}
-	fd := int(in.Fd())
-	old, err := term.MakeRaw(fd)
-	if err != nil {
-		return nil, false // a terminal that cannot be put in raw mode: plain lines
-	}
 	keys := &keyReader{r: in}
-	t := &terminal{fd: fd, keys: keys, out: out, old: old}
+	t := &terminal{fd: int(in.Fd()), keys: keys, out: out}
 	t.t = term.NewTerminal(struct {
 		io.Reader
 		io.Writer
 	}{keys, out}, prompt)
-	t.stopped = followSize(int(out.Fd()), t.t)
+	t.stopSize = followSize(int(out.Fd()), t.t)
 	return t, true
+}
+
+// raw puts the terminal in raw mode, for the first line to read. Not
+// sooner: in raw mode Ctrl-C sends no SIGINT, and while connecting,
+// which may take the whole handshake timeout, SIGINT is how to give up.
+func (t *terminal) raw() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.old != nil || t.done {
+		return nil
+	}
+	old, err := term.MakeRaw(t.fd)
+	if err != nil {
+		return err
+	}
+	t.old = old
+	return nil
 }
 
 // Write is where all output goes: through the line editor while the
@@ -91,6 +104,15 @@ func (t *terminal) detach(suffix string) {
 	}
 }
 
+// interrupted takes the output below the line where the terminal shows
+// ^C (or the prompt, for SIGTERM), for the close that follows.
+func (t *terminal) interrupted() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.detached = true
+	io.WriteString(t.out, "\r\n")
+}
+
 // restore gives the terminal back its cooked mode: at the end of input,
 // so that Ctrl-C sends SIGINT again during the wait for the replies, and
 // at the end.
@@ -100,7 +122,10 @@ func (t *terminal) restore() {
 	if t.old != nil {
 		term.Restore(t.fd, t.old)
 		t.old = nil
-		t.stopped()
+	}
+	if !t.done {
+		t.done = true
+		t.stopSize()
 	}
 }
 
@@ -114,6 +139,9 @@ func (t *terminal) printer(enc encoding) printer {
 type ttyLines struct{ t *terminal }
 
 func (l ttyLines) readLine() (string, error) {
+	if err := l.t.raw(); err != nil {
+		return "", err
+	}
 	line, err := l.t.t.ReadLine()
 	if errors.Is(err, term.ErrPasteIndicator) {
 		err = nil // a pasted line is a line all the same

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsloop/websocket"
 )
 
 // The interactive mode, driven through a real terminal as a person
@@ -63,10 +67,13 @@ func startPane(t *testing.T, pipeIn string, args ...string) *pane {
 	if err := os.WriteFile(conf, []byte("set -g status off\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	script := `"$@"; echo "[exit $?]"; exec sleep 600`
+	// The shell lives on past a Ctrl-C (SIGINT to the pane's processes)
+	// to say how the command ended.
+	command := `"$@"`
 	if pipeIn != "" {
-		script = `printf %s "$WSLOOP_TEST_STDIN" | ` + script
+		command = `printf %s "$WSLOOP_TEST_STDIN" | "$@"`
 	}
+	script := `trap : INT; ` + command + `; echo "[exit $?]"; exec sleep 600`
 	cmd := append([]string{"-f", conf, "new-session", "-d", "-x", "80", "-y", "16",
 		"-e", mainEnv + "=1", "-e", "WSLOOP_TEST_STDIN=" + pipeIn,
 		"--", "sh", "-c", script, "sh", exe}, args...)
@@ -257,4 +264,25 @@ func TestConnectTerminalServerCloses(t *testing.T) {
 	p.waitLastLines("connected to "+srv.URL(), ">")
 	p.keys("!close 4001 bye", "Enter")
 	p.waitLastLines("connected to "+srv.URL(), "> !close 4001 bye", `closed: code=4001 reason="bye" wasClean=true`, "[exit 0]")
+}
+
+// TestConnectTerminalInterruptConnecting: Ctrl-C while connecting, to a
+// server that never answers, gives up at once (the terminal is not yet
+// in raw mode, which would keep Ctrl-C from sending SIGINT).
+func TestConnectTerminalInterruptConnecting(t *testing.T) {
+	t.Parallel()
+	ln := listen(t)
+	accepted := make(chan struct{}, 1)
+	serveConns(ln, func(c net.Conn) {
+		accepted <- struct{}{}
+		io.Copy(io.Discard, c)
+	})
+	p := startPane(t, "", "connect", "ws://"+ln.Addr().String()+"/")
+	select {
+	case <-accepted: // connect runs, its SIGINT handler set
+	case <-time.After(waitTimeout):
+		t.Fatalf("connect did not connect:\n%s", p.screen())
+	}
+	p.keys("", "C-c")
+	p.waitLastLines("^C", "error: "+websocket.ErrClosedWhileConnecting.Error(), `closed: code=1006 reason="" wasClean=false`, "[exit 1]")
 }
