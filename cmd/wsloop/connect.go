@@ -29,6 +29,9 @@ const (
 // does not hold the whole file in memory.
 const highWater = 1 << 20
 
+// connectCommand is "wsloop connect": at a terminal, the prompt, where
+// everything is printed through the line editor; otherwise messages on
+// stdout (or -json's events) and the rest on stderr.
 func connectCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, code, ok := parseConnectFlags(args, stderr)
 	if !ok {
@@ -62,8 +65,8 @@ func connect(ctx context.Context, url string, cfg websocket.Config, stdin io.Rea
 	return runSession(ctx, o, newLineReader(stdin), &textPrinter{out: stdout, status: stderr}, stderr)
 }
 
-// session is one run of connect: a socket on a loop of its own. Its
-// fields below the line are the loop's: only callbacks touch them.
+// session is one run of connect: a socket on a loop of its own. The
+// fields after the blank line are the loop's: only callbacks touch them.
 type session struct {
 	o       connectOptions
 	loop    *websocket.EventLoop
