@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -186,4 +187,40 @@ func ExampleEventLoop_Socket() {
 	up.Shutdown(ctx)
 	// Output:
 	// a message for you
+}
+
+// TLSListener serves wss:// so that each upgraded connection costs no
+// goroutine, as a ws:// one.
+func ExampleTLSListener() {
+	// A certificate for the example: httptest's.
+	certs := httptest.NewTLSServer(http.NotFoundHandler())
+	serverTLS := certs.TLS.Clone()
+	clientTLS := certs.Client().Transport.(*http.Transport).TLSClientConfig
+	certs.Close()
+
+	up := &websocket.Upgrader{}
+	srv := &http.Server{Handler: up.Handler(func(ws *websocket.WebSocket, _ *http.Request) {
+		ws.OnMessage = func(m websocket.MessageEvent) { ws.SendText("secure " + m.Text()) }
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	go srv.Serve(websocket.TLSListener(ln, serverTLS))
+
+	ctx := context.Background()
+	ws, err := websocket.Dial(ctx, "wss://"+ln.Addr().String()+"/", &websocket.Config{TLSConfig: clientTLS})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ws.SendText("hello")
+	m, _ := ws.WaitForNextMessage(ctx)
+	fmt.Println(m.Text())
+	ws.Close()
+	srv.Shutdown(ctx)
+	up.Shutdown(ctx)
+	// Output:
+	// secure hello
 }

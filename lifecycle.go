@@ -402,14 +402,19 @@ func (ws *WebSocket) maybeRelease() {
 		return
 	}
 	ws.mu.Lock()
-	if ws.conn != nil {
-		ws.mu.Unlock()
+	open := ws.conn != nil
+	ws.mu.Unlock()
+	if open {
 		return
 	}
+	// Off the loop's registry (and the Upgrader's count) before a
+	// blocking call that waits for the release returns: from then on,
+	// nothing of the socket is left.
+	ws.loop.remove(ws)
+	ws.mu.Lock()
 	ws.released.Store(true)
 	ws.signalLocked()
 	ws.mu.Unlock()
-	ws.loop.remove(ws)
 }
 
 // publicDialError gives a dial failure its exported type.

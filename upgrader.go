@@ -14,7 +14,8 @@ import (
 
 // Upgrader turns HTTP requests into server-side sockets: the same
 // WebSocket type, with the same events, limits and closing handshake, on
-// an event loop that holds every idle connection without a goroutine. Its
+// an event loop that holds every idle connection without a goroutine (a
+// wss:// one when the server listens through TLSListener). Its
 // zero value accepts requests from the server's own origin, with no
 // subprotocol and with permessage-deflate. Set its fields before its first
 // use and do not copy it after.
@@ -47,13 +48,16 @@ type Upgrader struct {
 	// browsers' users, not the server.
 	AllowedOrigins []string
 	// Protocols are the subprotocols the server speaks, in its order of
-	// preference: the first of them the client offered is selected; none
-	// when the client offered none of them (the handshake still
-	// succeeds, and a browser client sees protocol "").
+	// preference: the first of them the client offered is selected. When
+	// the client offered none of them the 101 names none, as RFC 6455
+	// allows, but a client that offered some then fails the connection
+	// (browsers do, as the WHATWG standard says, and so do this library's
+	// and Node's ws clients): the server's socket ends with 1006. A client
+	// that offered none gets none.
 	Protocols []string
 	// SelectProtocol, when set, selects instead of Protocols: one of the
-	// offered protocols, or "" for none. Returning one the client did not
-	// offer refuses the request with 500.
+	// offered protocols, or "" for none (with the consequence above).
+	// Returning one the client did not offer refuses the request with 500.
 	SelectProtocol func(r *http.Request, offered []string) string
 	// NoCompression declines permessage-deflate.
 	NoCompression bool

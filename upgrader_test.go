@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -559,4 +561,73 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// Behind TLSListener, an upgraded wss:// connection costs no goroutine;
+// behind net/http's own TLS (httptest's), each costs one.
+func TestUpgraderTLSListenerNoGoroutine(t *testing.T) {
+	if os.Getenv("WSLOOP_POLLER") == "portable" {
+		t.Skip("the portable poller serves every connection with goroutines")
+	}
+	certSrv := httptest.NewTLSServer(http.NotFoundHandler())
+	serverTLS := certSrv.TLS.Clone()
+	clientTLS := certSrv.Client().Transport.(*http.Transport).TLSClientConfig
+	certSrv.Close()
+
+	ctx := context.Background()
+	for _, c := range []struct {
+		name     string
+		listener bool
+	}{{"TLSListener", true}, {"net/http's TLS", false}} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newEchoHandler()
+			up := &websocket.Upgrader{Loop: serverLoop(t)}
+			srv := httptest.NewUnstartedServer(up.Handler(h.serve))
+			if c.listener {
+				srv.Listener = websocket.TLSListener(srv.Listener, serverTLS)
+				srv.Start()
+			} else {
+				srv.TLS = serverTLS
+				srv.StartTLS()
+			}
+			defer srv.Close()
+			url := "wss://" + srv.Listener.Addr().String() + "/"
+			// One socket first, so that the loops' and the pools'
+			// goroutines are counted in the baseline.
+			first, err := websocket.Dial(ctx, url, &websocket.Config{TLSConfig: clientTLS})
+			if err != nil {
+				t.Fatal(err)
+			}
+			roundTrip(t, ctx, first)
+			defer first.Close()
+			before := runtime.NumGoroutine()
+			const n = 20
+			for range n {
+				ws, err := websocket.Dial(ctx, url, &websocket.Config{TLSConfig: clientTLS})
+				if err != nil {
+					t.Fatal(err)
+				}
+				roundTrip(t, ctx, ws)
+				defer ws.Close()
+			}
+			grew := runtime.NumGoroutine() - before
+			t.Logf("%d goroutines more for %d idle wss:// connections", grew, n)
+			if c.listener && grew > n/4 {
+				t.Errorf("%d goroutines more for %d idle connections behind TLSListener, want none", grew, n)
+			}
+			if !c.listener && grew < n/2 {
+				t.Errorf("%d goroutines more for %d connections behind net/http's TLS: the comparison shows nothing", grew, n)
+			}
+		})
+	}
+}
+
+// roundTrip echoes one message, so that the server's socket is on its
+// loop and idle.
+func roundTrip(t *testing.T, ctx context.Context, ws *websocket.WebSocket) {
+	t.Helper()
+	ws.SendText("ping?")
+	if m, err := ws.WaitForNextMessage(ctx); err != nil || m.Text() != "ping?" {
+		t.Fatalf("echo: %q %v", m.Text(), err)
+	}
 }
