@@ -72,9 +72,11 @@ type ConfigError struct {
 
 func (e *ConfigError) Error() string { return "websocket: Config." + e.Field + ": " + e.Msg }
 
-// ProtocolError is the server breaking RFC 6455 (a masked frame, a bad
-// opcode, invalid UTF-8, a message over Config.MaxMessageSize, ...). Code is
-// the close code the client sent: 1002, 1007 or 1009.
+// ProtocolError is the peer breaking RFC 6455: the server (a masked
+// frame, a bad opcode, invalid UTF-8, a message over
+// Config.MaxMessageSize, ...), or, on a server's socket, the client (an
+// unmasked frame, and the same rules). Code is the close code sent: 1002,
+// 1007 or 1009.
 type ProtocolError struct {
 	Code   int
 	Reason string

@@ -13,8 +13,11 @@ import (
 	"github.com/wsloop/websocket/internal/protocol"
 )
 
-// ErrLoopRunning is returned by Run when the loop is already running on
-// another goroutine: a loop has exactly one goroutine at a time.
+// ErrLoopRunning is returned by Run and RunContext when the loop is
+// already running on another goroutine (a loop has exactly one goroutine
+// at a time; the background loop runs itself), and by a blocking call
+// (Dial, a receive that would wait) made on the goroutine of the loop it
+// would wait for.
 var ErrLoopRunning = errors.New("websocket: event loop is already running")
 
 // EventLoop runs callbacks one at a time on the goroutine that calls Run,

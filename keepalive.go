@@ -51,7 +51,8 @@ var epoch = time.Now()
 func monotime() time.Duration { return time.Since(epoch) }
 
 // KeepaliveError is the ErrorEvent's Err (and the ClosedError's) when the
-// server stopped answering: nothing was received for Silence, which
+// peer (the server, or a server's client) stopped answering: nothing was
+// received for Silence, which
 // passed Config.IdleTimeout, or a keepalive ping got no answer (nor any
 // other byte) within Config.PongTimeout. The connection is closed at once
 // with code 1006, without waiting for a closing handshake the server
@@ -66,13 +67,17 @@ type KeepaliveError struct {
 
 func (e *KeepaliveError) Error() string {
 	if e.PingUnanswered {
-		return fmt.Sprintf("websocket: keepalive: the server answered no ping and sent nothing for %v: connection presumed dead", e.Silence.Round(time.Millisecond))
+		return fmt.Sprintf("websocket: keepalive: the peer answered no ping and sent nothing for %v: connection presumed dead", e.Silence.Round(time.Millisecond))
 	}
 	return fmt.Sprintf("websocket: keepalive: nothing received for %v (IdleTimeout): connection presumed dead", e.Silence.Round(time.Millisecond))
 }
 
 // Timeout reports true: the error is a timeout, as net.Error defines it.
 func (e *KeepaliveError) Timeout() bool { return true }
+
+// Temporary reports true, so that the error is a net.Error: a timeout,
+// after which a new connection may well work.
+func (e *KeepaliveError) Temporary() bool { return true }
 
 // startKeepalive puts an opened socket in its loop's keepalive heap.
 func (ws *WebSocket) startKeepalive() {

@@ -3,6 +3,7 @@ package websocket_test
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -209,3 +210,7 @@ func TestKeepaliveConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A KeepaliveError is a net.Error, so that code that retries on network
+// timeouts recognizes it.
+var _ net.Error = (*websocket.KeepaliveError)(nil)
