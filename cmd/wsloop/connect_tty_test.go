@@ -1,3 +1,5 @@
+//go:build unix
+
 package main
 
 import (
@@ -18,19 +20,6 @@ import (
 // The interactive mode, driven through a real terminal as a person
 // drives it: tmux runs connect in a pane, send-keys types, capture-pane
 // reads the screen.
-
-// requiredEnv turns a missing tmux from a skip into a failure, as in the
-// test module (test/internal/testenv, which this module cannot import):
-// .ci/run sets it to "required".
-const requiredEnv = "WSLOOP_PEERS"
-
-func unavailable(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv(requiredEnv) == "required" {
-		t.Fatalf("%s (%s=required)", why, requiredEnv)
-	}
-	t.Skip(why)
-}
 
 // pane is a tmux session of its own (its own server and socket) with one
 // pane running a command.
