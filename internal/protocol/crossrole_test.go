@@ -162,7 +162,11 @@ func TestCrossRole(t *testing.T) {
 			client, server := &endpoint{c: NewConn(ccfg)}, &endpoint{c: NewConn(scfg)}
 			var sent []sentMessage
 			pings := 0
-			for range 120 {
+			rounds := 120
+			if raceEnabled {
+				rounds = 50 // the race detector makes each ten times slower
+			}
+			for range rounds {
 				for range 1 + r.IntN(3) {
 					m := randomMessage(r, words)
 					sent = append(sent, m)

@@ -125,10 +125,14 @@ func TestSplitEveryByte(t *testing.T) {
 
 func TestSplitRandomChunks(t *testing.T) {
 	whole := run(t, false, [][]byte{stream()})
+	rounds := 300
+	if raceEnabled {
+		rounds = 100 // the race detector makes each ten times slower
+	}
 	for _, role := range roles {
 		in := wireFor(role.server, stream())
 		r := rand.New(rand.NewPCG(3, 4))
-		for range 300 {
+		for range rounds {
 			var chunks [][]byte
 			for q := in; len(q) > 0; {
 				n := min(len(q), r.IntN(1<<uint(r.IntN(17)))+1)
