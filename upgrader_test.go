@@ -364,6 +364,7 @@ func TestServerFraming(t *testing.T) {
 		c.send(maskedClose(1000, "done"))
 		c.expectClose(1000)
 		c.expectEOF() // the server first
+		c.nc.Close()  // as a client does then; the server's close event follows
 		ev, _ := h.waitClose(t)
 		if ev.Code != 1000 || ev.Reason != "done" || !ev.WasClean {
 			t.Errorf("server close: %+v", ev)
@@ -395,6 +396,7 @@ func TestServerFraming(t *testing.T) {
 		c.expectClose(4000)
 		c.send(maskedClose(4000, ""))
 		c.expectEOF()
+		c.nc.Close()
 		ev, _ := h.waitClose(t)
 		if ev.Code != 4000 || !ev.WasClean {
 			t.Errorf("server close: %+v", ev)
