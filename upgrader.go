@@ -172,7 +172,7 @@ func (u *Upgrader) setup() error {
 // returned as an *UpgradeError; a misconfigured Upgrader is a
 // *ConfigError (answered with 500). If the connection cannot be taken
 // over (an HTTP/2 request, a ResponseWriter without Hijack) the error
-// says so and nothing has been written.
+// says so and the request is answered with 500.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*WebSocket, error) {
 	return u.upgrade(w, r, true, nil)
 }
@@ -214,6 +214,10 @@ func (u *Upgrader) upgrade(w http.ResponseWriter, r *http.Request, blocking bool
 	conn, leftover, err := upgrade.Accept(w, hs)
 	if err != nil {
 		u.leave()
+		var nh *upgrade.NoHijackError
+		if errors.As(err, &nh) {
+			http.Error(w, "websocket: this server cannot take the connection over", http.StatusInternalServerError)
+		}
 		if l := u.cfg.Logger; l != nil {
 			l.Warn("upgrade failed", "error", err, "remote", r.RemoteAddr, "path", r.URL.Path)
 		}

@@ -633,3 +633,22 @@ func roundTrip(t *testing.T, ctx context.Context, ws *websocket.WebSocket) {
 		t.Fatalf("echo: %q %v", m.Text(), err)
 	}
 }
+
+// A ResponseWriter that cannot be hijacked (a middleware's wrapper
+// without Unwrap): the request is answered with 500 and the error says
+// why.
+func TestUpgraderNoHijack(t *testing.T) {
+	up := &websocket.Upgrader{Loop: serverLoop(t)}
+	rec := httptest.NewRecorder() // no Hijack
+	r := httptest.NewRequest("GET", "/", nil)
+	for k, v := range map[string]string{"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="} {
+		r.Header.Set(k, v)
+	}
+	ws, err := up.Upgrade(rec, r)
+	if ws != nil || err == nil || !strings.Contains(err.Error(), "cannot be taken over") || rec.Code != 500 {
+		t.Errorf("Upgrade = %v, %v; status %d; want an error and 500", ws, err, rec.Code)
+	}
+	if n := len(up.Loop.Sockets()); n != 0 {
+		t.Errorf("%d sockets on the loop", n)
+	}
+}

@@ -112,7 +112,7 @@ func Accept(w http.ResponseWriter, hs *Handshake) (net.Conn, []byte, error) {
 
 	conn, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return nil, nil, fmt.Errorf("websocket: the connection cannot be taken over from net/http (an HTTP/2 request, or a ResponseWriter that does not support Hijack): %w", err)
+		return nil, nil, &NoHijackError{err}
 	}
 	leftover, err := buffered(rw.Reader)
 	if err == nil {
@@ -141,6 +141,16 @@ func buffered(r *bufio.Reader) ([]byte, error) {
 	_, err := r.Read(p)
 	return p, err
 }
+
+// NoHijackError is Accept's failure to take the connection over from
+// net/http: nothing has been written, so the caller can still answer.
+type NoHijackError struct{ Err error }
+
+func (e *NoHijackError) Error() string {
+	return "websocket: the connection cannot be taken over from net/http (a ResponseWriter that does not support Hijack, as a middleware's wrapper without Unwrap): " + e.Err.Error()
+}
+
+func (e *NoHijackError) Unwrap() error { return e.Err }
 
 const keyGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
