@@ -170,9 +170,9 @@ func (u *Upgrader) setup() error {
 //
 // A request the Upgrader refuses is answered with an HTTP error and
 // returned as an *UpgradeError; a misconfigured Upgrader is a
-// *ConfigError (answered with 500). If the connection cannot be taken
-// over (an HTTP/2 request, a ResponseWriter without Hijack) the error
-// says so and the request is answered with 500.
+// *ConfigError (answered with 500). An HTTP/2 request cannot be upgraded
+// (400). If the connection cannot be taken over (a ResponseWriter without
+// Hijack) the error says so and the request is answered with 500.
 func (u *Upgrader) Upgrade(w http.ResponseWriter, r *http.Request) (*WebSocket, error) {
 	return u.upgrade(w, r, true, nil)
 }
