@@ -502,9 +502,8 @@ func TestUpgraderTLS(t *testing.T) {
 // with the client's 1010; Check finds a bad field before any request; the
 // Logger hears a refusal.
 func TestUpgraderCodesCheckAndLog(t *testing.T) {
-	var logged strings.Builder
-	var logMu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, nil))
+	var logged lockedBuffer
+	logger := slog.New(slog.NewTextHandler(&logged, nil))
 	got := make(chan *websocket.WebSocket, 1)
 	up := &websocket.Upgrader{Loop: serverLoop(t), Logger: logger}
 	if err := up.Check(); err != nil {
@@ -539,9 +538,9 @@ func TestUpgraderCodesCheckAndLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	logMu.Lock()
-	line := logged.String()
-	logMu.Unlock()
+	logged.mu.Lock()
+	line := logged.b.String()
+	logged.mu.Unlock()
 	if !strings.Contains(line, "upgrade refused") || !strings.Contains(line, "status=426") || !strings.Contains(line, "path=/plain") {
 		t.Errorf("the log has no refusal of the plain GET:\n%s", line)
 	}
@@ -551,18 +550,6 @@ func TestUpgraderCodesCheckAndLog(t *testing.T) {
 	if err := bad.Check(); !errors.As(err, &cfgErr) || cfgErr.Field != "AllowedOrigins" {
 		t.Errorf("Check of a pattern without scheme: %v", err)
 	}
-}
-
-// lockedWriter is an io.Writer shared by the server's loop and the test.
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // Behind TLSListener, an upgraded wss:// connection costs no goroutine;
