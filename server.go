@@ -19,24 +19,12 @@ import (
 // connection (what it sends waits for that).
 func (u *Upgrader) open(conn net.Conn, leftover []byte, hs *upgrade.Handshake, r *http.Request, blocking bool, fn func(*WebSocket, *http.Request)) *WebSocket {
 	c := &u.cfg
-	ws := &WebSocket{
-		loop:         c.Loop,
-		url:          requestURL(r),
-		id:           lastID.Add(1),
-		closeTimeout: c.CloseTimeout,
-		maxMessage:   c.MaxMessageSize,
-		maxBuffered:  c.MaxBufferedAmount,
-		lowThreshold: c.BufferedAmountLowThreshold,
-		manualPong:   c.ManualPong,
-		stream:       c.StreamMessages && blocking,
-		protocol:     hs.Protocol,
-		up:           u,
-		opened:       true,
-	}
-	ws.log = socketLogger(c.Logger, ws.id, ws.url)
-	if c.PingInterval > 0 || c.IdleTimeout > 0 {
-		ws.ka = newKeepalive(c.PingInterval, c.PongTimeout, c.IdleTimeout)
-	}
+	url := requestURL(r)
+	ws := socketFor(c, url, url)
+	ws.stream = c.StreamMessages && blocking
+	ws.protocol = hs.Protocol
+	ws.up = u
+	ws.opened = true
 	if blocking {
 		ws.in = &inbox{max: c.MaxInboxSize, local: conn.LocalAddr(), remote: conn.RemoteAddr()}
 	}

@@ -171,22 +171,8 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		}
 		return nil, &ConfigError{Field: "Proxy", Msg: err.Error()}
 	}
-	ws := &WebSocket{
-		loop:         c.Loop,
-		url:          u.Href(),
-		id:           lastID.Add(1),
-		closeTimeout: c.CloseTimeout,
-		maxMessage:   c.MaxMessageSize,
-		maxBuffered:  c.MaxBufferedAmount,
-		lowThreshold: c.BufferedAmountLowThreshold,
-		dialing:      true,
-		manualPong:   c.ManualPong,
-		stream:       c.StreamMessages,
-	}
-	ws.log = socketLogger(c.Logger, ws.id, redactedURL(u))
-	if c.PingInterval > 0 || c.IdleTimeout > 0 {
-		ws.ka = newKeepalive(c.PingInterval, c.PongTimeout, c.IdleTimeout)
-	}
+	ws := socketFor(&c, u.Href(), redactedURL(u))
+	ws.dialing = true
 	if blocking {
 		ws.in = &inbox{max: c.MaxInboxSize}
 	} else if c.StreamMessages {
@@ -217,6 +203,27 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 	ws.logAt(slog.LevelDebug, "connecting")
 	ws.startDial(ctx, cancel, opts)
 	return ws, nil
+}
+
+// socketFor makes a socket with c's settings, a client's or a server's,
+// not yet on its loop; logged is its URL as log lines show it.
+func socketFor(c *Config, url, logged string) *WebSocket {
+	ws := &WebSocket{
+		loop:         c.Loop,
+		url:          url,
+		id:           lastID.Add(1),
+		closeTimeout: c.CloseTimeout,
+		maxMessage:   c.MaxMessageSize,
+		maxBuffered:  c.MaxBufferedAmount,
+		lowThreshold: c.BufferedAmountLowThreshold,
+		manualPong:   c.ManualPong,
+		stream:       c.StreamMessages,
+	}
+	ws.log = socketLogger(c.Logger, ws.id, logged)
+	if c.PingInterval > 0 || c.IdleTimeout > 0 {
+		ws.ka = newKeepalive(c.PingInterval, c.PongTimeout, c.IdleTimeout)
+	}
+	return ws
 }
 
 // startDial dials in the background; the loop hears the outcome.
