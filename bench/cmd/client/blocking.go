@@ -451,34 +451,7 @@ func (b blib) idle(urls []string, n int) (sample, error) {
 	// Close: a close frame on each, sent by dialWindow goroutines; the
 	// reader goroutines end as the answers come.
 	closing.Store(true)
-	var idx atomic.Int64
-	var closers sync.WaitGroup
-	for range min(dialWindow, n) {
-		closers.Add(1)
-		go func() {
-			defer closers.Done()
-			for {
-				i := int(idx.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if c := conns[i]; c != nil {
-					if c.StartClose() != nil {
-						c.Kill()
-					}
-				}
-			}
-		}()
-	}
-	closers.Wait()
-	if !waitGroup(&readers, phaseTimeout) {
-		for _, c := range conns {
-			if c != nil {
-				c.Kill()
-			}
-		}
-		readers.Wait()
-	}
+	closeAll(conns, &readers)
 	failMu.Lock()
 	defer failMu.Unlock()
 	return res, fail
@@ -498,5 +471,39 @@ func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
 		return true
 	case <-t.C:
 		return false
+	}
+}
+
+// closeAll sends a close frame on each connection, from dialWindow
+// goroutines, and waits for the reader goroutines to end as the answers
+// come; past phaseTimeout it kills the connections still open.
+func closeAll(conns []bconn, readers *sync.WaitGroup) {
+	var idx atomic.Int64
+	var closers sync.WaitGroup
+	for range min(dialWindow, len(conns)) {
+		closers.Add(1)
+		go func() {
+			defer closers.Done()
+			for {
+				i := int(idx.Add(1) - 1)
+				if i >= len(conns) {
+					return
+				}
+				if c := conns[i]; c != nil {
+					if c.StartClose() != nil {
+						c.Kill()
+					}
+				}
+			}
+		}()
+	}
+	closers.Wait()
+	if !waitGroup(readers, phaseTimeout) {
+		for _, c := range conns {
+			if c != nil {
+				c.Kill()
+			}
+		}
+		readers.Wait()
 	}
 }

@@ -271,34 +271,7 @@ func blockingZIdle(dial dialFunc) func(urls []string, n int, msg []byte) (zIdleS
 		}
 
 		closing.Store(true)
-		var idx atomic.Int64
-		var closers sync.WaitGroup
-		for range min(dialWindow, n) {
-			closers.Add(1)
-			go func() {
-				defer closers.Done()
-				for {
-					i := int(idx.Add(1) - 1)
-					if i >= n {
-						return
-					}
-					if c := conns[i]; c != nil {
-						if c.StartClose() != nil {
-							c.Kill()
-						}
-					}
-				}
-			}()
-		}
-		closers.Wait()
-		if !waitGroup(&readers, phaseTimeout) {
-			for _, c := range conns {
-				if c != nil {
-					c.Kill()
-				}
-			}
-			readers.Wait()
-		}
+		closeAll(conns, &readers)
 		failMu.Lock()
 		defer failMu.Unlock()
 		if fail == nil && !complete {
