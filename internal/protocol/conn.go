@@ -52,6 +52,7 @@ type Conn struct {
 	fragOpen   bool // a message written with WriteFragment is unfinished
 	stream     bool // Config.Stream
 	dataQueued bool // a message was queued since the output last drained
+	dataBefore bool // and one was queued in the output drained before that
 	zFrame     bool // the frame at head is a compressed message
 
 	hdrLeft   uint8 // header bytes of the frame at head not yet written

@@ -94,11 +94,16 @@ func (c *Conn) Advance(n int) (payload int) {
 	if c.head == len(c.out) {
 		c.head = 0
 		c.pongRun = 0
-		// A buffer that carried only control frames (a keepalive ping
-		// every 30 s, a pong) is given back: an idle connection keeps
-		// none. One that carries messages stays, so steady traffic
-		// allocates nothing.
-		if cap(c.out) > maxIdleOutput || !c.dataQueued {
+		// A small buffer stays only while messages keep coming: when
+		// this drain and the one before it both carried one, so steady
+		// traffic allocates nothing. A buffer that carried only control
+		// frames (a keepalive ping, a pong), or the first message after
+		// a quiet spell, is given back: a socket that sends now and then
+		// keeps none while idle, at the price of a pool round trip per
+		// such message.
+		steady := c.dataQueued && c.dataBefore
+		c.dataBefore = c.dataQueued
+		if cap(c.out) > maxIdleOutput || !steady {
 			bufpool.Put(c.out)
 			c.out = nil
 		} else {

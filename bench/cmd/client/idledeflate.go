@@ -53,6 +53,7 @@ type zIdleVariant struct {
 var zIdleVariants = []zIdleVariant{
 	{"wsloop, no compression", "wsloop", wsloopZIdle(websocket.Config{NoCompression: true})},
 	{"wsloop, deflate, server context takeover (the default offer)", "wsloop", wsloopZIdle(websocket.Config{})},
+	{"wsloop, deflate (the default offer), keepalive every 30 s: features on", "wsloop", wsloopZIdle(websocket.Config{PingInterval: 30 * time.Second})},
 	{"wsloop, deflate, server_no_context_takeover", "wsloop", wsloopZIdle(websocket.Config{Compression: &websocket.Compression{ServerNoContextTakeover: true}})},
 	{"wsloop, deflate, server context takeover, server_max_window_bits=9", "wsloop", wsloopZIdle(websocket.Config{Compression: &websocket.Compression{ServerMaxWindowBits: 9}})},
 	{"gorilla, no compression", "gorilla", blockingZIdle(dialGorilla)},
