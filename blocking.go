@@ -83,7 +83,11 @@ func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
 		return nil, err
 	}
 	ws.mu.Lock()
-	opened, failErr := ws.opened, ws.failErr
+	opened := ws.opened
+	var failErr error
+	if ws.end != nil {
+		failErr = ws.end.err
+	}
 	ws.mu.Unlock()
 	if !opened {
 		if failErr == nil {
@@ -296,7 +300,10 @@ func (ws *WebSocket) postResumeLocked() {
 func (ws *WebSocket) closedError() error {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	return &ClosedError{Event: ws.closeEv, Err: ws.failErr}
+	if e := ws.end; e != nil {
+		return &ClosedError{Event: e.ev, Err: e.err}
+	}
+	return &ClosedError{}
 }
 
 // IsMessageBuffered reports whether a received message is waiting, so that

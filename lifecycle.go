@@ -209,10 +209,13 @@ func (ws *WebSocket) onCloseFrame(code uint16, reason string) {
 		ws.shutdownIfDrainedLocked()
 		ws.mu.Unlock()
 	}
-	ws.closeEv = CloseEvent{Target: ws, Code: int(code), Reason: reason, WasClean: true}
+	ev := CloseEvent{Target: ws, Code: int(code), Reason: reason, WasClean: true}
 	if code == 0 {
-		ws.closeEv.Code = CloseNoStatus
+		ev.Code = CloseNoStatus
 	}
+	ws.mu.Lock()
+	ws.endingLocked().ev = ev
+	ws.mu.Unlock()
 	if ws.ReadyState() == Open {
 		by := "the server closes"
 		if ws.up != nil {
@@ -254,7 +257,7 @@ func (ws *WebSocket) onWritable() {
 func (ws *WebSocket) onHangup() {
 	if !ws.closeFired {
 		if ws.gotClose {
-			ws.fireClose(ws.closeEv, nil)
+			ws.fireClose(ws.end.ev, nil) // set with gotClose
 		} else {
 			ws.fireClose(CloseEvent{Target: ws, Code: CloseAbnormal}, nil)
 		}
@@ -273,8 +276,8 @@ func (ws *WebSocket) flushLocked() {
 		n, err := ws.conn.Write(out)
 		ws.core.Advance(n)
 		ws.counts.bytesOut.Add(uint64(n))
-		if n > 0 && ws.closeTimer != nil {
-			ws.closeClock = time.Now() // the closing handshake is making progress
+		if n > 0 && ws.end != nil && ws.end.timer != nil {
+			ws.end.clock = time.Now() // the closing handshake is making progress
 		}
 		if err != nil {
 			ws.writeFailed = true
@@ -317,27 +320,28 @@ func (ws *WebSocket) shutdownIfDrainedLocked() {
 // about the moment the server took it, and a server that stops reading
 // gets CloseTimeout from its last read.
 func (ws *WebSocket) armCloseTimerLocked() {
-	if ws.closeTimer == nil {
-		ws.closeClock = time.Now()
-		ws.closeTimer = ws.loop.SetTimeout(ws.onCloseTimeout, ws.closeTimeout)
+	if e := ws.endingLocked(); e.timer == nil {
+		e.clock = time.Now()
+		e.timer = ws.loop.SetTimeout(ws.onCloseTimeout, ws.closeTimeout)
 	}
 }
 
 func (ws *WebSocket) onCloseTimeout() {
 	ws.mu.Lock()
-	left := ws.closeTimeout - time.Since(ws.closeClock)
+	e := ws.end // the timer made it
+	left := ws.closeTimeout - time.Since(e.clock)
 	if left <= 0 && ws.conn != nil {
 		q := ws.conn.Unsent()
-		if q > 0 && q != ws.closeUnsent || q == 0 && ws.closeUnsent > 0 {
+		if q > 0 && q != e.unsent || q == 0 && e.unsent > 0 {
 			// The server is reading what the kernel holds, or has just
 			// taken the last of it.
-			ws.closeUnsent = q
-			ws.closeClock = time.Now()
+			e.unsent = q
+			e.clock = time.Now()
 			left = ws.closeTimeout
 		}
 	}
 	if left > 0 && ws.conn != nil {
-		ws.closeTimer = ws.loop.SetTimeout(ws.onCloseTimeout, left)
+		e.timer = ws.loop.SetTimeout(ws.onCloseTimeout, left)
 		ws.mu.Unlock()
 		return
 	}
@@ -358,9 +362,10 @@ func (ws *WebSocket) fireClose(ev CloseEvent, err error) {
 	ws.closeFired = true
 	ws.logClose(ev, err)
 	ws.mu.Lock()
-	ws.closeEv = ev
+	e := ws.endingLocked()
+	e.ev = ev
 	if err != nil {
-		ws.failErr = err
+		e.err = err
 	}
 	ws.state.Store(int32(Closed))
 	ws.signalLocked()
@@ -382,8 +387,8 @@ func (ws *WebSocket) closeTCP() {
 	ws.mu.Lock()
 	c := ws.conn
 	ws.conn = nil
-	if ws.closeTimer != nil {
-		ws.closeTimer.Stop()
+	if e := ws.end; e != nil && e.timer != nil {
+		e.timer.Stop()
 	}
 	if ws.core != nil {
 		ws.dropped += ws.core.Discard()

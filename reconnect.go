@@ -258,9 +258,13 @@ func (ws *WebSocket) dropConnection() {
 	c := ws.conn
 	ws.conn = nil
 	ws.gen++
-	if ws.closeTimer != nil {
-		ws.closeTimer.Stop()
-		ws.closeTimer = nil
+	if e := ws.end; e != nil {
+		if e.timer != nil {
+			e.timer.Stop()
+		}
+		// The next connection starts its closing afresh; the error
+		// stays for closedError, as it did before the socket reconnected.
+		*e = ending{err: e.err}
 	}
 	if old := ws.core; old != nil {
 		ws.core = ws.newCore(nil) // compression is the next connection's to settle
@@ -277,9 +281,8 @@ func (ws *WebSocket) dropConnection() {
 	}
 	ws.protocol = ""
 	ws.zneg = nil
-	ws.gotClose, ws.closeEv = false, CloseEvent{}
+	ws.gotClose = false
 	ws.waitWritable, ws.shutdownWait, ws.writeFailed = false, false, false
-	ws.closeUnsent = 0
 	ws.wakeWritersLocked()
 	ws.mu.Unlock()
 	if c != nil {

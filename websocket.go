@@ -96,13 +96,10 @@ type WebSocket struct {
 	conn         poll.Conn
 	protocol     string
 	cancelDial   context.CancelFunc
-	closeTimer   *Timer
-	closeClock   time.Time // when the closing handshake last made progress
-	closeUnsent  int       // the kernel's send queue when the close timer last looked
-	dirty        bool      // queued on the loop's flush list (writes.go)
-	waitWritable bool      // conn took less than offered; OnWritable follows
-	shutdownWait bool      // half-close once the output is drained
-	aboveLow     bool      // a Send left BufferedAmount above lowThreshold
+	dirty        bool // queued on the loop's flush list (writes.go)
+	waitWritable bool // conn took less than offered; OnWritable follows
+	shutdownWait bool // half-close once the output is drained
+	aboveLow     bool // a Send left BufferedAmount above lowThreshold
 	writeFailed  bool
 	manualPong   bool // Config.ManualPong
 	stream       bool // Config.StreamMessages
@@ -123,10 +120,27 @@ type WebSocket struct {
 	zThreshold int          // Config's compression threshold
 	log        *slog.Logger // Config.Logger with the socket's attributes; nil: silent
 	counts     counters
-	gen        uint64 // connections made so far, under mu: a task of a lost one must not touch the next
+	gen        uint64  // connections made so far, under mu: a task of a lost one must not touch the next
+	end        *ending // made when the closing begins or the dial fails, under mu
+}
 
-	closeEv CloseEvent // loop-only
-	failErr error      // the ErrorEvent's cause, under mu
+// ending is what a socket needs only once it closes or fails to open,
+// kept out of WebSocket so that each of many open sockets is 96 bytes
+// smaller (WebSocket drops from the 448-byte size class to 352).
+type ending struct {
+	timer  *Timer     // the close timer, once armed
+	clock  time.Time  // when the closing handshake last made progress
+	unsent int        // the kernel's send queue when the close timer last looked
+	ev     CloseEvent // the close event, once the server's close frame came or the socket closed
+	err    error      // the ErrorEvent's cause
+}
+
+// endingLocked returns the socket's ending, made on first need.
+func (ws *WebSocket) endingLocked() *ending {
+	if ws.end == nil {
+		ws.end = new(ending)
+	}
+	return ws.end
 }
 
 // New creates a socket and starts connecting to url in the background, as
