@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/wsloop/websocket"
 )
 
 // idle-100k: more wsloop connections than one process may hold. The
@@ -58,7 +60,7 @@ func runWorker(urls []string, n int) int {
 			close(release)
 		}()
 		return release
-	})
+	}, websocket.Config{})
 	if err != nil {
 		fmt.Printf("ERROR %v\n", strings.ReplaceAll(err.Error(), "\n", " "))
 		return 1

@@ -43,7 +43,7 @@ type library struct {
 	deflate bool
 }
 
-var allLibs = []library{wsloopLib, gorillaLib, coderLib, gobwasLib, gwsLib, wsloopPortableLib, wsloopKeepLib, wsloopBlockingLib,
+var allLibs = []library{wsloopLib, gorillaLib, coderLib, gobwasLib, gwsLib, wsloopPortableLib, wsloopKeepLib, wsloopKALib, wsloopBlockingLib,
 	wsloopDeflateLib, wsloopDeflateNCTLib, gorillaDeflateLib, coderDeflateLib, gobwasDeflateLib, gwsDeflateLib}
 
 // Set from the flags.
@@ -51,6 +51,10 @@ var (
 	dialWindow       = 128
 	phaseTimeout     = 30 * time.Second
 	handshakeTimeout = 30 * time.Second
+	// serverCPUs, when set, is the CPU list (taskset -c) the servers run
+	// on; run the driver itself under taskset on the others, so that
+	// client and server never share a core.
+	serverCPUs string
 )
 
 // connectTimeout bounds opening n connections.
@@ -110,7 +114,7 @@ func (o options) text(libs []library) bool {
 func main() {
 	var o options
 	flag.StringVar(&o.scenarios, "scenario", "all", "comma-separated scenarios: rt, bulk, recv, fan, idle, burst, idle-100k, idle-keepalive, idle-deflate, server-idle, server-echo; all = every one but idle-100k, idle-keepalive, idle-deflate and the server-side ones; server = server-idle,server-echo")
-	flag.StringVar(&o.libs, "libs", "wsloop,gorilla,coder,gobwas,gws", "comma-separated libraries, in the order they alternate; wsloop-portable (wsloop on the portable poller), wsloop-keep (wsloop not releasing messages) and wsloop-blocking (wsloop's blocking API) can be added, and the -deflate variants (wsloop-deflate, wsloop-deflate-nct, gorilla-deflate, coder-deflate, gobwas-deflate, gws-deflate), which run bulk and recv only")
+	flag.StringVar(&o.libs, "libs", "wsloop,gorilla,coder,gobwas,gws", "comma-separated libraries, in the order they alternate; wsloop-portable (wsloop on the portable poller), wsloop-keep (wsloop not releasing messages), wsloop-ka (wsloop with keepalive armed) and wsloop-blocking (wsloop's blocking API) can be added, and the -deflate variants (wsloop-deflate, wsloop-deflate-nct, gorilla-deflate, coder-deflate, gobwas-deflate, gws-deflate), which run bulk and recv only")
 	flag.BoolVar(&o.compress, "compress", false, "bulk, recv: after each library of -libs, run it with permessage-deflate on (its -deflate variants) against the server's /deflate/ paths; every library then sends and receives compressible text (JSON lines), and the tables add the extension negotiated and the server's count of wire bytes per payload byte each way")
 	flag.IntVar(&o.idleMsgSize, "idle-msg-size", 1024, "idle-deflate, server-idle: size of the one compressible text message each socket sends and gets back")
 	flag.StringVar(&o.serversBin, "servers-bin", "", "server-idle, server-echo: prebuilt servers under test (default: go build bench/cmd/servers)")
@@ -132,6 +136,7 @@ func main() {
 	flag.DurationVar(&o.kaPongTimeout, "ka-pong-timeout", 0, "idle-keepalive: PongTimeout (0: -ka-interval, the library's default)")
 	flag.IntVar(&o.burstCount, "burst-n", 64, "burst: messages sent in one go before their echoes are awaited")
 	flag.IntVar(&o.burstSize, "burst-size", 32, "burst: text message size in bytes")
+	flag.StringVar(&serverCPUs, "server-cpus", "", "run the servers on these CPUs only (a taskset -c list, such as 1); start the driver under taskset on the other CPUs (taskset -c 0 go run ./cmd/client -server-cpus 1) so that client and server never share a core")
 	flag.IntVar(&o.addrs, "addrs", 8, "loopback addresses the server listens on: 127.0.0.1 to 127.0.0.N")
 	flag.StringVar(&o.serverBin, "server-bin", "", "prebuilt server binary (default: go build bench/cmd/server)")
 	flag.IntVar(&o.k100Conns, "k100-conns", 100000, "idle-100k: connections in total")
@@ -363,6 +368,9 @@ func printHeader(o options, limit uint64) {
 	fmt.Printf("# wsloop client benchmarks\n\n")
 	fmt.Printf("- date: %s, host %s, kernel %s\n", time.Now().Format("2006-01-02 15:04"), host, strings.TrimSpace(string(kernel)))
 	fmt.Printf("- %s, GOMAXPROCS %d, %d CPUs, fd limit %d\n", runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), limit)
+	if serverCPUs != "" {
+		fmt.Printf("- pinned: this client on CPUs %s, the servers on CPUs %s (-server-cpus)\n", ownCPUs(), serverCPUs)
+	}
 	fmt.Printf("- wsloop: %s; poller: %s\n", libraryVersion(), pollerName())
 	if strings.Contains(o.libs, "wsloop-portable") {
 		restore := portable()

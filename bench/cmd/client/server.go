@@ -104,7 +104,13 @@ func childAttr() *syscall.SysProcAttr {
 // startServer runs the server on addrs (host:port, port 0 for any) and
 // waits for it to say it is ready; args go before -listen.
 func startServer(bin string, addrs []string, args ...string) (*serverProc, error) {
-	cmd := exec.Command(bin, append(args, "-listen", strings.Join(addrs, ","))...)
+	args = append(args, "-listen", strings.Join(addrs, ","))
+	cmd := exec.Command(bin, args...)
+	if serverCPUs != "" {
+		// taskset sets the affinity and execs the server, whose threads
+		// all inherit it.
+		cmd = exec.Command("taskset", append([]string{"-c", serverCPUs, bin}, args...)...)
+	}
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = childAttr()
 	stdin, err := cmd.StdinPipe()

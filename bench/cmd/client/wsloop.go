@@ -25,13 +25,35 @@ var wsloopLib = library{
 	},
 	recv: func(url string, d time.Duration) (sample, error) { return wsloopRecv(url, d, true, websocket.Config{}) },
 	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
-		return wsloopFan(urls, n, rounds, msg, true)
+		return wsloopFan(urls, n, rounds, msg, true, websocket.Config{})
 	},
-	idle: func(urls []string, n int) (sample, error) { return wsloopIdle(urls, n, nil) },
+	idle: func(urls []string, n int) (sample, error) { return wsloopIdle(urls, n, nil, websocket.Config{}) },
 	burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
-		return wsloopBurst(url, msg, k, d, true)
+		return wsloopBurst(url, msg, k, d, true, websocket.Config{})
 	},
 }
+
+// wsloopKALib is wsloop with keepalive armed on every socket
+// (PingInterval 30 s, so no ping is due within a run: what it measures is
+// the timers' bookkeeping on every read): the library with its features
+// on, as a long-running program runs it. It runs only when -libs names it.
+var wsloopKALib = library{
+	name: "wsloop-ka",
+	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
+		return wsloopEcho(url, msg, binary, d, true, kaConfig)
+	},
+	recv: func(url string, d time.Duration) (sample, error) { return wsloopRecv(url, d, true, kaConfig) },
+	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
+		return wsloopFan(urls, n, rounds, msg, true, kaConfig)
+	},
+	idle: func(urls []string, n int) (sample, error) { return wsloopIdle(urls, n, nil, kaConfig) },
+	burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
+		return wsloopBurst(url, msg, k, d, true, kaConfig)
+	},
+}
+
+// kaConfig is wsloop-ka's socket configuration.
+var kaConfig = websocket.Config{PingInterval: 30 * time.Second}
 
 // wsloopKeepLib is wsloop with handlers that keep their messages (do not
 // call Release), leaving every buffer to the garbage collector, as a
@@ -46,11 +68,11 @@ var wsloopKeepLib = library{
 		return wsloopRecv(url, d, false, websocket.Config{})
 	},
 	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
-		return wsloopFan(urls, n, rounds, msg, false)
+		return wsloopFan(urls, n, rounds, msg, false, websocket.Config{})
 	},
 	idle: wsloopLib.idle,
 	burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
-		return wsloopBurst(url, msg, k, d, false)
+		return wsloopBurst(url, msg, k, d, false, websocket.Config{})
 	},
 }
 
@@ -70,15 +92,15 @@ var wsloopPortableLib = library{
 	},
 	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
 		defer portable()()
-		return wsloopFan(urls, n, rounds, msg, true)
+		return wsloopFan(urls, n, rounds, msg, true, websocket.Config{})
 	},
 	idle: func(urls []string, n int) (sample, error) {
 		defer portable()()
-		return wsloopIdle(urls, n, nil)
+		return wsloopIdle(urls, n, nil, websocket.Config{})
 	},
 	burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
 		defer portable()()
-		return wsloopBurst(url, msg, k, d, true)
+		return wsloopBurst(url, msg, k, d, true, websocket.Config{})
 	},
 }
 
@@ -103,8 +125,8 @@ func wsloopEcho(url string, msg []byte, binary bool, d time.Duration, release bo
 
 // wsloopBurst sends k text messages from one handler, waits for their k
 // echoes and sends the next k from the handler of the last, for d.
-func wsloopBurst(url string, msg []byte, k int, d time.Duration, release bool) (sample, error) {
-	return wsloopRounds(url, msg, false, k, d, release, "burst", websocket.Config{})
+func wsloopBurst(url string, msg []byte, k int, d time.Duration, release bool, cfg websocket.Config) (sample, error) {
+	return wsloopRounds(url, msg, false, k, d, release, "burst", cfg)
 }
 
 // wsloopRounds sends k copies of msg from one handler, waits for their k
@@ -397,7 +419,7 @@ var fanLoops = runtime.GOMAXPROCS(0)
 // wsloopFan spreads n sockets over fanLoops loops, each on its own
 // goroutine, and once every socket of every loop is open runs rounds
 // sequential round trips on each, all sockets at once.
-func wsloopFan(urls []string, n, rounds int, msg []byte, release bool) (sample, error) {
+func wsloopFan(urls []string, n, rounds int, msg []byte, release bool, cfg websocket.Config) (sample, error) {
 	k := max(1, min(fanLoops, n))
 	var (
 		open    sync.WaitGroup // every loop has all its sockets open
@@ -422,7 +444,7 @@ func wsloopFan(urls []string, n, rounds int, msg []byte, release bool) (sample, 
 		running.Add(1)
 		go func() {
 			defer running.Done()
-			l, err := fanOnLoop(urls, i, share, rounds, msg, release, &open, start)
+			l, err := fanOnLoop(urls, i, share, rounds, msg, release, cfg, &open, start)
 			mu.Lock()
 			defer mu.Unlock()
 			lat = append(lat, l...)
@@ -444,8 +466,9 @@ func wsloopFan(urls []string, n, rounds int, msg []byte, release bool) (sample, 
 // blocks its loop in start until every loop is ready (a harness detail: a
 // program would not block its loop), and returns the round trips'
 // latencies.
-func fanOnLoop(urls []string, first, n, rounds int, msg []byte, release bool, open *sync.WaitGroup, start func()) ([]time.Duration, error) {
+func fanOnLoop(urls []string, first, n, rounds int, msg []byte, release bool, cfg websocket.Config, open *sync.WaitGroup, start func()) ([]time.Duration, error) {
 	p := newLoopPool(append(urls[first%len(urls):], urls[:first%len(urls)]...), n)
+	p.config = &cfg
 	text := string(msg)
 	sent := make([]time.Time, n)
 	done := make([]int, n)
@@ -503,9 +526,10 @@ func fanOnLoop(urls []string, first, n, rounds int, msg []byte, release bool, op
 // costs. hold, when set, is called with the sample once they are all open
 // and returns a channel that is closed when they should be closed (the
 // idle-100k worker waits for its driver there).
-func wsloopIdle(urls []string, n int, hold func(sample) <-chan struct{}) (sample, error) {
+func wsloopIdle(urls []string, n int, hold func(sample) <-chan struct{}, cfg websocket.Config) (sample, error) {
 	base := takeIdleSnapshot()
 	p := newLoopPool(urls, n)
+	p.config = &cfg
 	var res sample
 	m := startMeter()
 	p.onAllOpen = func() {
