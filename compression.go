@@ -25,7 +25,8 @@ const DefaultCompressionThreshold = 128
 type Compression struct {
 	// Threshold: messages shorter than this, in bytes, go uncompressed;
 	// zero means DefaultCompressionThreshold. A message is sent
-	// uncompressed too when compressing would not make it smaller.
+	// uncompressed too when compressing would not make it smaller. A
+	// threshold above 2 GiB (math.MaxInt32) counts as 2 GiB.
 	Threshold int
 	// ServerNoContextTakeover asks the server to compress each message on
 	// its own, so that the socket keeps no window between messages. A

@@ -190,7 +190,12 @@ func (ws *WebSocket) AddEventListener(typ string, fn func(Event)) (remove func()
 		return func() {}
 	}
 	li := &listener{typ: typ, fn: fn}
-	ws.listeners = append(ws.listeners, li)
+	if ws.listeners == nil {
+		// Kept apart: few sockets have listeners, and a slice in
+		// WebSocket would cost every socket 16 bytes more.
+		ws.listeners = new([]*listener)
+	}
+	*ws.listeners = append(*ws.listeners, li)
 	return func() {
 		if li.removed {
 			return
@@ -198,13 +203,13 @@ func (ws *WebSocket) AddEventListener(typ string, fn func(Event)) (remove func()
 		li.removed = true
 		// Copy on write: a dispatch in progress keeps iterating its own
 		// slice.
-		kept := make([]*listener, 0, len(ws.listeners)-1)
-		for _, l := range ws.listeners {
+		kept := make([]*listener, 0, len(*ws.listeners)-1)
+		for _, l := range *ws.listeners {
 			if l != li {
 				kept = append(kept, l)
 			}
 		}
-		ws.listeners = kept
+		*ws.listeners = kept
 	}
 }
 
@@ -218,11 +223,11 @@ func knownEventType(typ string) bool {
 
 // dispatch calls the listeners of e's type. It runs on the loop.
 func (ws *WebSocket) dispatch(e Event) {
-	if len(ws.listeners) == 0 {
+	if ws.listeners == nil {
 		return
 	}
 	typ := e.Type()
-	for _, li := range ws.listeners {
+	for _, li := range *ws.listeners {
 		if li.typ == typ && !li.removed {
 			call(ws.loop, li.fn, e)
 		}

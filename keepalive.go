@@ -31,8 +31,11 @@ type keepalive struct {
 	pingAt   time.Duration // monotime of the last keepalive ping; 0: none since lastRecv
 	sentAt   time.Duration // monotime of the last keepalive ping, for its pong's RTT
 	due      time.Duration // when the loop looks at the socket next
-	index    int           // in the loop's keepalive heap; -1 when not in it
-	seq      uint64        // keepalive pings sent, their payload
+	// index and seq are 32 bits so that the record fits the 64-byte
+	// size class (72 bytes took 80): seq wraps after 4 billion pings of
+	// one socket, and only the last one's pong is looked for.
+	index int32  // in the loop's keepalive heap; -1 when not in it
+	seq   uint32 // keepalive pings sent, their payload
 }
 
 // newKeepalive is a socket's keepalive. Sockets that went quiet together
@@ -94,7 +97,7 @@ func (ws *WebSocket) startKeepalive() {
 // stopKeepalive takes the socket out of the heap, once it closes.
 func (ws *WebSocket) stopKeepalive() {
 	if ws.ka != nil && ws.ka.index >= 0 {
-		ws.loop.kaRemove(ws.ka.index)
+		ws.loop.kaRemove(int(ws.ka.index))
 	}
 }
 
@@ -146,10 +149,10 @@ func (l *EventLoop) runKeepalive(wait time.Duration) time.Duration {
 			fallthrough
 		case kaKeep:
 			k.due = k.next(now)
-			l.kaFix(k.index)
+			l.kaFix(int(k.index))
 		case kaDone:
 			if k.index >= 0 {
-				l.kaRemove(k.index)
+				l.kaRemove(int(k.index))
 			}
 		}
 	}
@@ -215,7 +218,7 @@ func (ws *WebSocket) keepaliveCheck(now time.Duration) int {
 	}
 	k.seq++
 	var p [8]byte
-	binary.BigEndian.PutUint64(p[:], k.seq)
+	binary.BigEndian.PutUint64(p[:], uint64(k.seq))
 	// A keepalive ping ignores MaxBufferedAmount: one per interval
 	// cannot grow the backlog, and a server that reads nothing is about
 	// to be found dead anyway.
@@ -249,9 +252,9 @@ func (ws *WebSocket) failDead(err error) {
 // It lives on the loop's goroutine only, so it needs no lock.
 
 func (l *EventLoop) kaPush(ws *WebSocket) {
-	ws.ka.index = len(l.kaHeap)
+	ws.ka.index = int32(len(l.kaHeap))
 	l.kaHeap = append(l.kaHeap, ws)
-	l.kaUp(ws.ka.index)
+	l.kaUp(int(ws.ka.index))
 }
 
 func (l *EventLoop) kaRemove(i int) {
@@ -260,7 +263,7 @@ func (l *EventLoop) kaRemove(i int) {
 	h[i].ka.index = -1
 	if i != last {
 		h[i] = h[last]
-		h[i].ka.index = i
+		h[i].ka.index = int32(i)
 	}
 	h[last] = nil
 	l.kaHeap = h[:last]
@@ -314,6 +317,6 @@ func (l *EventLoop) kaDown(i int) bool {
 func (l *EventLoop) kaSwap(i, j int) {
 	h := l.kaHeap
 	h[i], h[j] = h[j], h[i]
-	h[i].ka.index = i
-	h[j].ka.index = j
+	h[i].ka.index = int32(i)
+	h[j].ka.index = int32(j)
 }

@@ -56,7 +56,7 @@ func TestKeepaliveHeap(t *testing.T) {
 	check := func() {
 		t.Helper()
 		for i, ws := range l.kaHeap {
-			if ws.ka.index != i {
+			if int(ws.ka.index) != i {
 				t.Fatalf("entry %d has index %d", i, ws.ka.index)
 			}
 			if i > 0 && l.kaHeap[(i-1)/2].ka.due > ws.ka.due {
@@ -68,13 +68,13 @@ func TestKeepaliveHeap(t *testing.T) {
 	for i, ws := range socks {
 		switch i % 3 {
 		case 0:
-			l.kaRemove(ws.ka.index)
+			l.kaRemove(int(ws.ka.index))
 			if ws.ka.index != -1 {
 				t.Fatal("removed entry keeps an index")
 			}
 		default:
 			ws.ka.due = time.Duration(r.IntN(1000))
-			l.kaFix(ws.ka.index)
+			l.kaFix(int(ws.ka.index))
 		}
 		check()
 	}

@@ -70,7 +70,7 @@ func (ws *WebSocket) onDialed(res dial.Result, err error) {
 	ws.zneg = nil
 	var deflate *protocol.Deflate
 	if res.Deflate != nil {
-		ws.zneg = ws.loop.negotiated(res.Extensions, res.Deflate, ws.zThreshold)
+		ws.zneg = ws.loop.negotiated(res.Extensions, res.Deflate, int(ws.zThreshold))
 		deflate = ws.zneg.d
 	}
 	if ws.core == nil {
@@ -117,7 +117,7 @@ func (ws *WebSocket) abortConnecting() {
 	}
 	ws.mu.Lock()
 	if ws.core != nil {
-		ws.dropped += ws.core.Discard() // what was queued while reconnecting
+		ws.dropLocked(ws.core.Discard()) // what was queued while reconnecting
 	}
 	ws.mu.Unlock()
 	ws.fireClose(CloseEvent{Target: ws, Code: CloseAbnormal}, ErrClosedWhileConnecting)
@@ -391,7 +391,7 @@ func (ws *WebSocket) closeTCP() {
 		e.timer.Stop()
 	}
 	if ws.core != nil {
-		ws.dropped += ws.core.Discard()
+		ws.dropLocked(ws.core.Discard())
 	}
 	ws.mu.Unlock()
 	if c != nil {
@@ -459,7 +459,7 @@ func publicDialError(err error) error {
 // it: a message costs no allocation beyond its payload.
 func emit[E Event](ws *WebSocket, handler func(E), e E, kept bool) {
 	call(ws.loop, handler, e)
-	if len(ws.listeners) > 0 {
+	if ws.listeners != nil {
 		ws.dispatch(e)
 	}
 	if kept && ws.in != nil {

@@ -42,7 +42,7 @@ func (ws *WebSocket) notePingLocked(p []byte, now time.Duration) {
 // answers, or zero when it answers none: an unsolicited pong, or one for
 // an older ping. It runs on the loop.
 func (ws *WebSocket) pongRTT(p []byte) time.Duration {
-	if k := ws.ka; k != nil && k.sentAt > 0 && len(p) == 8 && binary.BigEndian.Uint64(p) == k.seq {
+	if k := ws.ka; k != nil && k.sentAt > 0 && len(p) == 8 && binary.BigEndian.Uint64(p) == uint64(k.seq) {
 		// The latest keepalive ping's pong, whose payload is its number.
 		rtt := max(monotime()-k.sentAt, 1)
 		k.sentAt = 0

@@ -263,8 +263,8 @@ func (ws *WebSocket) dropConnection() {
 			e.timer.Stop()
 		}
 		// The next connection starts its closing afresh; the error
-		// stays for closedError, as it did before the socket reconnected.
-		*e = ending{err: e.err}
+		// stays for closedError, and what was dropped stays counted.
+		*e = ending{err: e.err, dropped: e.dropped}
 	}
 	if old := ws.core; old != nil {
 		ws.core = ws.newCore(nil) // compression is the next connection's to settle
@@ -274,7 +274,7 @@ func (ws *WebSocket) dropConnection() {
 			ws.aux.writer.err = ErrMessageInterrupted
 			ws.aux.writer = nil
 		}
-		ws.dropped += old.Discard() + lost
+		ws.dropLocked(old.Discard() + lost)
 		if ws.core.BufferedPayload() > 0 {
 			ws.markDirtyLocked() // written once the connection is back
 		}
