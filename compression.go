@@ -1,6 +1,8 @@
 package websocket
 
 import (
+	"math"
+
 	"github.com/wsloop/websocket/internal/dial"
 	"github.com/wsloop/websocket/internal/protocol"
 )
@@ -76,10 +78,11 @@ func (c *Config) deflateOffer() *dial.DeflateOffer {
 	}
 }
 
-// compressionThreshold is the threshold c gives.
-func (c *Config) compressionThreshold() int {
+// compressionThreshold is the threshold c gives, at most 2 GiB (see
+// Compression.Threshold), for a client's socket and a server's alike.
+func (c *Config) compressionThreshold() int32 {
 	if c.Compression != nil && c.Compression.Threshold > 0 {
-		return c.Compression.Threshold
+		return int32(min(c.Compression.Threshold, math.MaxInt32))
 	}
 	return DefaultCompressionThreshold
 }

@@ -30,7 +30,7 @@ func (u *Upgrader) open(conn net.Conn, leftover []byte, hs *upgrade.Handshake, r
 	}
 	var deflate *protocol.Deflate
 	if hs.Deflate != nil {
-		ws.zneg = u.negotiated(hs, c.compressionThreshold())
+		ws.zneg = u.negotiated(hs, int(c.compressionThreshold()))
 		deflate = ws.zneg.d
 	}
 	ws.core = ws.newCore(deflate)

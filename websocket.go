@@ -23,7 +23,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -109,9 +108,8 @@ type WebSocket struct {
 	dialing      bool // loop-only, as the next two
 	gotClose     bool // the server's close frame arrived
 	closeFired   bool
-	// zThreshold is Config's compression threshold, at most MaxInt32
-	// (Compression.Threshold says so), in 32 bits to fill the 4 bytes
-	// after the flags.
+	// zThreshold is Config's compression threshold, in 32 bits to fill
+	// the 4 bytes after the flags.
 	zThreshold int32
 
 	in *inbox    // made by Dial: what it keeps for the blocking calls
@@ -218,7 +216,7 @@ func newSocket(ctx context.Context, url string, c Config, blocking bool) (*WebSo
 		Logger:       ws.log,
 		Deflate:      c.deflateOffer(),
 	}
-	ws.zThreshold = int32(min(c.compressionThreshold(), math.MaxInt32))
+	ws.zThreshold = c.compressionThreshold()
 	if c.Reconnect != nil {
 		ws.rc = &reconnector{policy: *c.Reconnect, opts: opts, timeout: c.HandshakeTimeout}
 	}

@@ -118,9 +118,9 @@ var flateTail = []byte{0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff}
 // inflate decompresses a whole message's payload from the peer of a Conn
 // in the given role. With the peer's context takeover, the message may
 // refer back to the window kept of the peer's earlier ones, and the window
-// its next may refer to is kept in turn. It fails with 1009 as soon as the output passes limit, and with 1002
-// (Chromium's code) when the data is not deflate. The result is a bufpool
-// buffer.
+// its next may refer to is kept in turn. It fails with 1009 as soon as the
+// output passes limit, and with 1002 (Chromium's code) when the data is
+// not deflate. The result is a bufpool buffer.
 func (d *deflateState) inflate(in []byte, limit int64, server bool) ([]byte, *Error) {
 	bits, noTakeover := d.cfg.peerWindow(server)
 	if noTakeover {

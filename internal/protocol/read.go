@@ -88,11 +88,8 @@ func (c *Conn) TakeMessage(p []byte) (ev Event, n int, ok bool) {
 	payload := p[hn : hn+int(h.Length)]
 	masked := p[1]&bitMask != 0
 	// Text is checked where it is plain (see dataPayload).
-	if op == ws.OpText && !masked {
-		var v utf8Validator
-		if !v.feed(payload) || !v.complete() {
-			return Event{}, 0, false
-		}
+	if op == ws.OpText && !masked && !validUTF8(payload) {
+		return Event{}, 0, false
 	}
 	data := bufpool.Get(len(payload))
 	copy(data, payload)
