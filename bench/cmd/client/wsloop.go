@@ -18,90 +18,57 @@ import (
 // Each handler gives its message back with MessageEvent.Release once done
 // with it, as the gws client does with Message.Close; wsloop-keep does not.
 
-var wsloopLib = library{
-	name: "wsloop",
-	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
-		return wsloopEcho(url, msg, binary, d, true, websocket.Config{})
-	},
-	recv: func(url string, d time.Duration) (sample, error) { return wsloopRecv(url, d, true, websocket.Config{}) },
-	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
-		return wsloopFan(urls, n, rounds, msg, true, websocket.Config{})
-	},
-	idle: func(urls []string, n int) (sample, error) { return wsloopIdle(urls, n, nil, websocket.Config{}) },
-	burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
-		return wsloopBurst(url, msg, k, d, true, websocket.Config{})
-	},
-}
-
-// wsloopKALib is wsloop with keepalive armed on every socket
+// The wsloop variants. wsloop-ka has keepalive armed on every socket
 // (PingInterval 30 s, so no ping is due within a run: what it measures is
 // the timers' bookkeeping on every read): the library with its features
-// on, as a long-running program runs it. It runs only when -libs names it.
-var wsloopKALib = library{
-	name: "wsloop-ka",
-	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
-		return wsloopEcho(url, msg, binary, d, true, kaConfig)
-	},
-	recv: func(url string, d time.Duration) (sample, error) { return wsloopRecv(url, d, true, kaConfig) },
-	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
-		return wsloopFan(urls, n, rounds, msg, true, kaConfig)
-	},
-	idle: func(urls []string, n int) (sample, error) { return wsloopIdle(urls, n, nil, kaConfig) },
-	burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
-		return wsloopBurst(url, msg, k, d, true, kaConfig)
-	},
-}
+// on, as a long-running program runs it. wsloop-keep's handlers keep their
+// messages (do not call Release), leaving every buffer to the garbage
+// collector, as a program that stores what it receives would.
+// wsloop-portable runs with WSLOOP_POLLER=portable set while each run
+// creates its loop: the goroutine-based poller, to compare with the
+// default one in the same alternation. All but wsloop run only when -libs
+// names them.
+var (
+	wsloopLib         = wsloopVariant("wsloop", true, websocket.Config{}, nil)
+	wsloopKALib       = wsloopVariant("wsloop-ka", true, websocket.Config{PingInterval: 30 * time.Second}, nil)
+	wsloopKeepLib     = wsloopVariant("wsloop-keep", false, websocket.Config{}, nil)
+	wsloopPortableLib = wsloopVariant("wsloop-portable", true, websocket.Config{}, portable)
+)
 
-// kaConfig is wsloop-ka's socket configuration.
-var kaConfig = websocket.Config{PingInterval: 30 * time.Second}
-
-// wsloopKeepLib is wsloop with handlers that keep their messages (do not
-// call Release), leaving every buffer to the garbage collector, as a
-// program that stores what it receives would. It runs only when -libs
-// names it.
-var wsloopKeepLib = library{
-	name: "wsloop-keep",
-	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
-		return wsloopEcho(url, msg, binary, d, false, websocket.Config{})
-	},
-	recv: func(url string, d time.Duration) (sample, error) {
-		return wsloopRecv(url, d, false, websocket.Config{})
-	},
-	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
-		return wsloopFan(urls, n, rounds, msg, false, websocket.Config{})
-	},
-	idle: wsloopLib.idle,
-	burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
-		return wsloopBurst(url, msg, k, d, false, websocket.Config{})
-	},
-}
-
-// wsloopPortableLib is wsloop with WSLOOP_POLLER=portable set while each
-// of its runs creates its loop: the goroutine-based poller, to compare with
-// the default one in the same alternation. It runs only when -libs names
-// it.
-var wsloopPortableLib = library{
-	name: "wsloop-portable",
-	echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
-		defer portable()()
-		return wsloopEcho(url, msg, binary, d, true, websocket.Config{})
-	},
-	recv: func(url string, d time.Duration) (sample, error) {
-		defer portable()()
-		return wsloopRecv(url, d, true, websocket.Config{})
-	},
-	fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
-		defer portable()()
-		return wsloopFan(urls, n, rounds, msg, true, websocket.Config{})
-	},
-	idle: func(urls []string, n int) (sample, error) {
-		defer portable()()
-		return wsloopIdle(urls, n, nil, websocket.Config{})
-	},
-	burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
-		defer portable()()
-		return wsloopBurst(url, msg, k, d, true, websocket.Config{})
-	},
+// wsloopVariant is the wsloop client named name: release says whether its
+// handlers give their messages back, cfg is each socket's Config but for
+// its Loop, and setup, when not nil, runs before each run and returns what
+// undoes it.
+func wsloopVariant(name string, release bool, cfg websocket.Config, setup func() func()) library {
+	around := func() func() {
+		if setup == nil {
+			return func() {}
+		}
+		return setup()
+	}
+	return library{
+		name: name,
+		echo: func(url string, msg []byte, binary bool, d time.Duration) (sample, error) {
+			defer around()()
+			return wsloopEcho(url, msg, binary, d, release, cfg)
+		},
+		recv: func(url string, d time.Duration) (sample, error) {
+			defer around()()
+			return wsloopRecv(url, d, release, cfg)
+		},
+		fan: func(urls []string, n, rounds int, msg []byte) (sample, error) {
+			defer around()()
+			return wsloopFan(urls, n, rounds, msg, release, cfg)
+		},
+		idle: func(urls []string, n int) (sample, error) {
+			defer around()()
+			return wsloopIdle(urls, n, nil, cfg)
+		},
+		burst: func(url string, msg []byte, k int, d time.Duration) (sample, error) {
+			defer around()()
+			return wsloopBurst(url, msg, k, d, release, cfg)
+		},
+	}
 }
 
 // portable sets WSLOOP_POLLER=portable and returns what restores it.
