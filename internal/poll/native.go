@@ -23,8 +23,13 @@ const (
 	eventBatch = 128
 	// readSize is the one read buffer of a Wait, shared by every socket it
 	// serves. A read takes at most this much, so a socket that has more
-	// waits for the next turn while the others are served.
+	// waits for the next turn while the others are served (one alone in
+	// its Wait reads on: see aloneReads).
 	readSize = 64 << 10
+	// aloneReads bounds the buffers a socket alone in a Wait's events
+	// reads in one turn (see nativeConn.read): 256 KiB, so that timers and
+	// posted tasks still get their turn within a few hundred microseconds.
+	aloneReads = 4
 	// drainChunk and drainReads bound what Close throws away from the
 	// receive queue (see nativeConn.Close).
 	drainChunk = 4 << 20
@@ -110,6 +115,7 @@ type Native struct {
 	buf     *[readSize]byte     // from readBufs, kept until Close
 	plain   *[tlsPlainSize]byte // from plainBufs, for TLS, kept until Close
 	waiting bool                // a Wait is running: Close leaves the buffers to it
+	alone   bool                // this Wait has one socket to serve: it may read more than a buffer
 	scrap   [8]byte             // what the wake-up descriptor held
 
 	// kicks are TLS connections just taken over, whose tls.Conn may hold
@@ -354,6 +360,7 @@ func (e *Native) Wait(timeout time.Duration) error {
 		e.ready[i] = readyConn{c, mask}
 	}
 	e.mu.Unlock()
+	e.alone = n == 1
 	for i := range n {
 		r := e.ready[i]
 		if r.c == nil {
@@ -601,7 +608,10 @@ func (c *nativeConn) handle(ev uint32) {
 }
 
 // read reads once, for fairness: a socket with more to read is still
-// readable, so level-triggered readiness returns it in the next Wait.
+// readable, so level-triggered readiness returns it in the next Wait. A
+// socket alone in its Wait's events reads on while it fills the buffer, up
+// to aloneReads buffers: no other socket waits for its turn, and every
+// further read made here saves the poll that would bring the socket back.
 func (c *nativeConn) read(ev uint32) {
 	if c.t != nil {
 		c.readTLS(ev)
@@ -609,6 +619,18 @@ func (c *nativeConn) read(ev uint32) {
 	}
 	buf := c.e.readBuf()
 	n, errno := sysRead(c.fd, buf)
+	for reads := 1; n == len(buf) && c.e.alone && reads < aloneReads; reads++ {
+		c.h.OnRead(buf)
+		if c.closed || !c.reading || c.paused {
+			return
+		}
+		if n, errno = sysRead(c.fd, buf); n <= 0 && errno != 0 {
+			if errno == unix.EAGAIN || errno == unix.EINTR {
+				return // the buffer had taken all there was
+			}
+			break
+		}
+	}
 	if n > 0 {
 		c.h.OnRead(buf[:n])
 		// When the peer has finished (or the socket failed) and this read

@@ -2,8 +2,11 @@ package poll
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
+	"net"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,4 +124,101 @@ func TestEpollStaleEvent(t *testing.T) {
 	}
 	s2.Write([]byte("for the second"))
 	waitFor(t, e, "the second's data", func() bool { return string(h2.data) == "for the second" })
+}
+
+// bigWindowPair is tcpPair with a client receive buffer of 2 MiB, set
+// before connecting so that the window scale allows it: the tests of a
+// read's turn need more than four read buffers queued on one socket.
+func bigWindowPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 2<<20)
+		})
+		return errors.Join(err, serr)
+	}}
+	c, err := d.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := l.Accept()
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c, s
+}
+
+// awaitQueued blocks until fd has at least n bytes to read: poll(2) with
+// SO_RCVLOWAT set to n, which the kernel honours for POLLIN.
+func awaitQueued(t *testing.T, fd int32, n int) {
+	t.Helper()
+	if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT, n); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVLOWAT, 1)
+	pfd := []unix.PollFd{{Fd: fd, Events: unix.POLLIN}}
+	for {
+		k, err := unix.Poll(pfd, int(bound/time.Millisecond))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k == 0 {
+			q, _ := unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+			t.Fatalf("%d bytes queued after %v, want %d (is net.core.rmem_max under 1 MiB?)", q, bound, n)
+		}
+		return
+	}
+}
+
+// TestNativeReadTurn: a socket alone in a Wait's events reads on while
+// it fills the buffer, up to aloneReads buffers; two ready sockets get one
+// buffer each per Wait, so neither waits behind the other's backlog.
+func TestNativeReadTurn(t *testing.T) {
+	e := testNative(t)
+	const queued = (aloneReads + 1) * readSize
+	add := func() (*nativeConn, *recorder) {
+		client, server := bigWindowPair(t)
+		h := newRecorder(t)
+		c, err := e.Add(client, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		go server.Write(randomBytes(queued+100, 3))
+		nc := c.(*nativeConn)
+		awaitQueued(t, nc.fd, queued)
+		return nc, h
+	}
+
+	_, alone := add()
+	if err := e.Wait(0); err != nil {
+		t.Fatal(err)
+	}
+	if alone.reads != aloneReads || len(alone.data) != aloneReads*readSize {
+		t.Fatalf("alone: %d reads, %d bytes in one Wait; want %d and %d", alone.reads, len(alone.data), aloneReads, aloneReads*readSize)
+	}
+	// The rest comes in the next Wait: the turn ended, the data did not.
+	waitFor(t, e, "the rest", func() bool { return len(alone.data) == queued+100 })
+
+	_, a := add()
+	_, b := add()
+	if err := e.Wait(0); err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range []*recorder{a, b} {
+		if h.reads != 1 || len(h.data) != readSize {
+			t.Fatalf("socket %d of two: %d reads, %d bytes in one Wait; want 1 and %d", i, h.reads, len(h.data), readSize)
+		}
+	}
 }

@@ -19,8 +19,10 @@ import (
 // stop-the-world waits for it, so it is kept to what takes microseconds:
 // reads (at most readSize) and sends of up to rawSendMax bytes.
 
-// rawSendMax is the largest send made without the syscall bookkeeping.
-const rawSendMax = 64 << 10
+// rawSendMax is the largest send made without the syscall bookkeeping: a
+// 64 KiB message with the largest frame header (14 bytes), so that a
+// 64 KiB message is not the one size to pay for it.
+const rawSendMax = 64<<10 + 14
 
 func sysRead(fd int32, p []byte) (int, unix.Errno) {
 	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
