@@ -32,8 +32,13 @@ func sysRead(fd int32, p []byte) (int, unix.Errno) {
 	return int(n), 0
 }
 
+// sysWrite is the eventfd's write, which never sleeps either. Raw, it
+// spares the goroutine that wakes a parked loop (a blocking call's send)
+// the sysmon wake-up that the bookkeeping makes whenever the process was
+// idle: wsloop-blocking rt CPU 89-102 -> 70-77 µs a round trip, burst
+// 471-480 k -> 524-531 k messages/s.
 func sysWrite(fd int32, p []byte) (int, unix.Errno) {
-	n, _, e := unix.Syscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
 	if e != 0 {
 		return 0, e
 	}
