@@ -78,7 +78,13 @@ func (p *sysPoller) drainWake(scrap []byte) { sysRead(int32(p.efd), scrap[:8]) }
 // wait collects up to eventBatch events, for up to msec milliseconds (-1:
 // no limit).
 func (p *sysPoller) wait(msec int) (int, unix.Errno) {
-	return epollWait(p.epfd, p.events[:], msec)
+	return epollWait(p.epfd, p.events[:], msec, false)
+}
+
+// waitBooked is wait(0) through the runtime's system-call bookkeeping
+// (see Native.heartbeat).
+func (p *sysPoller) waitBooked() (int, unix.Errno) {
+	return epollWait(p.epfd, p.events[:], 0, true)
 }
 
 // event is the i-th event of the last wait as Native sees it: the

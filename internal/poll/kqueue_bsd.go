@@ -163,6 +163,10 @@ func (p *sysPoller) wait(msec int) (int, unix.Errno) {
 	return p.merge(n), 0
 }
 
+// waitBooked is wait(0): kevent goes through the runtime's system-call
+// bookkeeping anyway (see Native.heartbeat).
+func (p *sysPoller) waitBooked() (int, unix.Errno) { return p.wait(0) }
+
 // maxWait bounds one kevent wait, 10^6 s as the runtime's (a loop with
 // nothing due for longer just waits again).
 const maxWait = int64(1e6 * time.Second)

@@ -26,6 +26,9 @@ const (
 	// waits for the next turn while the others are served (one alone in
 	// its Wait reads on: see aloneReads).
 	readSize = 64 << 10
+	// heartbeatEvery is how often a Wait's poll goes through the runtime's
+	// system-call bookkeeping although it cannot block (see heartbeat).
+	heartbeatEvery = 10 * time.Millisecond
 	// aloneReads bounds the buffers a socket alone in a Wait's events
 	// reads in one turn (see nativeConn.read): 256 KiB, so that timers and
 	// posted tasks still get their turn within a few hundred microseconds.
@@ -116,6 +119,8 @@ type Native struct {
 	plain   *[tlsPlainSize]byte // from plainBufs, for TLS, kept until Close
 	waiting bool                // a Wait is running: Close leaves the buffers to it
 	alone   bool                // this Wait has one socket to serve: it may read more than a buffer
+	beat    bool                // this Wait's next poll is booked (see heartbeat)
+	beatAt  time.Time           // when a poll was last booked
 	scrap   [8]byte             // what the wake-up descriptor held
 
 	// kicks are TLS connections just taken over, whose tls.Conn may hold
@@ -315,9 +320,11 @@ func (e *Native) Wait(timeout time.Duration) error {
 	}
 	var n int
 	var errno unix.Errno
+	now := time.Now()
+	e.beat = e.heartbeat(now)
 	if timeout != 0 && e.park != nil {
 		if timeout > 0 {
-			e.setDeadline(time.Now(), timeout)
+			e.setDeadline(now, timeout)
 		} else if e.deadline {
 			e.file.SetReadDeadline(time.Time{})
 			e.deadline = false
@@ -431,8 +438,36 @@ func (e *Native) kick() {
 // poll is the RawConn.Read callback of a parking Wait: it reports whether
 // there is something to do, and parks the goroutine otherwise.
 func (e *Native) poll(uintptr) bool {
-	e.polled, e.pollErr = e.sys.wait(0)
+	e.polled, e.pollErr = e.pollNow()
 	return e.polled > 0 || (e.pollErr != 0 && e.pollErr != unix.EINTR)
+}
+
+// pollNow polls without blocking, through the runtime's system-call
+// bookkeeping when a heartbeat is due.
+func (e *Native) pollNow() (int, unix.Errno) {
+	if e.beat {
+		e.beat = false
+		return e.sys.waitBooked()
+	}
+	return e.sys.wait(0)
+}
+
+// heartbeat reports whether this Wait's poll should go through the
+// runtime's system-call bookkeeping, which it does every heartbeatEvery.
+// The loop's system calls skip that bookkeeping (sys_linux.go), and it is
+// what wakes the runtime's sysmon from the deep sleep it falls into when
+// every P is idle; nothing else does while loops run. Without sysmon, no
+// thread polls the runtime's netpoller while the others run goroutines:
+// with two loops on two Ps, one loop parked while the other stayed busy
+// went unwoken for 40–500 ms with its events waiting (fan, 1000 sockets).
+// A booked poll every 10 ms keeps sysmon up, and with it the netpoller's
+// 10 ms backstop, at one booked call per loop per 10 ms.
+func (e *Native) heartbeat(now time.Time) bool {
+	if now.Sub(e.beatAt) < heartbeatEvery {
+		return false
+	}
+	e.beatAt = now
+	return true
 }
 
 // waitBlocking is Wait in the kernel, for a zero timeout, which does not
@@ -442,13 +477,16 @@ func (e *Native) poll(uintptr) bool {
 // spin.
 func (e *Native) waitBlocking(timeout time.Duration) (int, unix.Errno) {
 	msec := toMsec(timeout)
+	if msec == 0 {
+		return e.pollNow()
+	}
 	var deadline time.Time
 	if msec > 0 {
 		deadline = time.Now().Add(timeout)
 	}
 	for {
 		n, errno := e.sys.wait(msec)
-		if errno != unix.EINTR || msec == 0 {
+		if errno != unix.EINTR {
 			return n, errno
 		}
 		if msec > 0 {

@@ -101,7 +101,7 @@ func TestEpollStaleEvent(t *testing.T) {
 	}
 	fd := a.(*nativeConn).fd
 	s1.Write([]byte("for the first"))
-	n, errno := epollWait(e.sys.epfd, e.sys.events[:], int(bound/time.Millisecond))
+	n, errno := epollWait(e.sys.epfd, e.sys.events[:], int(bound/time.Millisecond), false)
 	if errno != 0 || n != 1 || e.sys.events[0].Fd != fd {
 		t.Fatalf("epoll_wait: %d, %v", n, errno)
 	}

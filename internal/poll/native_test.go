@@ -258,3 +258,29 @@ func TestNativeWriteAfterReset(t *testing.T) {
 		t.Fatalf("Write to a reset connection: %v, want ECONNRESET or EPIPE", err)
 	}
 }
+
+// TestNativeHeartbeat: a Wait books its poll (see Native.heartbeat) when
+// heartbeatEvery has passed since the last booked one, and the poll takes
+// the beat, so that the next Wait polls raw.
+func TestNativeHeartbeat(t *testing.T) {
+	e := testNative(t)
+	if err := e.Wait(0); err != nil {
+		t.Fatal(err)
+	}
+	if e.beat {
+		t.Fatal("the Wait's poll left its beat")
+	}
+	at := e.beatAt
+	if at.IsZero() {
+		t.Fatal("the first Wait booked no poll")
+	}
+	if e.heartbeat(at.Add(heartbeatEvery - time.Millisecond)) {
+		t.Fatal("a beat within heartbeatEvery of the last")
+	}
+	if !e.heartbeat(at.Add(heartbeatEvery)) {
+		t.Fatal("no beat heartbeatEvery after the last")
+	}
+	if !e.beatAt.Equal(at.Add(heartbeatEvery)) {
+		t.Fatal("the beat's time was not kept")
+	}
+}

@@ -79,12 +79,13 @@ func sysDiscard(fd int32, max int) (int, unix.Errno) {
 }
 
 // epollWait polls without the scheduler's syscall bookkeeping when it may
-// not block: the loop calls Wait(0) whenever tasks are queued, so this is
-// a hot path.
-func epollWait(epfd int, evs []unix.EpollEvent, msec int) (int, unix.Errno) {
+// not block and book is false: the loop calls Wait(0) whenever tasks are
+// queued, so this is a hot path. book asks for the bookkeeping all the same
+// (see Native.heartbeat).
+func epollWait(epfd int, evs []unix.EpollEvent, msec int, book bool) (int, unix.Errno) {
 	var n uintptr
 	var e unix.Errno
-	if msec == 0 {
+	if msec == 0 && !book {
 		n, _, e = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(evs))),
 			uintptr(len(evs)), 0, 0, 0)
 	} else {
