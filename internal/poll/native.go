@@ -456,9 +456,9 @@ func (e *Native) pollNow() (int, unix.Errno) {
 // runtime's system-call bookkeeping, which it does every heartbeatEvery.
 // The loop's system calls skip that bookkeeping (sys_linux.go), and it is
 // what wakes the runtime's sysmon from the deep sleep it falls into when
-// every P is idle; nothing else does while loops run. Without sysmon, no
-// thread polls the runtime's netpoller while the others run goroutines:
-// with two loops on two Ps, one loop parked while the other stayed busy
+// every P is idle; nothing else does while loops run. Without sysmon,
+// nothing sees to it that a thread polls the runtime's netpoller while the
+// others run goroutines: with two loops on two Ps, one loop parked while the other stayed busy
 // went unwoken for 40–500 ms with its events waiting (fan, 1000 sockets).
 // A booked poll every 10 ms keeps sysmon up, and with it the netpoller's
 // 10 ms backstop, at one booked call per loop per 10 ms.

@@ -17,7 +17,9 @@ import (
 // scenario that made 2.3–2.7 context switches per round trip; raw, exactly
 // 1 (the wait for the reply). A raw call cannot be preempted, and a
 // stop-the-world waits for it, so it is kept to what takes microseconds:
-// reads (at most readSize) and sends of up to rawSendMax bytes.
+// reads (at most readSize) and sends of up to rawSendMax bytes. Nor does a
+// raw call wake sysmon from the deep sleep it falls into when every P is
+// idle, so a Wait books one poll every 10 ms (Native.heartbeat).
 
 // rawSendMax is the largest send made without the syscall bookkeeping: a
 // 64 KiB message with the largest frame header (14 bytes), so that a
