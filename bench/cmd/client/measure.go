@@ -31,6 +31,9 @@ type sample struct {
 	// threads (write, writev, sendto, sendmsg and their kin), when
 	// -count-writes set up writeCounter; -1 otherwise.
 	writes int64
+	// ipis counts the machine's inter-processor interrupts (ipiCount);
+	// -1 where they cannot be read.
+	ipis int64
 
 	lat []time.Duration // per-operation latencies (fan)
 
@@ -104,12 +107,13 @@ type meter struct {
 	switches int64
 	mallocs  uint64
 	writes   int64 // -1: not counted
+	ipis     int64 // -1: not counted
 }
 
 func startMeter() meter {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms) // before the clocks start: it stops the world
-	m := meter{mallocs: ms.Mallocs, writes: writeCounter.count()}
+	m := meter{mallocs: ms.Mallocs, writes: writeCounter.count(), ipis: ipiCount()}
 	m.cpu, m.switches = usage()
 	m.t = time.Now()
 	return m
@@ -122,9 +126,13 @@ func (m meter) stop(ops int64) sample {
 	if n := writeCounter.count(); n >= 0 && m.writes >= 0 {
 		writes = n - m.writes
 	}
+	ipis := int64(-1)
+	if n := ipiCount(); n >= 0 && m.ipis >= 0 {
+		ipis = n - m.ipis
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return sample{ops: ops, elapsed: el, cpu: cpu - m.cpu, switches: sw - m.switches, mallocs: ms.Mallocs - m.mallocs, writes: writes}
+	return sample{ops: ops, elapsed: el, cpu: cpu - m.cpu, switches: sw - m.switches, mallocs: ms.Mallocs - m.mallocs, writes: writes, ipis: ipis}
 }
 
 // usage is this process's CPU time and context switches so far.

@@ -207,9 +207,9 @@ func runScenario(o options, name string, libs []library, bin string, limit uint6
 				continue
 			}
 			samples[l.name] = append(samples[l.name], s)
-			fmt.Fprintf(os.Stderr, "%s round %d/%d %-8s %s %s, CPU %s/%s, %.2f switches/%s, %.1f allocs/%s%s\n",
+			fmt.Fprintf(os.Stderr, "%s round %d/%d %-8s %s %s, CPU %s/%s, %.2f switches/%s, %s IPIs/%s, %.1f allocs/%s%s\n",
 				name, r, o.rounds, l.name, fmtRate(spec.rate(s)), spec.unit,
-				fmtDur(s.cpuPerOp()), spec.op, s.switchesPerOp(), spec.op, s.allocsPerOp(), spec.op, extra(spec, s))
+				fmtDur(s.cpuPerOp()), spec.op, s.switchesPerOp(), spec.op, fmtPerOp(s.ipisPerOp()), spec.op, s.allocsPerOp(), spec.op, extra(spec, s))
 		}
 	}
 	printTable(spec, libs, samples, errs)
@@ -268,7 +268,7 @@ func medianOf(ss []sample, f func(sample) float64) float64 {
 
 func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, errs map[string][]error) {
 	fmt.Printf("## %s\n\n", spec.title)
-	head := []string{"library", spec.unit + " (median)", "vs wsloop", "min–max", "CPU/" + spec.op, "switches/" + spec.op, "allocs/" + spec.op}
+	head := []string{"library", spec.unit + " (median)", "vs wsloop", "min–max", "CPU/" + spec.op, "switches/" + spec.op, "IPIs/" + spec.op, "allocs/" + spec.op}
 	if writeCounter != nil {
 		head = append(head, "writes/"+spec.op)
 	}
@@ -301,7 +301,7 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 			runs += fmt.Sprintf(" (%d failed)", n)
 		}
 		if len(ss) == 0 {
-			row := []string{l.name, "failed", "", "", "", "", ""}
+			row := []string{l.name, "failed", "", "", "", "", "", ""}
 			if writeCounter != nil {
 				row = append(row, "")
 			}
@@ -337,6 +337,7 @@ func printTable(spec scenarioSpec, libs []library, samples map[string][]sample, 
 			fmtRate(slices.Min(rates)) + "–" + fmtRate(slices.Max(rates)),
 			fmtDur(time.Duration(medianOf(ss, func(s sample) float64 { return float64(s.cpuPerOp()) }))),
 			fmt.Sprintf("%.2f", medianOf(ss, sample.switchesPerOp)),
+			fmtPerOp(medianOf(ss, sample.ipisPerOp)),
 			fmt.Sprintf("%.1f", medianOf(ss, sample.allocsPerOp)),
 		}
 		if writeCounter != nil {
