@@ -129,31 +129,15 @@ func TestEpollStaleEvent(t *testing.T) {
 // bigWindowPair is tcpPair with a client receive buffer of 2 MiB, set
 // before connecting so that the window scale allows it: the tests of a
 // read's turn need more than four read buffers queued on one socket.
-func bigWindowPair(t *testing.T) (client, server net.Conn) {
+func bigWindowPair(t *testing.T) (client, server *net.TCPConn) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+	return dialPair(t, net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
 			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, 2<<20)
 		})
 		return errors.Join(err, serr)
-	}}
-	c, err := d.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := l.Accept()
-	if err != nil {
-		c.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); s.Close() })
-	return c, s
+	}})
 }
 
 // awaitQueued blocks until fd has at least n bytes to read: poll(2) with

@@ -122,17 +122,24 @@ func waitFor(t *testing.T, p Poller, what string, cond func() bool) {
 // tcpPair returns both ends of a loopback TCP connection.
 func tcpPair(t testing.TB) (client, server *net.TCPConn) {
 	t.Helper()
+	return dialPair(t, net.Dialer{})
+}
+
+// dialPair is tcpPair with the client end dialed by d.
+func dialPair(t testing.TB, d net.Dialer) (client, server *net.TCPConn) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	c, err := net.Dial("tcp", l.Addr().String())
+	c, err := d.Dial("tcp", l.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := l.Accept()
 	if err != nil {
+		c.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close(); s.Close() })
