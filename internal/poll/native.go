@@ -650,49 +650,54 @@ func (c *nativeConn) handle(ev uint32) {
 // socket alone in its Wait's events reads on while it fills the buffer, up
 // to aloneReads buffers: no other socket waits for its turn, and every
 // further read made here saves the poll that would bring the socket back.
+// When the peer has finished (or the socket failed) and a read did not
+// fill the buffer, all that was queued is read, and the next read meets
+// the end: that one is made now rather than one Wait later.
 func (c *nativeConn) read(ev uint32) {
 	if c.t != nil {
 		c.readTLS(ev)
 		return
 	}
 	buf := c.e.readBuf()
-	n, errno := sysRead(c.fd, buf)
-	for reads := 1; n == len(buf) && c.e.alone && reads < aloneReads; reads++ {
-		c.h.OnRead(buf)
-		if c.closed || !c.reading || c.paused {
-			return
-		}
-		if n, errno = sysRead(c.fd, buf); n <= 0 && errno != 0 {
-			if errno == unix.EAGAIN || errno == unix.EINTR {
-				return // the buffer had taken all there was
-			}
-			break
-		}
+	turn := 1
+	if c.e.alone {
+		turn = aloneReads
 	}
-	if n > 0 {
-		c.h.OnRead(buf[:n])
-		// When the peer has finished (or the socket failed) and this read
-		// did not fill the buffer, all that was queued is read, and the
-		// next read meets the end: take it now rather than one Wait later.
-		if ev&endEvents == 0 || n == len(buf) || c.closed || !c.reading || c.paused {
-			return
-		}
-		n, errno = sysRead(c.fd, buf)
+	endRead := false // this read is the one for the end
+	for reads := 1; ; reads++ {
+		n, errno := sysRead(c.fd, buf)
 		if n > 0 {
 			c.h.OnRead(buf[:n])
-			return
+			if c.closed || !c.reading || c.paused || endRead {
+				return
+			}
+			if n == len(buf) {
+				if reads < turn {
+					continue
+				}
+				return
+			}
+			if ev&endEvents == 0 {
+				return
+			}
+			endRead = true
+			continue
 		}
-	}
-	switch errno {
-	case 0:
-		c.hangup(nil)
-	case unix.EAGAIN, unix.EINTR:
-		if ev&(evHup|evErr) != 0 {
-			// Not expected, but HUP would be reported again and again.
-			c.hangup(sockError(c.fd))
+		if reads > 1 && !endRead && (errno == unix.EAGAIN || errno == unix.EINTR) {
+			return // the buffers before took all there was
 		}
-	default:
-		c.hangup(os.NewSyscallError("read", errno))
+		switch errno {
+		case 0:
+			c.hangup(nil)
+		case unix.EAGAIN, unix.EINTR:
+			if ev&(evHup|evErr) != 0 {
+				// Not expected, but HUP would be reported again and again.
+				c.hangup(sockError(c.fd))
+			}
+		default:
+			c.hangup(os.NewSyscallError("read", errno))
+		}
+		return
 	}
 }
 
