@@ -122,17 +122,20 @@ func startMeter() meter {
 func (m meter) stop(ops int64) sample {
 	el := time.Since(m.t)
 	cpu, sw := usage()
-	writes := int64(-1)
-	if n := writeCounter.count(); n >= 0 && m.writes >= 0 {
-		writes = n - m.writes
-	}
-	ipis := int64(-1)
-	if n := ipiCount(); n >= 0 && m.ipis >= 0 {
-		ipis = n - m.ipis
-	}
+	writes := countSince(m.writes, writeCounter.count())
+	ipis := countSince(m.ipis, ipiCount())
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return sample{ops: ops, elapsed: el, cpu: cpu - m.cpu, switches: sw - m.switches, mallocs: ms.Mallocs - m.mallocs, writes: writes, ipis: ipis}
+}
+
+// countSince is now - then for counters that read -1 when not counted,
+// and -1 if either did.
+func countSince(then, now int64) int64 {
+	if then < 0 || now < 0 {
+		return -1
+	}
+	return now - then
 }
 
 // usage is this process's CPU time and context switches so far.
