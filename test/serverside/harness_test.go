@@ -131,7 +131,7 @@ type session struct {
 	ws *websocket.WebSocket
 	// offer is the request's Sec-WebSocket-Extensions, origin its Origin.
 	offer, origin string
-	// first is closed at the first message.
+	// first is closed at the first message, once its reply is queued.
 	first chan struct{}
 	// wire is each message's bytes on the wire: what BytesIn grew by
 	// since the message before (control frames between them included).
@@ -157,7 +157,10 @@ func (e *echoer) handle(ws *websocket.WebSocket, r *http.Request) {
 		s.wire = append(s.wire, in-s.lastIn)
 		s.lastIn = in
 		if len(s.wire) == 1 {
-			close(s.first)
+			// After the reply is queued: a test that acts on first (a
+			// Shutdown from its own goroutine) must find the echo ahead
+			// of its close, or the page gets no message.
+			defer close(s.first)
 		}
 		text := ""
 		if !m.Binary && len(m.Data) < 200 {
