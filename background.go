@@ -23,31 +23,39 @@ func backgroundLoop() *EventLoop {
 	return background
 }
 
-// startLocked starts the goroutine of a background loop that has none;
-// l.mu is held by the caller, which has just given the loop work.
+// startLocked starts the goroutine of a background loop that nobody
+// runs; l.mu is held by the caller, which has just given the loop work. A
+// blocking call running the loop (lend.go) does that work itself.
 func (l *EventLoop) startLocked() {
-	if l.background && !l.bgActive {
+	if l.background && !l.bgActive && !l.running.Load() {
 		l.bgActive = true
 		go l.runBackground()
 	}
 }
 
 func (l *EventLoop) runBackground() {
-	// The goroutine that has just ended may not have let go of the loop
-	// yet.
+	// The goroutine that has just ended, or a blocking call running the
+	// loop, may not have let go of it yet.
 	for !l.acquire() {
 		l.mu.Lock()
-		free := l.free
+		if l.running.Load() {
+			if l.free == nil {
+				l.free = make(chan struct{})
+			}
+			free := l.free
+			l.mu.Unlock()
+			<-free
+			continue
+		}
 		l.mu.Unlock()
-		<-free
 	}
-	defer l.releaseRun()
-	if err := l.turns(context.Background(), false); err != nil {
+	if err := l.turns(context.Background(), false, l.lendable); err != nil {
 		// Only the poller can fail a turn, and it does not in practice;
 		// the next Dial or Post starts the loop again.
 		fmt.Fprintf(os.Stderr, "websocket: background loop: %v\n", err)
 		l.mu.Lock()
-		l.bgActive = false
+		l.failed = true
 		l.mu.Unlock()
 	}
+	l.releaseRun(true)
 }

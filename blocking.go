@@ -103,8 +103,23 @@ func Dial(ctx context.Context, url string, cfg *Config) (*WebSocket, error) {
 
 // await blocks until ready (called with ws.mu held) reports true, or ctx
 // is done. Whatever ready looks at is changed under ws.mu with a signal.
+// On the background loop, a call that finds nobody running the loop runs
+// it itself while it waits (lend.go).
 func (ws *WebSocket) await(ctx context.Context, ready func() bool) error {
+	l := ws.loop
 	for {
+		ws.mu.Lock()
+		ok := ready()
+		ws.mu.Unlock()
+		if ok {
+			return nil
+		}
+		if l.tryDrive() {
+			if err := l.drive(ctx, ws, ready); err != nil {
+				return err
+			}
+			continue
+		}
 		ws.mu.Lock()
 		if ready() {
 			ws.mu.Unlock()
@@ -115,10 +130,24 @@ func (ws *WebSocket) await(ctx context.Context, ready func() bool) error {
 		}
 		ch := ws.in.notify
 		ws.mu.Unlock()
+		var lend chan struct{}
+		if l.background {
+			if lend, ok = l.block(); !ok {
+				continue
+			}
+		}
+		var err error
 		select {
 		case <-ch:
+		case <-lend:
 		case <-ctx.Done():
-			return ctx.Err()
+			err = ctx.Err()
+		}
+		if lend != nil {
+			l.unblock()
+		}
+		if err != nil {
+			return err
 		}
 	}
 }

@@ -42,7 +42,7 @@ type EventLoop struct {
 	poller  poll.Poller
 	running atomic.Bool
 	stop    atomic.Bool
-	runner  atomic.Uint64 // goroutine running the loop; 0 when none
+	runner  atomic.Uint64 // goroutine running the loop's callbacks; 0 before its first (noteRunner)
 	// parked is set while the loop waits in its poller (and just before),
 	// so that a send from another goroutine wakes it only then; see
 	// markDirty.
@@ -55,7 +55,7 @@ type EventLoop struct {
 	background bool
 
 	mu         sync.Mutex
-	free       chan struct{} // closed when the current run ends
+	free       chan struct{} // closed when the current run ends; made by a goroutine that waits for it
 	tasks      []func()
 	spare      []func()
 	timers     timerHeap
@@ -66,6 +66,7 @@ type EventLoop struct {
 	deflates   []*negotiated // permessage-deflate settlements shared by sockets; loop-only (compression.go)
 	flatePool  protocol.FlatePool
 	bgActive   bool // a background loop's goroutine is running or starting
+	lending         // blocking calls that run the background loop themselves (lend.go)
 }
 
 var (
@@ -153,30 +154,43 @@ func (l *EventLoop) run(ctx context.Context, forever bool) error {
 	if !l.acquire() {
 		return ErrLoopRunning
 	}
-	defer l.releaseRun()
-	return l.turns(ctx, forever)
+	defer l.releaseRun(false)
+	return l.turns(ctx, forever, nil)
 }
 
 // onLoop reports whether the calling goroutine is the one running the
-// loop: a blocking call made there would wait for the loop it stops. A
-// loop that is not running, or waits in its poller, is not running the
-// caller: those cases, the common ones for a blocking call, skip
-// goroutineID, which costs microseconds.
+// loop's callbacks: a blocking call made there would wait for the loop it
+// stops. A loop that is not running, waits in its poller, or has run no
+// callback since its runner took it (runner 0: see noteRunner) is not
+// running the caller: those cases, the common ones for a blocking call,
+// skip goroutineID, which costs microseconds.
 func (l *EventLoop) onLoop() bool {
 	r := l.runner.Load()
 	return r != 0 && !l.parked.Load() && r == goroutineID()
+}
+
+// noteRunner records the goroutine running the loop before it calls a
+// callback, the only code of the program a loop runs. A run records it
+// once, when the first callback comes: a blocking call that runs the
+// background loop while it waits (lend.go) mostly runs none.
+func (l *EventLoop) noteRunner() {
+	if l.runner.Load() == 0 {
+		l.runner.Store(goroutineID())
+	}
 }
 
 // acquire makes the calling goroutine the loop's runner.
 func (l *EventLoop) acquire() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.acquireLocked()
+}
+
+func (l *EventLoop) acquireLocked() bool {
 	if l.running.Load() {
 		return false
 	}
 	l.running.Store(true)
-	l.runner.Store(goroutineID())
-	l.free = make(chan struct{})
 	if l.poller == nil {
 		p, err := poll.New()
 		if err != nil {
@@ -189,12 +203,23 @@ func (l *EventLoop) acquire() bool {
 	return true
 }
 
-func (l *EventLoop) releaseRun() {
+// releaseRun ends a run; bg is set when the run was the background
+// goroutine's, which then ends.
+func (l *EventLoop) releaseRun(bg bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.runner.Store(0)
 	l.running.Store(false)
-	close(l.free)
+	if l.free != nil {
+		close(l.free)
+		l.free = nil
+	}
+	if bg {
+		l.bgActive = false
+	}
+	if l.background {
+		l.handOnLocked()
+	}
 	if l.poller != nil && !l.aliveLocked() {
 		// Nothing is left that could use the poller: give its file
 		// descriptors back. The next Run opens a new one.
@@ -208,17 +233,24 @@ func (l *EventLoop) aliveLocked() bool {
 	return len(l.tasks) > 0 || len(l.timers) > 0 || len(l.sockets) > 0 || len(l.dirty) > 0
 }
 
-// turns is the loop itself, on a goroutine that holds the loop.
-func (l *EventLoop) turns(ctx context.Context, forever bool) error {
+// turns is the loop itself, on a goroutine that holds the loop: Run's,
+// the background goroutine's or a blocking call's (lend.go). until, when
+// set, is asked before each wait whether the run should end there.
+func (l *EventLoop) turns(ctx context.Context, forever bool, until func() bool) error {
 	if ctx.Done() != nil {
 		defer context.AfterFunc(ctx, l.wake)()
 	}
+	// Sends queued while nobody ran the loop (lend.go) go out first.
+	l.flushDirty()
 	for {
 		if l.stop.Swap(false) && !l.background {
 			return nil
 		}
 		l.runTasks()
 		wait := l.runKeepalive(l.runTimers())
+		if until != nil && until() {
+			return nil
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -230,13 +262,10 @@ func (l *EventLoop) turns(ctx context.Context, forever bool) error {
 		if len(l.tasks) > 0 || len(l.dirty) > 0 {
 			wait = 0
 		}
-		if !alive && !forever && l.background {
-			// The background goroutine ends here, under the lock that
-			// the next addRef or Post takes to start another.
-			l.bgActive = false
-		}
 		l.mu.Unlock()
 		if !alive && !forever {
+			// A background goroutine ends here; releaseRun, under the
+			// lock that the next add or Post takes, lets another start.
 			l.parked.Store(false)
 			return nil
 		}
@@ -272,6 +301,7 @@ func (l *EventLoop) runTasks() {
 // protect runs a user callback; a panic is reported and does not unwind the
 // loop.
 func (l *EventLoop) protect(fn func()) {
+	l.noteRunner()
 	defer l.recoverPanic()
 	fn()
 }
@@ -300,6 +330,7 @@ func call[E any](l *EventLoop, fn func(E), e E) {
 	if fn == nil {
 		return
 	}
+	l.noteRunner()
 	defer l.recoverPanic()
 	fn(e)
 }

@@ -28,3 +28,11 @@ func HeldOutput(ws *WebSocket) int {
 func AwaitPaused(ctx context.Context, ws *WebSocket) error {
 	return ws.await(ctx, func() bool { return ws.in.paused })
 }
+
+// Lent reports whether nobody runs the background loop l now, left to the
+// blocking calls of a program between two of them (lend.go).
+func Lent(l *EventLoop) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.background && !l.running.Load() && !l.bgActive && l.aliveLocked()
+}

@@ -90,6 +90,7 @@ func (c *netConn) Write(p []byte) (int, error) {
 		if ws.loop.onLoop() {
 			return 0, ErrBufferFull // the loop cannot wait for itself
 		}
+		ws.loop.ensureRun()
 		select {
 		case <-ch:
 		case <-c.wd.Done():

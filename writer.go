@@ -149,6 +149,7 @@ func (w *MessageWriter) frame(p []byte, fin bool) error {
 		if ws.loop.onLoop() {
 			return ErrBufferFull // the loop cannot wait for itself
 		}
+		ws.loop.ensureRun()
 		select {
 		case <-ch:
 		case <-w.ctx.Done():
