@@ -42,15 +42,22 @@ const inboxOverhead = 64
 // program then runs. So between the program's calls the socket answers
 // pings, writes what Send queued and sees the close; every dialed socket
 // on a loop shares that loop's goroutine and poller, and costs one file
-// descriptor.
+// descriptor. A blocking call that waits on a socket of the background
+// loop while nobody else runs the loop runs it itself, on the caller's
+// goroutine, until its wait is over: a blocking round trip then wakes one
+// goroutine, not two. Between such calls the loop is left to them; work
+// that comes then (a ping, a timer, a send from another goroutine) is
+// done by the next call, or by the loop's goroutine, which takes the loop
+// back within about a millisecond when no call comes.
 //
 // The socket keeps what it receives in an inbox, for WaitForNextMessage
 // and LowLevelReceive, bounded by Config.MaxInboxSize: a program that does
 // not read makes the loop stop reading the socket, and the server wait.
-// Event handlers still fire, on the loop's goroutine, before the event
-// goes to the inbox (so a handler must not Release a message: the inbox
-// still holds it). Since that goroutine is not the program's, a handler
-// (or listener) is set on a dialed socket from a task on its loop, with
+// Event handlers still fire, on the goroutine running the loop (its own,
+// or a blocking call's), before the event goes to the inbox (so a handler
+// must not Release a message: the inbox still holds it). Since the loop
+// runs apart from the program's other goroutines, a handler (or listener)
+// is set on a dialed socket from a task on its loop, with
 // ws.Loop().Post; a blocking call from a handler returns ErrLoopRunning
 // when it would have to wait, as it would wait for itself.
 //

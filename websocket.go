@@ -269,8 +269,9 @@ func (ws *WebSocket) URL() string { return ws.url }
 
 // Loop is the event loop the socket lives on: its handlers run on that
 // loop's goroutine. For a socket made by Dial without Config.Loop it is the
-// background loop, which runs on a goroutine of its own; set handlers on
-// such a socket from a task posted to it (see Dial).
+// background loop, which runs on a goroutine of its own or on that of a
+// blocking call waiting on one of its sockets; set handlers on such a
+// socket from a task posted to it (see Dial).
 func (ws *WebSocket) Loop() *EventLoop { return ws.loop }
 
 // ID is a number unique to this socket within the process, for logs and
