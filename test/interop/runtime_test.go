@@ -76,7 +76,18 @@ const keepaliveURLEnv = "WSLOOP_KEEPALIVE_SCRIPT_URL"
 // server give up on about one run in four. In a process of its own the
 // script stays as responsive as the machine is, and this test still
 // overlaps the others.
-func TestKeepaliveWhileNotReading(t *testing.T) {
+func TestKeepaliveWhileNotReading(t *testing.T) { runKeepaliveScript(t, "") }
+
+// The same with a script that waits for each echo, then sleeps 2 s, past
+// the pong's deadline: its call runs the loop while it waits and leaves
+// it to nobody when it returns, so the pings that come while the script
+// sleeps are answered only because the loop's guard hands the loop back
+// to its goroutine.
+func TestKeepaliveBetweenRoundTrips(t *testing.T) { runKeepaliveScript(t, "roundtrip") }
+
+// runKeepaliveScript runs TestKeepaliveScript, in mode, in a process of
+// its own against a Python server that pings every second.
+func runKeepaliveScript(t *testing.T, mode string) {
 	t.Parallel()
 	url := peers.PythonKeepalive(t, keepaliveInterval, keepaliveInterval)
 	ctx, cancel := context.WithTimeout(context.Background(), keepaliveLasting+2*scenarioTimeout)
@@ -84,7 +95,7 @@ func TestKeepaliveWhileNotReading(t *testing.T) {
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestKeepaliveScript$", "-test.count=1", "-test.v")
 	// The script runs on this process's poller only: set, even empty,
 	// WSLOOP_POLLER keeps leakcheck.BothPollers from running it again.
-	cmd.Env = append(os.Environ(), keepaliveURLEnv+"="+url, "WSLOOP_POLLER="+os.Getenv("WSLOOP_POLLER"))
+	cmd.Env = append(os.Environ(), keepaliveURLEnv+"="+url, keepaliveModeEnv+"="+mode, "WSLOOP_POLLER="+os.Getenv("WSLOOP_POLLER"))
 	out, err := cmd.CombinedOutput()
 	if err != nil || !bytes.Contains(out, []byte("--- PASS: TestKeepaliveScript")) {
 		t.Fatalf("the script's process: %v\n%s", err, out)
@@ -96,19 +107,30 @@ func TestKeepaliveWhileNotReading(t *testing.T) {
 	}
 }
 
-// TestKeepaliveScript is the script of TestKeepaliveWhileNotReading, run
-// in a process of its own; it is skipped otherwise.
+// keepaliveModeEnv passes the script's mode: empty to send without
+// reading, "roundtrip" to wait for each echo.
+const keepaliveModeEnv = "WSLOOP_KEEPALIVE_SCRIPT_MODE"
+
+// TestKeepaliveScript is the script of TestKeepaliveWhileNotReading and
+// TestKeepaliveBetweenRoundTrips, run in a process of its own; it is
+// skipped otherwise.
 func TestKeepaliveScript(t *testing.T) {
 	url := os.Getenv(keepaliveURLEnv)
 	if url == "" {
 		t.Skip("run by TestKeepaliveWhileNotReading in a process of its own")
 	}
+	roundTrips := os.Getenv(keepaliveModeEnv) == "roundtrip"
 	const (
 		interval = keepaliveInterval
-		period   = keepalivePeriod
 		lasting  = keepaliveLasting
-		sends    = int(lasting / period)
 	)
+	period := keepalivePeriod
+	if roundTrips {
+		// Longer than the pong's deadline: a ping that comes just after
+		// a round trip is answered by the loop, not by the next call.
+		period = 2 * interval
+	}
+	sends := int(lasting / period)
 	ws, _ := dial(t, url, nil)
 	start := time.Now()
 	// When each ping reached the socket's loop, which answers it before
@@ -139,6 +161,33 @@ func TestKeepaliveScript(t *testing.T) {
 		t.Fatalf("after %v without reading: %s; the connection ended with %v; pings reached the loop at %v",
 			time.Since(start).Round(time.Millisecond), what, err, arrived)
 	}
+	// The dial's context runs out before the script ends; only Dial used
+	// it.
+	ctx, cancel := context.WithTimeout(context.Background(), lasting+scenarioTimeout)
+	defer cancel()
+	pings := 0
+	// echo takes echo i, counting the pings before it.
+	echo := func(i int) {
+		t.Helper()
+		for {
+			e, err := ws.LowLevelReceive(ctx)
+			if err != nil {
+				t.Fatalf("echo %d: %v", i, err)
+			}
+			switch e := e.(type) {
+			case websocket.PingEvent:
+				pings++
+				continue
+			case websocket.MessageEvent:
+				if want := text(fmt.Sprint("tick ", i)); !sameMessage(e, want) {
+					t.Fatalf("echo %d: %v; want %v", i, describe(e), want)
+				}
+			default:
+				t.Fatalf("echo %d: %T %v; want a message or a ping", i, e, e)
+			}
+			return
+		}
+	}
 	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for i := 0; i < sends; i++ {
@@ -151,31 +200,17 @@ func TestKeepaliveScript(t *testing.T) {
 		if err := ws.SendText(fmt.Sprint("tick ", i)); err != nil {
 			closed(fmt.Sprintf("SendText: %v", err))
 		}
+		if roundTrips {
+			echo(i)
+		}
 	}
 	<-tick.C
 	if got := ws.ReadyState(); got != websocket.Open {
 		closed(fmt.Sprintf("readyState %v; want OPEN", got))
 	}
-
-	// The dial's context has run out by now; only Dial used it.
-	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
-	defer cancel()
-	pings := 0
-	for i := 0; i < sends; {
-		e, err := ws.LowLevelReceive(ctx)
-		if err != nil {
-			t.Fatalf("echo %d: %v", i, err)
-		}
-		switch e := e.(type) {
-		case websocket.PingEvent:
-			pings++
-		case websocket.MessageEvent:
-			if want := text(fmt.Sprint("tick ", i)); !sameMessage(e, want) {
-				t.Fatalf("echo %d: %v; want %v", i, describe(e), want)
-			}
-			i++
-		default:
-			t.Fatalf("echo %d: %T %v; want a message or a ping", i, e, e)
+	if !roundTrips {
+		for i := range sends {
+			echo(i)
 		}
 	}
 	// The server pinged about once a second; had it not pinged, the test
@@ -183,7 +218,11 @@ func TestKeepaliveScript(t *testing.T) {
 	if want := int(lasting / interval / 2); pings < want {
 		t.Errorf("%d pings from the server in %v; want at least %d", pings, lasting, want)
 	}
-	t.Logf("%d messages sent over %v without reading, %d pings answered meanwhile", sends, time.Since(start).Round(time.Millisecond), pings)
+	how := "without reading"
+	if roundTrips {
+		how = "each echo awaited"
+	}
+	t.Logf("%d messages sent over %v %s, %d pings answered meanwhile", sends, time.Since(start).Round(time.Millisecond), how, pings)
 	if err := ws.CloseWith(websocket.CloseNormal, "done"); err != nil {
 		t.Fatalf("CloseWith: %v", err)
 	}
