@@ -48,7 +48,9 @@ const inboxOverhead = 64
 // goroutine, not two. Between such calls the loop is left to them; work
 // that comes then (a ping, a timer, a send from another goroutine) is
 // done by the next call, or by the loop's goroutine, which takes the loop
-// back within about a millisecond when no call comes.
+// back within about a millisecond when no call comes. The loop is never
+// left so while several calls wait, or while it serves sockets that only
+// handlers read (Upgrader.Handler's).
 //
 // The socket keeps what it receives in an inbox, for WaitForNextMessage
 // and LowLevelReceive, bounded by Config.MaxInboxSize: a program that does

@@ -12,7 +12,9 @@ import (
 // two goroutines handing it over twice (docs/PERFORMANCE.md, issue 10).
 //
 // Who runs the background loop:
-//   - the background goroutine, while nobody waits, or several calls do;
+//   - the background goroutine, while nobody waits, or several calls do,
+//     or the loop has a socket whose handlers alone take what it receives
+//     (a server's, from Upgrader.Handler): those must not wait for a call;
 //   - a blocking call (await) that found it run by nobody, until its
 //     wait is over;
 //   - nobody, between the calls of a program that waits on one socket at
@@ -36,15 +38,21 @@ type lending struct {
 	guard   *time.Timer
 	guardOn bool
 	failed  bool // the background goroutine ended on an error: the next Dial or Post starts it
+	// handled counts the loop's sockets that have no inbox (those of
+	// Upgrader.Handler): only their handlers take what they receive, so
+	// the loop is never left to nobody while it has one.
+	handled int
 }
 
 // lendable is the background goroutine's until: it leaves the loop to the
-// blocking call that waits, when exactly one does and nothing is queued.
-// With more, the goroutine goes on running the loop for all of them.
+// blocking call that waits, when exactly one does, nothing is queued and
+// every socket of the loop keeps what it receives for blocking calls. With
+// more calls waiting, or a socket served by handlers alone, the goroutine
+// goes on running the loop for all of them.
 func (l *EventLoop) lendable() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.blocked == 1 && len(l.tasks) == 0 && len(l.dirty) == 0
+	return l.blocked == 1 && l.handled == 0 && len(l.tasks) == 0 && len(l.dirty) == 0
 }
 
 // handOnLocked decides, when a run of the background loop has ended, who
@@ -57,7 +65,7 @@ func (l *EventLoop) handOnLocked() {
 	if l.bgActive || !l.aliveLocked() {
 		return // the goroutine waits to run it, or nothing is left
 	}
-	if l.blocked > 1 || len(l.tasks) > 0 {
+	if l.blocked > 1 || l.handled > 0 || len(l.tasks) > 0 {
 		l.startLocked()
 		return
 	}

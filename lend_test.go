@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,6 +146,37 @@ func TestCallbackOnDrivingCall(t *testing.T) {
 	}
 	if !ranHere {
 		t.Error("the handler never ran on the goroutine of the blocking call that ran the loop")
+	}
+}
+
+// A socket whose handlers alone take what it receives (a server's, from
+// Upgrader.Handler) keeps the background loop with its goroutine: it is
+// never left to nobody between a program's blocking calls.
+func TestHandledSocketKeepsTheLoop(t *testing.T) {
+	up := &websocket.Upgrader{}
+	srv := httptest.NewServer(up.Handler(func(ws *websocket.WebSocket, r *http.Request) {
+		ws.OnMessage = func(m websocket.MessageEvent) { ws.SendText(m.Text()) }
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), rawFailBound)
+	defer cancel()
+	defer up.Shutdown(ctx)
+	ws, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	for i := range 200 {
+		if err := ws.SendText(fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ws.WaitForNextMessage(ctx)
+		if err != nil || m.Text() != fmt.Sprint(i) {
+			t.Fatalf("round trip %d: %q, %v", i, m.Text(), err)
+		}
+		if websocket.Lent(ws.Loop()) {
+			t.Fatalf("after round trip %d the loop, which serves the server's socket too, was left to nobody", i)
+		}
 	}
 }
 

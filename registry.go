@@ -16,12 +16,18 @@ func (l *EventLoop) add(ws *WebSocket) {
 		l.sockets = make(map[uint64]*WebSocket)
 	}
 	l.sockets[ws.id] = ws
+	if ws.in == nil {
+		l.handled++
+	}
 	l.startLocked()
 	l.mu.Unlock()
 }
 
 func (l *EventLoop) remove(ws *WebSocket) {
 	l.mu.Lock()
+	if _, ok := l.sockets[ws.id]; ok && ws.in == nil {
+		l.handled--
+	}
 	delete(l.sockets, ws.id)
 	l.mu.Unlock()
 	if ws.up != nil {
