@@ -10,7 +10,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -219,6 +221,45 @@ func TestDialedSocketHandlersRunOnItsLoop(t *testing.T) {
 	})
 	if err := <-dialErr; !errors.Is(err, websocket.ErrLoopRunning) {
 		t.Errorf("Dial from the background loop = %v, want ErrLoopRunning", err)
+	}
+}
+
+// A blocking call from any of the program's code that a loop runs, a
+// timer or an Upgrader's function as well as a handler or a posted task,
+// returns ErrLoopRunning rather than waiting for itself.
+func TestBlockingCallFromTimerAndUpgraderFunction(t *testing.T) {
+	srv, ws, ctx := dialEcho(t, nil)
+	defer ws.Close()
+	fromTimer := make(chan error, 1)
+	ws.Loop().SetTimeout(func() {
+		_, err := websocket.Dial(ctx, srv.URL(), nil)
+		fromTimer <- err
+	}, 0)
+	if err := <-fromTimer; !errors.Is(err, websocket.ErrLoopRunning) {
+		t.Errorf("Dial from a timer on the background loop = %v, want ErrLoopRunning", err)
+	}
+	// The Upgrader's function on a loop of its own, whose run has called
+	// nothing of the program before.
+	loop := websocket.NewEventLoop()
+	lctx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- loop.RunContext(lctx) }()
+	defer func() { stop(); <-ran }()
+	up := &websocket.Upgrader{Loop: loop}
+	fromUpgrader := make(chan error, 1)
+	hs := httptest.NewServer(up.Handler(func(*websocket.WebSocket, *http.Request) {
+		_, err := websocket.Dial(ctx, srv.URL(), &websocket.Config{Loop: loop})
+		fromUpgrader <- err
+	}))
+	defer hs.Close()
+	defer up.Shutdown(ctx)
+	c, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := <-fromUpgrader; !errors.Is(err, websocket.ErrLoopRunning) {
+		t.Errorf("Dial from an Upgrader's function on its loop = %v, want ErrLoopRunning", err)
 	}
 }
 

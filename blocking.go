@@ -331,7 +331,7 @@ func (ws *WebSocket) popLocked() Event {
 func (ws *WebSocket) postResumeLocked() {
 	if ws.in != nil && ws.in.paused && !ws.in.resumePosted {
 		ws.in.resumePosted = true
-		ws.loop.Post(ws.resume)
+		ws.loop.post(ws.resume, false)
 	}
 }
 

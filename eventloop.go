@@ -56,8 +56,8 @@ type EventLoop struct {
 
 	mu         sync.Mutex
 	free       chan struct{} // closed when the current run ends; made by a goroutine that waits for it
-	tasks      []func()
-	spare      []func()
+	tasks      []task
+	spare      []task
 	timers     timerHeap
 	sockets    map[uint64]*WebSocket // not released yet, by ID (registry.go)
 	dirty      []*WebSocket          // sockets with output to hand to the kernel
@@ -134,9 +134,19 @@ func (l *EventLoop) Stop() {
 
 // Post queues fn to run on the loop's goroutine, after the callbacks already
 // queued. It is safe from any goroutine; a queued task keeps the loop alive.
-func (l *EventLoop) Post(fn func()) {
+func (l *EventLoop) Post(fn func()) { l.post(fn, true) }
+
+// task is a queued callback; user marks the program's own (Post), before
+// which the loop notes its goroutine (noteRunner). The library's own tasks
+// call the program only through handlers, which note it themselves.
+type task struct {
+	fn   func()
+	user bool
+}
+
+func (l *EventLoop) post(fn func(), user bool) {
 	l.mu.Lock()
-	l.tasks = append(l.tasks, fn)
+	l.tasks = append(l.tasks, task{fn, user})
 	l.startLocked()
 	p := l.poller
 	l.mu.Unlock()
@@ -169,10 +179,13 @@ func (l *EventLoop) onLoop() bool {
 	return r != 0 && !l.parked.Load() && r == goroutineID()
 }
 
-// noteRunner records the goroutine running the loop before it calls a
-// callback, the only code of the program a loop runs. A run records it
-// once, when the first callback comes: a blocking call that runs the
-// background loop while it waits (lend.go) mostly runs none.
+// noteRunner records the goroutine running the loop before it calls the
+// program's code (a handler, a posted task, a timer, an Upgrader's
+// function): only from there can a blocking call come on the loop's
+// goroutine. A run records it once, when the first such call comes: the
+// background loop mostly runs none (its sockets' messages go to inboxes),
+// and until it does, the blocking calls of other goroutines skip
+// goroutineID (onLoop).
 func (l *EventLoop) noteRunner() {
 	if l.runner.Load() == 0 {
 		l.runner.Store(goroutineID())
@@ -286,9 +299,12 @@ func (l *EventLoop) runTasks() {
 	l.tasks = l.spare[:0]
 	l.spare = nil
 	l.mu.Unlock()
-	for i, fn := range tasks {
-		tasks[i] = nil
-		l.protect(fn)
+	for i, t := range tasks {
+		tasks[i] = task{}
+		if t.user {
+			l.noteRunner()
+		}
+		l.protect(t.fn)
 		l.flushDirty()
 	}
 	l.mu.Lock()
@@ -301,7 +317,6 @@ func (l *EventLoop) runTasks() {
 // protect runs a user callback; a panic is reported and does not unwind the
 // loop.
 func (l *EventLoop) protect(fn func()) {
-	l.noteRunner()
 	defer l.recoverPanic()
 	fn()
 }

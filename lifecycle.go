@@ -285,14 +285,14 @@ func (ws *WebSocket) flushLocked() {
 				ws.state.Store(int32(Closing))
 			}
 			gen := ws.gen
-			ws.loop.Post(func() {
+			ws.loop.post(func() {
 				ws.mu.Lock()
 				same := ws.gen == gen
 				ws.mu.Unlock()
 				if same { // not a connection lost and replaced since
 					ws.onHangup()
 				}
-			})
+			}, false)
 			return
 		}
 		if n < len(out) {
@@ -322,7 +322,7 @@ func (ws *WebSocket) shutdownIfDrainedLocked() {
 func (ws *WebSocket) armCloseTimerLocked() {
 	if e := ws.endingLocked(); e.timer == nil {
 		e.clock = time.Now()
-		e.timer = ws.loop.SetTimeout(ws.onCloseTimeout, ws.closeTimeout)
+		e.timer = ws.loop.timeout(ws.onCloseTimeout, ws.closeTimeout)
 	}
 }
 
@@ -341,7 +341,7 @@ func (ws *WebSocket) onCloseTimeout() {
 		}
 	}
 	if left > 0 && ws.conn != nil {
-		e.timer = ws.loop.SetTimeout(ws.onCloseTimeout, left)
+		e.timer = ws.loop.timeout(ws.onCloseTimeout, left)
 		ws.mu.Unlock()
 		return
 	}

@@ -238,7 +238,7 @@ func (ws *WebSocket) reconnect(ev CloseEvent, err error) {
 	ws.dropConnection()
 	rc.attempt++
 	delay := rc.policy.delay(rc.attempt)
-	rc.timer = ws.loop.SetTimeout(ws.redial, delay)
+	rc.timer = ws.loop.timeout(ws.redial, delay)
 	lost := rc.lost
 	rc.lost = 0
 	ws.logAt(slog.LevelWarn, "connection lost: reconnecting", "attempt", rc.attempt, "delay", delay, "code", ev.Code, "error", err)

@@ -36,7 +36,7 @@ func (u *Upgrader) open(conn net.Conn, leftover []byte, hs *upgrade.Handshake, r
 	ws.core = ws.newCore(deflate)
 	ws.state.Store(int32(Open))
 	ws.loop.add(ws)
-	ws.loop.Post(func() { ws.onUpgraded(conn, leftover, r, fn) })
+	ws.loop.post(func() { ws.onUpgraded(conn, leftover, r, fn) }, false)
 	return ws
 }
 
@@ -69,6 +69,7 @@ func (ws *WebSocket) onUpgraded(conn net.Conn, leftover []byte, r *http.Request,
 	ws.startKeepalive()
 	ws.logAt(slog.LevelInfo, "open", "protocol", ws.protocol, "remote", conn.RemoteAddr().String())
 	if fn != nil {
+		ws.loop.noteRunner()
 		ws.loop.protect(func() { fn(ws, r) })
 	}
 	if ws.ReadyState() == Open {

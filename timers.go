@@ -12,13 +12,19 @@ type Timer struct {
 	when   time.Time
 	period time.Duration // > 0 for SetInterval
 	index  int           // position in the loop's heap; -1 when not scheduled
+	user   bool          // the program's (SetTimeout, SetInterval); see task
 }
 
 // SetTimeout runs fn once on the loop's goroutine after d (at once, in the
 // loop's next turn, when d <= 0), like JavaScript's setTimeout. A pending
 // timer keeps the loop alive. It is safe from any goroutine.
 func (l *EventLoop) SetTimeout(fn func(), d time.Duration) *Timer {
-	return l.schedule(fn, d, 0)
+	return l.schedule(fn, d, 0, true)
+}
+
+// timeout is SetTimeout for the library's own timers.
+func (l *EventLoop) timeout(fn func(), d time.Duration) *Timer {
+	return l.schedule(fn, d, 0, false)
 }
 
 // SetInterval runs fn on the loop's goroutine every d until the returned
@@ -27,11 +33,11 @@ func (l *EventLoop) SetTimeout(fn func(), d time.Duration) *Timer {
 // interval keeps the loop alive until it is stopped.
 func (l *EventLoop) SetInterval(fn func(), d time.Duration) *Timer {
 	d = max(d, time.Millisecond)
-	return l.schedule(fn, d, d)
+	return l.schedule(fn, d, d, true)
 }
 
-func (l *EventLoop) schedule(fn func(), d, period time.Duration) *Timer {
-	t := &Timer{l: l, fn: fn, when: time.Now().Add(max(d, 0)), period: period, index: -1}
+func (l *EventLoop) schedule(fn func(), d, period time.Duration, user bool) *Timer {
+	t := &Timer{l: l, fn: fn, when: time.Now().Add(max(d, 0)), period: period, index: -1, user: user}
 	l.mu.Lock()
 	heap.Push(&l.timers, t)
 	l.startLocked()
@@ -86,6 +92,9 @@ func (l *EventLoop) runTimers() time.Duration {
 		heap.Pop(&l.timers)
 		l.mu.Unlock()
 
+		if t.user {
+			l.noteRunner()
+		}
 		l.protect(t.fn)
 		l.flushDirty()
 

@@ -295,12 +295,12 @@ func (u *Upgrader) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	loop.Post(func() {
+	loop.post(func() {
 		for _, ws := range loop.Sockets() {
 			if ws.up == u {
 				ws.drop()
 			}
 		}
-	})
+	}, false)
 	return ctx.Err()
 }

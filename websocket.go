@@ -255,7 +255,7 @@ func (ws *WebSocket) startDial(ctx context.Context, cancel context.CancelFunc, o
 	go func() {
 		res, err := dial.Dial(ctx, opts)
 		cancel()
-		ws.loop.Post(func() { ws.onDialed(res, err) })
+		ws.loop.post(func() { ws.onDialed(res, err) }, false)
 	}()
 }
 
@@ -502,7 +502,7 @@ func (ws *WebSocket) close(code uint16, reason string) {
 		if ws.cancelDial != nil {
 			ws.cancelDial()
 		}
-		ws.loop.Post(ws.abortConnecting)
+		ws.loop.post(ws.abortConnecting, false)
 	case Open:
 		ws.state.Store(int32(Closing))
 		ws.core.WriteClose(code, reason)
