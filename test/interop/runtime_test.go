@@ -78,8 +78,8 @@ const keepaliveURLEnv = "WSLOOP_KEEPALIVE_SCRIPT_URL"
 // overlaps the others.
 func TestKeepaliveWhileNotReading(t *testing.T) { runKeepaliveScript(t, "") }
 
-// The same with a script that waits for each echo, then sleeps 2 s, past
-// the pong's deadline: its call runs the loop while it waits and leaves
+// The same for 10 s with a script that waits for each echo, then sleeps
+// 2 s, past the pong's deadline: its call runs the loop while it waits and leaves
 // it to nobody when it returns, so the pings that come while the script
 // sleeps are answered only because the loop's guard hands the loop back
 // to its goroutine.
@@ -120,15 +120,13 @@ func TestKeepaliveScript(t *testing.T) {
 		t.Skip("run by TestKeepaliveWhileNotReading in a process of its own")
 	}
 	roundTrips := os.Getenv(keepaliveModeEnv) == "roundtrip"
-	const (
-		interval = keepaliveInterval
-		lasting  = keepaliveLasting
-	)
-	period := keepalivePeriod
+	const interval = keepaliveInterval
+	period, lasting := keepalivePeriod, keepaliveLasting
 	if roundTrips {
 		// Longer than the pong's deadline: a ping that comes just after
 		// a round trip is answered by the loop, not by the next call.
-		period = 2 * interval
+		// Ten seconds hold ten pings.
+		period, lasting = 2*interval, 10*time.Second
 	}
 	sends := int(lasting / period)
 	ws, _ := dial(t, url, nil)
