@@ -33,7 +33,7 @@ const lendTick = 500 * time.Microsecond
 type lending struct {
 	blocked int           // calls waiting on a socket of the loop while another goroutine runs it
 	lendCh  chan struct{} // closed when the loop is left to them; made by one of them
-	epoch   uint32        // runs by blocking calls ended so far
+	epoch   uint32        // times the loop was left to the calls so far
 	seen    uint32        // epoch at the guard's last look
 	guard   *time.Timer
 	guardOn bool
