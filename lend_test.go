@@ -302,3 +302,36 @@ func (c *rawConn) echoUntil(last string) {
 		c.write(textFrame(string(f.Payload)))
 	}
 }
+
+// Sockets come and go on the background loop while other goroutines make
+// round trips on theirs: dials and closes wait like any blocking call, the
+// loop ends and starts again when it empties, and nothing is left behind
+// (TestMain checks the goroutines).
+func TestLendingWithDialAndCloseChurn(t *testing.T) {
+	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*rawFailBound)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := range 15 {
+				if err := lendingRoundTrips(ctx, srv.URL(), 100*g+round, 4); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
