@@ -216,6 +216,20 @@ func TestDrivingCallCancelled(t *testing.T) {
 // loop passes between the background goroutine and the calls, and every
 // echo comes back, in order, to the goroutine that sent it.
 func TestLendingManyGoroutines(t *testing.T) {
+	runLending(t, 6, func(ctx context.Context, url string, g int) error {
+		if g >= 2 {
+			// Two of them alone first: the loop passes from one call to
+			// the other.
+			time.Sleep(20 * time.Millisecond)
+		}
+		return lendingRoundTrips(ctx, url, g, 150)
+	})
+}
+
+// runLending runs each on n goroutines against the echo server and fails
+// the test with what they return.
+func runLending(t *testing.T, n int, each func(ctx context.Context, url string, g int) error) {
+	t.Helper()
 	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -223,20 +237,14 @@ func TestLendingManyGoroutines(t *testing.T) {
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*rawFailBound)
 	defer cancel()
-	const goroutines, trips = 6, 150
 	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
-	for g := range goroutines {
+	errs := make(chan error, n)
+	for g := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- lendingRoundTrips(ctx, srv.URL(), g, trips)
+			errs <- each(ctx, srv.URL(), g)
 		}()
-		if g == 1 {
-			// Two of them alone first: the loop passes from one call to
-			// the other.
-			time.Sleep(20 * time.Millisecond)
-		}
 	}
 	wg.Wait()
 	close(errs)
@@ -308,30 +316,12 @@ func (c *rawConn) echoUntil(last string) {
 // loop ends and starts again when it empties, and nothing is left behind
 // (TestMain checks the goroutines).
 func TestLendingWithDialAndCloseChurn(t *testing.T) {
-	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*rawFailBound)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for round := range 15 {
-				if err := lendingRoundTrips(ctx, srv.URL(), 100*g+round, 4); err != nil {
-					errs <- err
-					return
-				}
+	runLending(t, 4, func(ctx context.Context, url string, g int) error {
+		for round := range 15 {
+			if err := lendingRoundTrips(ctx, url, 100*g+round, 4); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+		}
+		return nil
+	})
 }
