@@ -136,9 +136,8 @@ func (l *EventLoop) Stop() {
 // queued. It is safe from any goroutine; a queued task keeps the loop alive.
 func (l *EventLoop) Post(fn func()) { l.post(fn, true) }
 
-// task is a queued callback; user marks the program's own (Post), before
-// which the loop notes its goroutine (noteRunner). The library's own tasks
-// call the program only through handlers, which note it themselves.
+// task is a queued callback; user marks the program's own (Post): see
+// protect.
 type task struct {
 	fn   func()
 	user bool
@@ -301,10 +300,7 @@ func (l *EventLoop) runTasks() {
 	l.mu.Unlock()
 	for i, t := range tasks {
 		tasks[i] = task{}
-		if t.user {
-			l.noteRunner()
-		}
-		l.protect(t.fn)
+		l.protect(t.fn, t.user)
 		l.flushDirty()
 	}
 	l.mu.Lock()
@@ -314,9 +310,14 @@ func (l *EventLoop) runTasks() {
 	l.mu.Unlock()
 }
 
-// protect runs a user callback; a panic is reported and does not unwind the
-// loop.
-func (l *EventLoop) protect(fn func()) {
+// protect runs a callback; a panic is reported and does not unwind the
+// loop. user marks the program's own code, before which the loop notes its
+// goroutine (noteRunner); the library's own tasks and timers call the
+// program only through handlers, which note it themselves (call).
+func (l *EventLoop) protect(fn func(), user bool) {
+	if user {
+		l.noteRunner()
+	}
 	defer l.recoverPanic()
 	fn()
 }

@@ -69,8 +69,7 @@ func (ws *WebSocket) onUpgraded(conn net.Conn, leftover []byte, r *http.Request,
 	ws.startKeepalive()
 	ws.logAt(slog.LevelInfo, "open", "protocol", ws.protocol, "remote", conn.RemoteAddr().String())
 	if fn != nil {
-		ws.loop.noteRunner()
-		ws.loop.protect(func() { fn(ws, r) })
+		ws.loop.protect(func() { fn(ws, r) }, true)
 	}
 	if ws.ReadyState() == Open {
 		emit(ws, ws.OnOpen, OpenEvent{Target: ws}, false)

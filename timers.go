@@ -12,7 +12,7 @@ type Timer struct {
 	when   time.Time
 	period time.Duration // > 0 for SetInterval
 	index  int           // position in the loop's heap; -1 when not scheduled
-	user   bool          // the program's (SetTimeout, SetInterval); see task
+	user   bool          // the program's (SetTimeout, SetInterval); see protect
 }
 
 // SetTimeout runs fn once on the loop's goroutine after d (at once, in the
@@ -92,10 +92,7 @@ func (l *EventLoop) runTimers() time.Duration {
 		heap.Pop(&l.timers)
 		l.mu.Unlock()
 
-		if t.user {
-			l.noteRunner()
-		}
-		l.protect(t.fn)
+		l.protect(t.fn, t.user)
 		l.flushDirty()
 
 		l.mu.Lock()
