@@ -52,7 +52,14 @@ type lending struct {
 func (l *EventLoop) lendable() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.blocked == 1 && l.handled == 0 && len(l.tasks) == 0 && len(l.dirty) == 0
+	return l.blocked == 1 && !l.keepsGoroutineLocked() && len(l.dirty) == 0
+}
+
+// keepsGoroutineLocked reports what keeps the background loop with its
+// goroutine whatever the blocking calls do: a socket served by handlers
+// alone, or queued tasks; l.mu is held.
+func (l *EventLoop) keepsGoroutineLocked() bool {
+	return l.handled > 0 || len(l.tasks) > 0
 }
 
 // handOnLocked decides, when a run of the background loop has ended, who
@@ -65,7 +72,7 @@ func (l *EventLoop) handOnLocked() {
 	if l.bgActive || !l.aliveLocked() {
 		return // the goroutine waits to run it, or nothing is left
 	}
-	if l.blocked > 1 || l.handled > 0 || len(l.tasks) > 0 {
+	if l.blocked > 1 || l.keepsGoroutineLocked() {
 		l.startLocked()
 		return
 	}
