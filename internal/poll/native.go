@@ -127,6 +127,8 @@ type Native struct {
 	// input already (guarded by mu): the next woken Wait drains them.
 	kicks []*nativeConn
 
+	batch batch // reads and sends made together (batch_linux.go)
+
 	hub hub
 }
 
@@ -364,17 +366,23 @@ func (e *Native) Wait(timeout time.Duration) error {
 				c = nil
 			}
 		}
-		e.ready[i] = readyConn{c, mask}
+		e.ready[i] = readyConn{c: c, mask: mask}
 	}
 	e.mu.Unlock()
 	e.alone = n == 1
-	for i := range n {
-		r := e.ready[i]
-		if r.c == nil {
-			continue
+	for start := 0; start < n; {
+		// Sockets read ahead in one system call (batch_linux.go) are
+		// handled in the same order as the others.
+		end := e.readAhead(start, n)
+		for i := start; i < end; i++ {
+			r := e.ready[i]
+			if r.c == nil {
+				continue
+			}
+			e.ready[i] = readyConn{}
+			r.c.handle(r)
 		}
-		e.ready[i] = readyConn{}
-		r.c.handle(r.mask)
+		start = end
 	}
 	if woke && !e.shut.Load() {
 		// Reset the eventfd before the flag: a Wake that finds the flag
@@ -404,6 +412,7 @@ func (e *Native) releaseBufs() {
 		plainBufs.Put(e.plain)
 		e.plain = nil
 	}
+	e.releaseAhead()
 }
 
 // deadlineSlack is how much earlier than asked a deadline already set may
@@ -551,6 +560,7 @@ func (e *Native) Close() error {
 		// A Wake no Wait has seen yet must still end the next one.
 		e.late.interrupt()
 	}
+	e.closeRing()
 	var err2 error
 	if e.file != nil {
 		err2 = e.file.Close()
@@ -563,10 +573,14 @@ func (e *Native) Close() error {
 	return err
 }
 
-// readyConn is a connection a Wait found ready, with what it is ready for.
+// readyConn is a connection a Wait found ready, with what it is ready for,
+// and the read made for it ahead of its turn, if one was (readAhead).
 type readyConn struct {
-	c    *nativeConn
-	mask uint32
+	c     *nativeConn
+	mask  uint32
+	ahead bool   // read already: res is the read's result, into slot
+	res   int32  // bytes read, 0 at EOF, or a negative errno
+	slot  []byte // the read's buffer, which stays its own until handled
 }
 
 // nativeConn is a socket owned by a Native; it is all an idle connection
@@ -616,12 +630,24 @@ func (c *nativeConn) rearmLocked() error {
 	return err
 }
 
-// handle reports the readiness ev of one socket to its handler.
-func (c *nativeConn) handle(ev uint32) {
+// handle reports the readiness of one socket to its handler. Bytes read
+// ahead are delivered even if a handler paused the socket since: they
+// are out of the kernel, and pausing stops the reads, not the delivery
+// of what was read (as with a TLS record's rest).
+func (c *nativeConn) handle(r readyConn) {
+	ev := r.mask
 	if c.closed {
 		return
 	}
-	if c.reading && !c.paused && ev&(evIn|endEvents) != 0 {
+	if r.ahead {
+		if c.reading {
+			n, errno := result(r.res)
+			c.consume(r.slot, n, errno, ev, 1)
+		}
+		if c.closed {
+			return
+		}
+	} else if c.reading && !c.paused && ev&(evIn|endEvents) != 0 {
 		c.read(ev)
 		if c.closed {
 			return
@@ -663,24 +689,31 @@ func (c *nativeConn) read(ev uint32) {
 	if c.e.alone {
 		turn = aloneReads
 	}
+	n, errno := sysRead(c.fd, buf)
+	c.consume(buf, n, errno, ev, turn)
+}
+
+// consume hands the result of a read into buf (n bytes, or errno; n and
+// errno both 0 at EOF) to the handler, and reads on into buf as read
+// describes, up to turn reads in all.
+func (c *nativeConn) consume(buf []byte, n int, errno unix.Errno, ev uint32, turn int) {
 	endRead := false // this read is the one for the end
 	for reads := 1; ; reads++ {
-		n, errno := sysRead(c.fd, buf)
 		if n > 0 {
 			c.h.OnRead(buf[:n])
 			if c.closed || !c.reading || c.paused || endRead {
 				return
 			}
 			if n == len(buf) {
-				if reads < turn {
-					continue
+				if reads >= turn {
+					return
 				}
+			} else if ev&endEvents == 0 {
 				return
+			} else {
+				endRead = true
 			}
-			if ev&endEvents == 0 {
-				return
-			}
-			endRead = true
+			n, errno = sysRead(c.fd, buf)
 			continue
 		}
 		if reads > 1 && !endRead && (errno == unix.EAGAIN || errno == unix.EINTR) {
@@ -762,7 +795,13 @@ func (c *nativeConn) Write(p []byte) (int, error) {
 	for errno == unix.EINTR {
 		n, errno = sysSend(c.fd, p)
 	}
-	if errno != 0 && errno != unix.EAGAIN {
+	return c.sentLocked(p, n, errno)
+}
+
+// sentLocked is what Write returns for a send of p that took n bytes or
+// failed with errno (EAGAIN and EINTR: none taken); c.mu is held.
+func (c *nativeConn) sentLocked(p []byte, n int, errno unix.Errno) (int, error) {
+	if errno != 0 && errno != unix.EAGAIN && errno != unix.EINTR {
 		return 0, os.NewSyscallError("write", errno)
 	}
 	if n < len(p) && !c.wantOut {
@@ -835,6 +874,15 @@ func (c *nativeConn) Close() error {
 		return os.NewSyscallError("close", err)
 	}
 	return nil
+}
+
+// result splits a batched read's or send's result (batch_linux.go) into
+// read(2)'s or send(2)'s two.
+func result(res int32) (int, unix.Errno) {
+	if res < 0 {
+		return 0, unix.Errno(-res)
+	}
+	return int(res), 0
 }
 
 // toMsec converts a Wait timeout to the kernel's milliseconds, rounding up.

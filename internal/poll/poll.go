@@ -88,6 +88,25 @@ type Poller interface {
 	Close() error
 }
 
+// Batcher is implemented by a Poller that can make the writes to several
+// of its connections in one system call (Native, on Linux, with io_uring).
+// The loop queues the output of each socket it flushes, makes the writes,
+// and then takes each one's result. It belongs to the goroutine that calls
+// Wait.
+type Batcher interface {
+	// QueueWrite adds a Write of p to c to the batch, or reports false
+	// when it cannot: c is another Poller's or a TLS connection, closed,
+	// or the batch is full. The caller writes those itself. p must not
+	// change until WriteQueued returns, and Write must not be called on c
+	// meanwhile.
+	QueueWrite(c Conn, p []byte) bool
+	// WriteQueued makes the queued writes and empties the batch.
+	WriteQueued()
+	// Written is the result of the i-th write of the batch just made, as
+	// Write would have returned it.
+	Written(i int) (int, error)
+}
+
 // New returns the Poller for this platform, or a Portable when
 // WSLOOP_POLLER is "portable" (see the package documentation).
 func New() (Poller, error) {

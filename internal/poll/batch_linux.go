@@ -1,0 +1,199 @@
+package poll
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// Batched reads and sends: when a Wait finds several sockets ready, or a
+// loop's flush has output for several, their reads or sends go to the
+// kernel in one io_uring_enter (uring_linux.go) instead of one system call
+// each. Nothing else changes: each socket still gets one read a turn, in
+// the order epoll reported them, and each send's result is the one
+// send(2) would have given.
+
+// aheadMax is the most sockets read ahead together. Their reads share a
+// buffer of aheadSize: up to 4 sockets get readSize each, as a read of
+// their own would, and 16 get 16 KiB each. A socket with more left is
+// reported again by the next Wait, as after any read that fills its
+// buffer.
+const (
+	aheadMax  = 16
+	aheadSize = 4 * readSize
+)
+
+// aheadBufs holds the buffers of reads made ahead; like the read buffer, a
+// Native takes one at its first batch and keeps it until it is closed.
+var aheadBufs = sync.Pool{New: func() any { return new([aheadSize]byte) }}
+
+// batchSendMax bounds the bytes of one batch of sends: the batch is one
+// raw system call (see rawSendMax), which should take microseconds.
+const batchSendMax = 256 << 10
+
+// noRing turns batching off for every Native, for the tests that compare
+// the two paths; set before any Native is made.
+var noRing atomic.Bool
+
+// batch is a Native's batching state. All of it belongs to the goroutine
+// that runs Wait.
+type batch struct {
+	ring   *uring
+	failed bool             // no ring could be set up: everything one by one
+	ahead  *[aheadSize]byte // the buffer of reads made ahead, from aheadBufs
+	sendTo []*nativeConn    // the queued sends' connections, locked
+	bufs   [][]byte         // and their bytes
+	bytes  int              // in all
+	sendN  []int            // each queued send's result
+	sendE  []error
+}
+
+// ringReady returns the Native's ring, setting it up first if need be; nil
+// when there is none.
+func (e *Native) ringReady() *uring {
+	b := &e.batch
+	if b.ring != nil && !b.ring.broken {
+		return b.ring
+	}
+	if b.ring != nil || b.failed || e.shut.Load() || noRing.Load() {
+		return nil
+	}
+	r, err := newUring()
+	if err != nil {
+		b.failed = true
+		return nil
+	}
+	b.ring = r
+	return r
+}
+
+// readAhead reads, in one system call, the sockets among ready[start:end]
+// that are due a plain read, and returns end; end is at most aheadMax
+// past start. With fewer than two such sockets it reads none and leaves
+// them to handle.
+func (e *Native) readAhead(start, n int) int {
+	if n-start < 2 {
+		return n
+	}
+	end := min(n, start+aheadMax)
+	due := 0
+	for i := start; i < end; i++ {
+		if e.ready[i].c.dueRead(e.ready[i].mask) {
+			due++
+		}
+	}
+	if due < 2 {
+		return end
+	}
+	r := e.ringReady()
+	if r == nil {
+		return end
+	}
+	if e.batch.ahead == nil {
+		e.batch.ahead = aheadBufs.Get().(*[aheadSize]byte)
+	}
+	size := min(readSize, aheadSize/due)
+	var idx [aheadMax]int
+	j := 0
+	for i := start; i < end; i++ {
+		rc := &e.ready[i]
+		if !rc.c.dueRead(rc.mask) {
+			continue
+		}
+		rc.slot = e.batch.ahead[j*size : (j+1)*size : (j+1)*size]
+		idx[i-start] = r.queue(uringOpRecv, rc.c.fd, rc.slot)
+		j++
+	}
+	r.submit()
+	for i := start; i < end; i++ {
+		if rc := &e.ready[i]; rc.slot != nil {
+			rc.ahead, rc.res = true, r.res[idx[i-start]]
+		}
+	}
+	return end
+}
+
+// dueRead reports whether handle would read c, a plain TCP socket, for ev.
+func (c *nativeConn) dueRead(ev uint32) bool {
+	return c != nil && c.t == nil && !c.closed && c.reading && !c.paused && ev&(evIn|endEvents) != 0
+}
+
+// QueueWrite implements Batcher.
+func (e *Native) QueueWrite(conn Conn, p []byte) bool {
+	c, ok := conn.(*nativeConn)
+	b := &e.batch
+	if !ok || c.e != e || c.t != nil || len(p) == 0 || len(b.sendTo) == ringEntries || b.bytes+len(p) > batchSendMax {
+		return false
+	}
+	c.mu.Lock()
+	if c.closed || c.wshut {
+		c.mu.Unlock()
+		return false
+	}
+	// Held until WriteQueued, as Write holds it for its send.
+	b.sendTo = append(b.sendTo, c)
+	b.bufs = append(b.bufs, p)
+	b.bytes += len(p)
+	return true
+}
+
+// WriteQueued implements Batcher: the queued sends go out in one system
+// call, or one by one when there is one or no ring.
+func (e *Native) WriteQueued() {
+	b := &e.batch
+	b.sendN, b.sendE = b.sendN[:0], b.sendE[:0]
+	var r *uring
+	if len(b.sendTo) >= 2 {
+		r = e.ringReady()
+	}
+	if r != nil {
+		for i, c := range b.sendTo {
+			r.queue(uringOpSend, c.fd, b.bufs[i])
+		}
+		r.submit()
+	}
+	for i, c := range b.sendTo {
+		p := b.bufs[i]
+		var n int
+		var errno unix.Errno
+		if r != nil {
+			n, errno = result(r.res[i])
+		} else {
+			n, errno = sysSend(c.fd, p)
+			for errno == unix.EINTR {
+				n, errno = sysSend(c.fd, p)
+			}
+		}
+		n, err := c.sentLocked(p, n, errno)
+		c.mu.Unlock()
+		b.sendN = append(b.sendN, n)
+		b.sendE = append(b.sendE, err)
+	}
+	clear(b.sendTo)
+	clear(b.bufs)
+	b.sendTo, b.bufs, b.bytes = b.sendTo[:0], b.bufs[:0], 0
+}
+
+// Written implements Batcher.
+func (e *Native) Written(i int) (int, error) {
+	return e.batch.sendN[i], e.batch.sendE[i]
+}
+
+// releaseAhead gives the buffer of reads made ahead back to its pool.
+func (e *Native) releaseAhead() {
+	if e.batch.ahead != nil {
+		aheadBufs.Put(e.batch.ahead)
+		e.batch.ahead = nil
+	}
+}
+
+// closeRing closes the ring, once the Native is closed: the sockets it
+// served are closed, so no batch can follow.
+func (e *Native) closeRing() {
+	if e.batch.ring != nil {
+		e.batch.ring.close()
+		e.batch.ring = nil
+	}
+	e.batch.failed = true
+}
