@@ -62,6 +62,7 @@ type EventLoop struct {
 	sockets    map[uint64]*WebSocket // not released yet, by ID (registry.go)
 	dirty      []*WebSocket          // sockets with output to hand to the kernel
 	dirtySpare []*WebSocket
+	lowSpare   []bool        // flushBatch's, kept for the next
 	kaHeap     []*WebSocket  // sockets with keepalive, by due; loop-only (keepalive.go)
 	deflates   []*negotiated // permessage-deflate settlements shared by sockets; loop-only (compression.go)
 	flatePool  protocol.FlatePool

@@ -268,38 +268,53 @@ func (ws *WebSocket) onHangup() {
 // flushLocked hands the core's output to the connection, as much as it
 // takes now. It runs on the loop.
 func (ws *WebSocket) flushLocked() {
-	if ws.conn == nil || ws.waitWritable || ws.writeFailed {
+	if !ws.writableLocked() {
 		return
 	}
 	// A large backlog comes in several buffers, one at a time.
 	for out := ws.core.Output(); len(out) > 0; out = ws.core.Output() {
 		n, err := ws.conn.Write(out)
-		ws.core.Advance(n)
-		ws.counts.bytesOut.Add(uint64(n))
-		if n > 0 && ws.end != nil && ws.end.timer != nil {
-			ws.end.clock = time.Now() // the closing handshake is making progress
-		}
-		if err != nil {
-			ws.writeFailed = true
-			if ws.ReadyState() == Open {
-				ws.state.Store(int32(Closing))
-			}
-			gen := ws.gen
-			ws.loop.post(func() {
-				ws.mu.Lock()
-				same := ws.gen == gen
-				ws.mu.Unlock()
-				if same { // not a connection lost and replaced since
-					ws.onHangup()
-				}
-			}, false)
-			return
-		}
-		if n < len(out) {
-			ws.waitWritable = true
+		if !ws.wroteLocked(len(out), n, err) {
 			return
 		}
 	}
+}
+
+// writableLocked reports whether the socket's output may be handed to
+// the kernel now.
+func (ws *WebSocket) writableLocked() bool {
+	return ws.conn != nil && !ws.waitWritable && !ws.writeFailed
+}
+
+// wroteLocked takes the result of writing the core's out bytes, n of
+// which the kernel took, and reports whether the next buffer may follow.
+func (ws *WebSocket) wroteLocked(out, n int, err error) bool {
+	ws.core.Advance(n)
+	ws.counts.bytesOut.Add(uint64(n))
+	if n > 0 && ws.end != nil && ws.end.timer != nil {
+		ws.end.clock = time.Now() // the closing handshake is making progress
+	}
+	if err != nil {
+		ws.writeFailed = true
+		if ws.ReadyState() == Open {
+			ws.state.Store(int32(Closing))
+		}
+		gen := ws.gen
+		ws.loop.post(func() {
+			ws.mu.Lock()
+			same := ws.gen == gen
+			ws.mu.Unlock()
+			if same { // not a connection lost and replaced since
+				ws.onHangup()
+			}
+		}, false)
+		return false
+	}
+	if n < out {
+		ws.waitWritable = true
+		return false
+	}
+	return true
 }
 
 func (ws *WebSocket) shutdownIfDrainedLocked() {

@@ -1,5 +1,7 @@
 package websocket
 
+import "github.com/wsloop/websocket/internal/poll"
+
 // A send does not write: it queues its frame in the protocol core and
 // marks the socket dirty, and the loop hands each dirty socket's output to
 // the kernel at the end of the task that sent (a posted task, a timer, a
@@ -40,15 +42,61 @@ func (l *EventLoop) flushDirty() {
 	l.dirty, l.dirtySpare = l.dirtySpare[:0], nil
 	l.hasDirty.Store(false)
 	l.mu.Unlock()
-	for i, ws := range d {
-		d[i] = nil
-		ws.flushHeld()
+	b, batched := l.poller.(poll.Batcher)
+	if batched && len(d) >= 2 {
+		l.flushBatch(b, d)
+	} else {
+		for _, ws := range d {
+			ws.flushHeld()
+		}
 	}
+	clear(d)
 	l.mu.Lock()
 	if l.dirtySpare == nil {
 		l.dirtySpare = d[:0]
 	}
 	l.mu.Unlock()
+}
+
+// flushBatch is flushDirty's work for two sockets or more, whose sends the
+// poller can make in one system call: each socket whose output the batch
+// takes stays locked until its send is made, as it would be for its own
+// Write, and no handler runs until every one is unlocked again (a handler
+// may send on any of them). The sockets the batch does not take are
+// flushed one by one after it.
+func (l *EventLoop) flushBatch(b poll.Batcher, d []*WebSocket) {
+	queued := 0
+	for i, ws := range d {
+		ws.mu.Lock()
+		if ws.writableLocked() {
+			if out := ws.core.Output(); len(out) > 0 && b.QueueWrite(ws.conn, out) {
+				ws.dirty = false
+				d[i], d[queued] = d[queued], ws
+				queued++
+				continue
+			}
+		}
+		ws.mu.Unlock()
+	}
+	b.WriteQueued()
+	low := l.lowSpare[:0]
+	for i, ws := range d[:queued] {
+		n, err := b.Written(i)
+		if ws.wroteLocked(len(ws.core.Output()), n, err) {
+			ws.flushLocked() // what the core holds beyond its first buffer
+		}
+		low = append(low, ws.flushedLocked())
+		ws.mu.Unlock()
+	}
+	for i, ws := range d[:queued] {
+		if low[i] {
+			ws.emitLow()
+		}
+	}
+	l.lowSpare = low[:0]
+	for _, ws := range d[queued:] {
+		ws.flushHeld()
+	}
 }
 
 // flushHeld hands the socket's held output to the kernel, and tells a
@@ -58,14 +106,29 @@ func (ws *WebSocket) flushHeld() {
 	ws.mu.Lock()
 	ws.dirty = false
 	ws.flushLocked()
+	low := ws.flushedLocked()
+	ws.mu.Unlock()
+	if low {
+		ws.emitLow()
+	}
+}
+
+// flushedLocked follows a flush: it half-closes a socket whose closing
+// frame is out, wakes the writers waiting for room, and reports whether
+// the backlog has fallen to the BufferedAmountLow threshold.
+func (ws *WebSocket) flushedLocked() bool {
 	ws.shutdownIfDrainedLocked()
 	ws.wakeWritersLocked()
 	low := ws.aboveLow && ws.core.BufferedPayload() <= ws.lowThreshold
 	if low {
 		ws.aboveLow = false
 	}
-	ws.mu.Unlock()
-	if low && ws.ReadyState() == Open {
+	return low
+}
+
+// emitLow dispatches BufferedAmountLow, with no lock held.
+func (ws *WebSocket) emitLow() {
+	if ws.ReadyState() == Open {
 		emit(ws, ws.OnBufferedAmountLow, BufferedAmountLowEvent{Target: ws}, false)
 	}
 }
