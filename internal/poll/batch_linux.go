@@ -2,7 +2,6 @@ package poll
 
 import (
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,15 +31,11 @@ var aheadBufs = sync.Pool{New: func() any { return new([aheadSize]byte) }}
 // raw system call (see rawSendMax), which should take microseconds.
 const batchSendMax = 256 << 10
 
-// noRing turns batching off for every Native, for the tests that compare
-// the two paths; set before any Native is made.
-var noRing atomic.Bool
-
 // batch is a Native's batching state. All of it belongs to the goroutine
 // that runs Wait.
 type batch struct {
 	ring   *uring
-	failed bool             // no ring could be set up: everything one by one
+	failed bool             // no ring could be set up (or a test said so): everything one by one
 	ahead  *[aheadSize]byte // the buffer of reads made ahead, from aheadBufs
 	sendTo []*nativeConn    // the queued sends' connections, locked
 	bufs   [][]byte         // and their bytes
@@ -56,7 +51,7 @@ func (e *Native) ringReady() *uring {
 	if b.ring != nil && !b.ring.broken {
 		return b.ring
 	}
-	if b.ring != nil || b.failed || e.shut.Load() || noRing.Load() {
+	if b.ring != nil || b.failed || e.shut.Load() {
 		return nil
 	}
 	r, err := newUring()

@@ -97,8 +97,8 @@ type Batcher interface {
 	// QueueWrite adds a Write of p to c to the batch, or reports false
 	// when it cannot: c is another Poller's or a TLS connection, closed,
 	// or the batch is full. The caller writes those itself. p must not
-	// change until WriteQueued returns, and Write must not be called on c
-	// meanwhile.
+	// change until WriteQueued returns, and c must be neither queued again
+	// nor written meanwhile.
 	QueueWrite(c Conn, p []byte) bool
 	// WriteQueued makes the queued writes and empties the batch.
 	WriteQueued()

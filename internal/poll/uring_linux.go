@@ -151,9 +151,6 @@ func newUring() (*uring, error) {
 	return r, nil
 }
 
-// room is how many more operations fit before submit must run.
-func (r *uring) room() int { return ringEntries - int(r.pending) }
-
 // queue adds a recv (op uringOpRecv) or send (uringOpSend) of p on fd and
 // returns its index in the batch, under which submit reports its result.
 // p must stay alive and untouched until submit returns, which the caller

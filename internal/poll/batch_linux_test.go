@@ -1,0 +1,301 @@
+package poll
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Tests of the batched reads and sends (batch_linux.go). Every test of
+// poll_test.go also runs on a Native without a ring ("native-noring"),
+// the path of a kernel or a seccomp profile without io_uring.
+
+func init() {
+	pollerCases = append(pollerCases, pollerCase{"native-noring", func() (Poller, error) {
+		e, err := NewNative()
+		if err == nil {
+			e.batch.failed = true
+		}
+		return e, err
+	}})
+}
+
+// ringCases runs f on a Native with a ring and on one without. With a
+// ring, it fails the test if f's batches did not set one up, unless this
+// kernel refuses io_uring, which it logs.
+func ringCases(t *testing.T, f func(t *testing.T, e *Native, ring bool)) {
+	t.Run("ring", func(t *testing.T) {
+		e := testNative(t)
+		f(t, e, true)
+		if e.batch.ring == nil {
+			if r, err := newUring(); err != nil {
+				t.Logf("no io_uring here (%v): batches made one by one", err)
+				return
+			} else {
+				r.close()
+			}
+			t.Fatal("no batch set up the ring")
+		}
+	})
+	t.Run("noring", func(t *testing.T) {
+		e := testNative(t)
+		e.batch.failed = true
+		f(t, e, false)
+	})
+}
+
+// batchSock is one socket of a batch test: the Native's end, its handler,
+// and the peer.
+type batchSock struct {
+	c    *nativeConn
+	h    *recorder
+	peer *net.TCPConn
+	want []byte
+}
+
+func addSocks(t *testing.T, e *Native, n int) []*batchSock {
+	t.Helper()
+	socks := make([]*batchSock, n)
+	for i := range socks {
+		client, server := tcpPair(t)
+		h := newRecorder(t)
+		c, err := e.Add(client, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		socks[i] = &batchSock{c: c.(*nativeConn), h: h, peer: server}
+	}
+	return socks
+}
+
+// TestBatchedReads: 40 ready sockets (three batches: 16, 16 and 8) get
+// one read each in one Wait, in buffers of 16 KiB, 16 KiB and 32 KiB (64
+// KiB each without a ring), and every byte in order over the Waits that
+// follow; sockets whose peer finished or reset hang up after their data,
+// each with its own error.
+func TestBatchedReads(t *testing.T) {
+	ringCases(t, func(t *testing.T, e *Native, ring bool) {
+		const n = 40
+		socks := addSocks(t, e, n)
+		for i, s := range socks {
+			s.want = randomBytes(1000+i*1500, uint64(i)) // 1 000 to 59 500 bytes
+			if _, err := s.peer.Write(s.want); err != nil {
+				t.Fatal(err)
+			}
+			switch i % 10 {
+			case 3:
+				s.peer.CloseWrite()
+			case 7:
+				s.peer.SetLinger(0)
+				s.peer.Close()
+			}
+		}
+		for _, s := range socks {
+			awaitQueued(t, s.c.fd, len(s.want))
+		}
+		if err := e.Wait(0); err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range socks {
+			slot := readSize // one by one
+			switch {
+			case ring && i < 32:
+				slot = 16 << 10
+			case ring:
+				slot = 32 << 10
+			}
+			if s.h.reads != 1 || len(s.h.data) != min(len(s.want), slot) {
+				t.Fatalf("socket %d: %d reads, %d bytes in the first Wait; want 1 and %d", i, s.h.reads, len(s.h.data), min(len(s.want), slot))
+			}
+		}
+		waitFor(t, e, "every byte and hang-up", func() bool {
+			for i, s := range socks {
+				if len(s.h.data) < len(s.want) || (i%10 == 3 || i%10 == 7) && s.h.hangups == 0 {
+					return false
+				}
+			}
+			return true
+		})
+		for i, s := range socks {
+			if !bytes.Equal(s.h.data, s.want) {
+				t.Fatalf("socket %d: got %d bytes, not the %d sent", i, len(s.h.data), len(s.want))
+			}
+			switch i % 10 {
+			case 3:
+				if s.h.hangErr != nil {
+					t.Fatalf("socket %d: hang-up %v, want a clean EOF", i, s.h.hangErr)
+				}
+			case 7:
+				if !errors.Is(s.h.hangErr, unix.ECONNRESET) {
+					t.Fatalf("socket %d: hang-up %v, want ECONNRESET", i, s.h.hangErr)
+				}
+			default:
+				if s.h.hangups != 0 {
+					t.Fatalf("socket %d hung up: %v", i, s.h.hangErr)
+				}
+			}
+		}
+	})
+}
+
+// TestBatchedReadHandlers: what a handler does to another socket of the
+// same batch, read already, holds: closed, it hears nothing more; paused,
+// it still gets the bytes read for it (without a ring, none were), and no
+// more until resumed.
+func TestBatchedReadHandlers(t *testing.T) {
+	ringCases(t, func(t *testing.T, e *Native, ring bool) {
+		socks := addSocks(t, e, 4)
+		first := -1
+		for i, s := range socks {
+			s.h.onRead = func([]byte) {
+				if first >= 0 {
+					return
+				}
+				first = i
+				// The next two in the Wait's order, whichever they are.
+				close, pause := socks[(i+1)%4], socks[(i+2)%4]
+				close.c.Close()
+				close.h.closed = true
+				pause.c.SetPaused(true)
+			}
+		}
+		for i, s := range socks {
+			s.peer.Write([]byte(fmt.Sprintf("first %d", i)))
+		}
+		for _, s := range socks {
+			awaitQueued(t, s.c.fd, len("first 0"))
+		}
+		if err := e.Wait(0); err != nil {
+			t.Fatal(err)
+		}
+		paused := socks[(first+2)%4]
+		want := fmt.Sprintf("first %d", (first+2)%4)
+		if !ring {
+			want = ""
+		}
+		if got := string(paused.h.data); got != want {
+			t.Fatalf("the paused socket got %q, want %q", got, want)
+		}
+		paused.peer.Write([]byte(" second"))
+		settle(t, e)
+		if string(paused.h.data) != want {
+			t.Fatalf("a paused socket read %q", paused.h.data)
+		}
+		paused.c.SetPaused(false)
+		want = fmt.Sprintf("first %d second", (first+2)%4)
+		waitFor(t, e, "the reads after resuming", func() bool { return string(paused.h.data) == want })
+	})
+}
+
+// TestBatchedSends: the results of a batch are Write's: all taken, some
+// taken (OnWritable follows), or the error; and what cannot be batched is
+// refused, to be written one by one.
+func TestBatchedSends(t *testing.T) {
+	ringCases(t, func(t *testing.T, e *Native, ring bool) {
+		socks := addSocks(t, e, 4)
+		// Socket 1's peer reads nothing, so its send buffer fills.
+		full, big := socks[1], randomBytes(8<<20, 9)
+		for {
+			n, err := full.c.Write(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n < len(big) {
+				break
+			}
+		}
+		full.h.writables = 0
+		// Socket 2's peer is gone: a send meets the reset.
+		socks[2].peer.SetLinger(0)
+		socks[2].peer.Close()
+		waitFor(t, e, "the reset", func() bool { return socks[2].h.hangups > 0 })
+
+		msgs := make([][]byte, len(socks))
+		for i, s := range socks {
+			msgs[i] = []byte(fmt.Sprintf("message %d", i))
+			if !e.QueueWrite(s.c, msgs[i]) {
+				t.Fatalf("socket %d not queued", i)
+			}
+		}
+		e.WriteQueued()
+		for i, s := range socks {
+			n, err := e.Written(i)
+			switch i {
+			case 1:
+				if err != nil || n >= len(msgs[i]) {
+					t.Fatalf("full socket: %d, %v; want a short write", n, err)
+				}
+			case 2:
+				if !errors.Is(err, unix.EPIPE) && !errors.Is(err, unix.ECONNRESET) {
+					t.Fatalf("reset socket: %d, %v; want EPIPE or ECONNRESET", n, err)
+				}
+			default:
+				if n != len(msgs[i]) || err != nil {
+					t.Fatalf("socket %d: %d, %v", i, n, err)
+				}
+				buf := make([]byte, 64)
+				s.peer.SetReadDeadline(time.Now().Add(bound))
+				k, err := s.peer.Read(buf)
+				if err != nil || string(buf[:k]) != string(msgs[i]) {
+					t.Fatalf("socket %d's peer read %q, %v", i, buf[:k], err)
+				}
+			}
+		}
+		go func() {
+			buf := make([]byte, 1<<20)
+			for {
+				if _, err := full.peer.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+		waitFor(t, e, "OnWritable after the short batched send", func() bool { return full.h.writables > 0 })
+
+		// Refused: a closed socket, a half-closed one, no bytes, a
+		// connection the Native does not own, a full batch, too many bytes.
+		socks[3].c.Close()
+		socks[3].h.closed = true
+		socks[0].c.CloseWrite()
+		other := testNative(t)
+		oc, _ := tcpPair(t)
+		foreign, err := other.Add(oc, newRecorder(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, ok := range map[string]bool{
+			"closed":      e.QueueWrite(socks[3].c, msgs[3]),
+			"half-closed": e.QueueWrite(socks[0].c, msgs[0]),
+			"empty":       e.QueueWrite(full.c, nil),
+			"foreign":     e.QueueWrite(foreign, msgs[0]),
+		} {
+			if ok {
+				t.Fatalf("%s socket queued", name)
+			}
+		}
+		extra := addSocks(t, e, ringEntries+1)
+		for _, s := range extra[:ringEntries] {
+			if !e.QueueWrite(s.c, msgs[0]) {
+				t.Fatal("a batch of fewer than ringEntries sends is full")
+			}
+		}
+		if e.QueueWrite(extra[ringEntries].c, msgs[0]) {
+			t.Fatal("a full batch took one more")
+		}
+		e.WriteQueued()
+		for i := range ringEntries {
+			if n, err := e.Written(i); n != len(msgs[0]) || err != nil {
+				t.Fatalf("send %d of a full batch: %d, %v", i, n, err)
+			}
+		}
+		if e.QueueWrite(extra[0].c, make([]byte, batchSendMax+1)) {
+			t.Fatal("a batch took more than batchSendMax bytes")
+		}
+		e.WriteQueued()
+	})
+}
