@@ -36,6 +36,8 @@ var scenarios = []scenario{
 	{"Echo/10000x32B/Loop", echoLoop(manySmall)},
 	{"Echo/10000x32B/Blocking", echoBlocking(manySmall)},
 
+	{"Echo/Fan64x20/Loop", echoFanLoop},
+
 	{"Echo/ReleaseSomeKeepOthers/Loop", echoRecycledLoop},
 	{"Echo/ReleaseSomeKeepOthers/Blocking", echoRecycledBlocking},
 	{"Echo/FromAnotherGoroutine/Loop", echoFromGoroutineLoop},
@@ -910,3 +912,72 @@ func protocolRefusedBlocking(supported, offered []string) func(*testing.T, peer,
 		}
 	}
 }
+
+// echoFanLoop runs 64 sockets on one loop, each making 20 round trips of
+// its own in lockstep with the others, text and binary of 1 byte to 40 KB:
+// the loop reads the sockets ready together in one system call and writes
+// what their handlers sent in another (internal/poll's batches), so this
+// is where a read given to the wrong socket, a send cut short, or one lost
+// between the two would show.
+func echoFanLoop(t *testing.T, _ peer, url string) {
+	const sockets, rounds = 64, 20
+	message := func(i, j int) msg {
+		rng := rand.New(rand.NewPCG(uint64(i), uint64(j)))
+		p := make([]byte, 1+rng.IntN(40000))
+		if j%2 == 0 {
+			for k := range p {
+				p[k] = 'a' + byte(rng.IntN(26))
+			}
+			return text(string(p))
+		}
+		rand.NewChaCha8([32]byte{byte(i), byte(j)}).Read(p)
+		return binary(p)
+	}
+	first := newLoopSocket(t, url, websocket.Config{})
+	open := sockets
+	for i := range sockets {
+		ws := first.ws
+		if i > 0 {
+			var err error
+			if ws, err = websocket.NewWithConfig(url, &websocket.Config{Loop: first.loop}); err != nil {
+				t.Fatal(err)
+			}
+			ws.OnError = func(e websocket.ErrorEvent) { t.Errorf("socket %d: error event: %v", i, e.Err) }
+			ws.OnClose = func(e websocket.CloseEvent) {
+				if !e.WasClean || e.Code != websocket.CloseNormal {
+					t.Errorf("socket %d: close %d %q clean %v", i, e.Code, e.Reason, e.WasClean)
+				}
+			}
+		}
+		next, sent := 0, msg{}
+		sendNext := func() {
+			sent = message(i, next)
+			if err := send(ws, sent); err != nil {
+				t.Errorf("socket %d: sending message %d: %v", i, next, err)
+				ws.Close()
+			}
+		}
+		ws.OnOpen = func(websocket.OpenEvent) { sendNext() }
+		ws.OnMessage = func(e websocket.MessageEvent) {
+			if !sameMessage(e, sent) {
+				t.Errorf("socket %d: message %d echoed as %v; want %v", i, next, describe(e), sent)
+				ws.Close()
+				return
+			}
+			if next++; next < rounds {
+				sendNext()
+				return
+			}
+			if open--; open == 0 {
+				t.Logf("all %d sockets made %d round trips", sockets, rounds)
+			}
+			ws.CloseWith(websocket.CloseNormal, "")
+		}
+	}
+	first.run()
+	if open != 0 {
+		t.Errorf("%d sockets did not finish", open)
+	}
+	first.wantClose(websocket.CloseEvent{Code: websocket.CloseNormal, WasClean: true})
+}
+
