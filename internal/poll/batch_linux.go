@@ -39,8 +39,9 @@ type batch struct {
 	ahead  *[aheadSize]byte // the buffer of reads made ahead, from aheadBufs
 	sendTo []*nativeConn    // the queued sends' connections, locked
 	bufs   [][]byte         // and their bytes
-	bytes  int              // in all
-	sendN  []int            // each queued send's result
+	sent   int              // how many of them are made
+	bytes  int              // the bytes of those not made yet
+	sendN  []int            // each send's result, once made
 	sendE  []error
 }
 
@@ -114,17 +115,25 @@ func (c *nativeConn) dueRead(ev uint32) bool {
 	return c != nil && c.t == nil && !c.closed && c.reading && !c.paused && ev&(evIn|endEvents) != 0
 }
 
-// QueueWrite implements Batcher.
+// QueueWrite implements Batcher. A batch takes any number of sends: each
+// ringEntries of them, or batchSendMax bytes, are made in a system call of
+// their own, as the batch fills.
 func (e *Native) QueueWrite(conn Conn, p []byte) bool {
 	c, ok := conn.(*nativeConn)
-	b := &e.batch
-	if !ok || c.e != e || c.t != nil || len(p) == 0 || len(b.sendTo) == ringEntries || b.bytes+len(p) > batchSendMax {
+	if !ok || c.e != e || c.t != nil || len(p) == 0 || len(p) > batchSendMax {
 		return false
 	}
 	c.mu.Lock()
 	if c.closed || c.wshut {
 		c.mu.Unlock()
 		return false
+	}
+	b := &e.batch
+	if len(b.sendTo) == 0 {
+		b.sendN, b.sendE = b.sendN[:0], b.sendE[:0] // a new batch
+	}
+	if len(b.sendTo)-b.sent == ringEntries || b.bytes+len(p) > batchSendMax {
+		e.sendChunk()
 	}
 	// Held until WriteQueued, as Write holds it for its send.
 	b.sendTo = append(b.sendTo, c)
@@ -133,23 +142,35 @@ func (e *Native) QueueWrite(conn Conn, p []byte) bool {
 	return true
 }
 
-// WriteQueued implements Batcher: the queued sends go out in one system
-// call, or one by one when there is one or no ring.
+// WriteQueued implements Batcher.
 func (e *Native) WriteQueued() {
+	e.sendChunk()
 	b := &e.batch
-	b.sendN, b.sendE = b.sendN[:0], b.sendE[:0]
+	for _, c := range b.sendTo {
+		c.mu.Unlock()
+	}
+	clear(b.sendTo)
+	clear(b.bufs)
+	b.sendTo, b.bufs, b.sent = b.sendTo[:0], b.bufs[:0], 0
+}
+
+// sendChunk makes the queued sends not made yet: in one system call when
+// there are two or more and a ring, one by one otherwise.
+func (e *Native) sendChunk() {
+	b := &e.batch
+	chunk, bufs := b.sendTo[b.sent:], b.bufs[b.sent:]
 	var r *uring
-	if len(b.sendTo) >= 2 {
+	if len(chunk) >= 2 {
 		r = e.ringReady()
 	}
 	if r != nil {
-		for i, c := range b.sendTo {
-			r.queue(uringOpSend, c.fd, b.bufs[i])
+		for i, c := range chunk {
+			r.queue(uringOpSend, c.fd, bufs[i])
 		}
 		r.submit()
 	}
-	for i, c := range b.sendTo {
-		p := b.bufs[i]
+	for i, c := range chunk {
+		p := bufs[i]
 		var n int
 		var errno unix.Errno
 		if r != nil {
@@ -161,13 +182,10 @@ func (e *Native) WriteQueued() {
 			}
 		}
 		n, err := c.sentLocked(p, n, errno)
-		c.mu.Unlock()
 		b.sendN = append(b.sendN, n)
 		b.sendE = append(b.sendE, err)
 	}
-	clear(b.sendTo)
-	clear(b.bufs)
-	b.sendTo, b.bufs, b.bytes = b.sendTo[:0], b.bufs[:0], 0
+	b.sent, b.bytes = len(b.sendTo), 0
 }
 
 // Written implements Batcher.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -258,7 +259,8 @@ func TestBatchedSends(t *testing.T) {
 		waitFor(t, e, "OnWritable after the short batched send", func() bool { return full.h.writables > 0 })
 
 		// Refused: a closed socket, a half-closed one, no bytes, a
-		// connection the Native does not own, a full batch, too many bytes.
+		// connection the Native does not own, more bytes than a batch
+		// takes.
 		socks[3].c.Close()
 		socks[3].h.closed = true
 		socks[0].c.CloseWrite()
@@ -273,29 +275,37 @@ func TestBatchedSends(t *testing.T) {
 			"half-closed": e.QueueWrite(socks[0].c, msgs[0]),
 			"empty":       e.QueueWrite(full.c, nil),
 			"foreign":     e.QueueWrite(foreign, msgs[0]),
+			"too large":   e.QueueWrite(full.c, make([]byte, batchSendMax+1)),
 		} {
 			if ok {
 				t.Fatalf("%s socket queued", name)
 			}
 		}
-		extra := addSocks(t, e, ringEntries+1)
-		for _, s := range extra[:ringEntries] {
-			if !e.QueueWrite(s.c, msgs[0]) {
-				t.Fatal("a batch of fewer than ringEntries sends is full")
+		e.WriteQueued()
+
+		// A batch larger than one system call takes: 2×ringEntries+1
+		// sends, the last three of 100 KB, so that the bytes too split it.
+		extra := addSocks(t, e, 2*ringEntries+1)
+		sends := make([][]byte, len(extra))
+		for i, s := range extra {
+			sends[i] = randomBytes(100+i, uint64(i))
+			if i >= len(extra)-3 {
+				sends[i] = randomBytes(100_000, uint64(i))
+			}
+			if !e.QueueWrite(s.c, sends[i]) {
+				t.Fatalf("send %d of a large batch refused", i)
 			}
 		}
-		if e.QueueWrite(extra[ringEntries].c, msgs[0]) {
-			t.Fatal("a full batch took one more")
-		}
 		e.WriteQueued()
-		for i := range ringEntries {
-			if n, err := e.Written(i); n != len(msgs[0]) || err != nil {
-				t.Fatalf("send %d of a full batch: %d, %v", i, n, err)
+		for i, s := range extra {
+			if n, err := e.Written(i); n != len(sends[i]) || err != nil {
+				t.Fatalf("send %d of a large batch: %d, %v", i, n, err)
+			}
+			got := make([]byte, len(sends[i]))
+			s.peer.SetReadDeadline(time.Now().Add(bound))
+			if _, err := io.ReadFull(s.peer, got); err != nil || !bytes.Equal(got, sends[i]) {
+				t.Fatalf("send %d of a large batch: the peer read %d bytes (%v), not what was sent", i, len(got), err)
 			}
 		}
-		if e.QueueWrite(extra[0].c, make([]byte, batchSendMax+1)) {
-			t.Fatal("a batch took more than batchSendMax bytes")
-		}
-		e.WriteQueued()
 	})
 }

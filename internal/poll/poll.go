@@ -17,6 +17,12 @@
 // or to rule the native poller out when chasing a bug; it is read by every
 // New, that is by every new event loop.
 //
+// On Linux, a Native reads the sockets one Wait finds ready together in one
+// system call, and makes the sends a Batcher is given together, through an
+// io_uring of its own used as a batch of non-blocking calls (see
+// batch_linux.go); where the kernel refuses io_uring, each call is made on
+// its own, with the same results.
+//
 // The kqueue backend is compiled and vetted for macOS and each BSD by
 // TestCrossBuild, but this project's CI, on Linux, does not run it; on
 // those systems, this package's tests run every poller case on it.
@@ -95,10 +101,10 @@ type Poller interface {
 // Wait.
 type Batcher interface {
 	// QueueWrite adds a Write of p to c to the batch, or reports false
-	// when it cannot: c is another Poller's or a TLS connection, closed,
-	// or the batch is full. The caller writes those itself. p must not
-	// change until WriteQueued returns, and c must be neither queued again
-	// nor written meanwhile.
+	// when it cannot: c is another Poller's or a TLS connection, or
+	// closed, or p is empty or too large for a batch. The caller writes
+	// those itself. p must not change until WriteQueued returns, and c
+	// must be neither queued again nor written meanwhile.
 	QueueWrite(c Conn, p []byte) bool
 	// WriteQueued makes the queued writes and empties the batch.
 	WriteQueued()
