@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func init() {
 
 // ringCases runs f on a Native with a ring and on one without. With a
 // ring, it fails the test if f's batches did not set one up, unless this
-// kernel refuses io_uring, which it logs.
+// kernel refuses io_uring, which it logs, or if Close leaves it open.
 func ringCases(t *testing.T, f func(t *testing.T, e *Native, ring bool)) {
 	t.Run("ring", func(t *testing.T) {
 		e := testNative(t)
@@ -41,6 +42,11 @@ func ringCases(t *testing.T, f func(t *testing.T, e *Native, ring bool)) {
 				r.close()
 			}
 			t.Fatal("no batch set up the ring")
+		}
+		ring := fmt.Sprintf("/proc/self/fd/%d", e.batch.ring.fd)
+		e.Close()
+		if l, _ := os.Readlink(ring); l == "anon_inode:[io_uring]" {
+			t.Fatal("Close left the ring open")
 		}
 	})
 	t.Run("noring", func(t *testing.T) {
