@@ -11,16 +11,17 @@ import (
 )
 
 // One task's sends on many sockets go out together (the poller's
-// Batcher): every message arrives whole, including those too big for one
-// batch, and each socket's BufferedAmountLow handler may send on the
-// others, which it could not while the batch held them locked.
+// Batcher), a window at a time: every message arrives whole, including
+// those too big for one batch, and each socket's BufferedAmountLow handler
+// may send on the others, which it could not while the batch held them
+// locked, including on one of the next window.
 func TestBatchedFlush(t *testing.T) {
 	srv, err := echoserver.Listen("127.0.0.1:0", echoserver.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	const n = 24
+	const n = 300 // more than one window (flushWindow)
 	l := websocket.NewEventLoop()
 	socks := make([]*websocket.WebSocket, n)
 	first := make([][]byte, n) // what the batched task sends on each

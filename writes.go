@@ -58,43 +58,54 @@ func (l *EventLoop) flushDirty() {
 	l.mu.Unlock()
 }
 
+// flushWindow is how many dirty sockets flushBatch hands to the poller at
+// a time: what the batch keeps for them (its queue, the results) stays
+// that small however many sockets one task sent on, as a broadcast to
+// 10 000 does.
+const flushWindow = 256
+
 // flushBatch is flushDirty's work for two sockets or more, whose sends the
-// poller can make in one system call: each socket whose output the batch
-// takes stays locked until its send is made, as it would be for its own
-// Write, and no handler runs until every one is unlocked again (a handler
-// may send on any of them). The sockets the batch does not take are
-// flushed one by one after it.
+// poller can make in one system call for every few dozen: each socket
+// whose output the batch takes stays locked until its send is made, as it
+// would be for its own Write, and no handler runs until every one of its
+// window is unlocked again (a handler may send on any of them). The
+// sockets the batch does not take are flushed one by one after it.
 func (l *EventLoop) flushBatch(b poll.Batcher, d []*WebSocket) {
-	queued := 0
-	for i, ws := range d {
-		ws.mu.Lock()
-		if ws.writableLocked() {
-			if out := ws.core.Output(); len(out) > 0 && b.QueueWrite(ws.conn, out) {
-				ws.dirty = false
-				d[i], d[queued] = d[queued], ws
-				queued++
-				continue
+	rest := 0 // d[:rest] are the sockets left to flush one by one
+	for start := 0; start < len(d); start += flushWindow {
+		window := d[start:min(start+flushWindow, len(d))]
+		queued := 0
+		for i, ws := range window {
+			ws.mu.Lock()
+			if ws.writableLocked() {
+				if out := ws.core.Output(); len(out) > 0 && b.QueueWrite(ws.conn, out) {
+					ws.dirty = false
+					window[i], window[queued] = window[queued], ws
+					queued++
+					continue
+				}
+			}
+			ws.mu.Unlock()
+		}
+		b.WriteQueued()
+		low := l.lowSpare[:0]
+		for i, ws := range window[:queued] {
+			n, err := b.Written(i)
+			if ws.wroteLocked(len(ws.core.Output()), n, err) {
+				ws.flushLocked() // what the core holds beyond its first buffer
+			}
+			low = append(low, ws.flushedLocked())
+			ws.mu.Unlock()
+		}
+		for i, ws := range window[:queued] {
+			if low[i] {
+				ws.emitLow()
 			}
 		}
-		ws.mu.Unlock()
+		l.lowSpare = low[:0]
+		rest += copy(d[rest:], window[queued:])
 	}
-	b.WriteQueued()
-	low := l.lowSpare[:0]
-	for i, ws := range d[:queued] {
-		n, err := b.Written(i)
-		if ws.wroteLocked(len(ws.core.Output()), n, err) {
-			ws.flushLocked() // what the core holds beyond its first buffer
-		}
-		low = append(low, ws.flushedLocked())
-		ws.mu.Unlock()
-	}
-	for i, ws := range d[:queued] {
-		if low[i] {
-			ws.emitLow()
-		}
-	}
-	l.lowSpare = low[:0]
-	for _, ws := range d[queued:] {
+	for _, ws := range d[:rest] {
 		ws.flushHeld()
 	}
 }

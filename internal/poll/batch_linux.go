@@ -14,13 +14,14 @@ import (
 // send(2) would have given.
 
 // aheadMax is the most sockets read ahead together. Their reads share a
-// buffer of aheadSize: up to 4 sockets get readSize each, as a read of
-// their own would, and 16 get 16 KiB each. A socket with more left is
-// reported again by the next Wait, as after any read that fills its
-// buffer.
+// buffer of aheadSize: two sockets get readSize each, as a read of their
+// own would, and 16 get 8 KiB each. A socket with more left is reported
+// again by the next Wait, as after any read that fills its buffer. The
+// buffer is kept by the Native, like its read buffer, so it is no larger:
+// at 10 000 idle sockets on a loop it is 13 bytes a socket.
 const (
 	aheadMax  = 16
-	aheadSize = 4 * readSize
+	aheadSize = 2 * readSize
 )
 
 // aheadBufs holds the buffers of reads made ahead; like the read buffer, a

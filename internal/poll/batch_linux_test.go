@@ -82,7 +82,7 @@ func addSocks(t *testing.T, e *Native, n int) []*batchSock {
 }
 
 // TestBatchedReads: 40 ready sockets (three batches: 16, 16 and 8) get
-// one read each in one Wait, in buffers of 16 KiB, 16 KiB and 32 KiB (64
+// one read each in one Wait, in buffers of 8 KiB, 8 KiB and 16 KiB (64
 // KiB each without a ring), and every byte in order over the Waits that
 // follow; sockets whose peer finished or reset hang up after their data,
 // each with its own error.
@@ -113,9 +113,9 @@ func TestBatchedReads(t *testing.T) {
 			slot := readSize // one by one
 			switch {
 			case ring && i < 32:
-				slot = 16 << 10
+				slot = 8 << 10
 			case ring:
-				slot = 32 << 10
+				slot = 16 << 10
 			}
 			if s.h.reads != 1 || len(s.h.data) != min(len(s.want), slot) {
 				t.Fatalf("socket %d: %d reads, %d bytes in the first Wait; want 1 and %d", i, s.h.reads, len(s.h.data), min(len(s.want), slot))

@@ -980,4 +980,3 @@ func echoFanLoop(t *testing.T, _ peer, url string) {
 	}
 	first.wantClose(websocket.CloseEvent{Code: websocket.CloseNormal, WasClean: true})
 }
-
