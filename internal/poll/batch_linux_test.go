@@ -9,6 +9,7 @@ import (
 	"os"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -314,4 +315,19 @@ func TestBatchedSends(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestUringLayout: the ABI's structures have the kernel's sizes on this
+// architecture; a 32-bit one aligns 64-bit fields differently.
+func TestUringLayout(t *testing.T) {
+	for name, got := range map[string]uintptr{
+		"io_uring_sqe":    unsafe.Sizeof(uringSQE{}),
+		"io_uring_cqe":    unsafe.Sizeof(uringCQE{}),
+		"io_uring_params": unsafe.Sizeof(uringParams{}),
+	} {
+		want := map[string]uintptr{"io_uring_sqe": 64, "io_uring_cqe": 16, "io_uring_params": 120}[name]
+		if got != want {
+			t.Errorf("%s is %d bytes, want %d", name, got, want)
+		}
+	}
 }

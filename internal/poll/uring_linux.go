@@ -49,9 +49,6 @@ const ringEntries = 64
 
 // From the kernel's include/uapi/linux/io_uring.h.
 const (
-	sysIOURingSetup = 425
-	sysIOURingEnter = 426
-
 	uringOffSQRing = 0
 	uringOffSQEs   = 0x10000000
 
@@ -110,7 +107,7 @@ type uringCQE struct {
 func newUring() (*uring, error) {
 	var p uringParams
 	p.flags = uringSetupSubmitAll
-	fd, _, errno := unix.Syscall(sysIOURingSetup, ringEntries, uintptr(unsafe.Pointer(&p)), 0)
+	fd, _, errno := unix.Syscall(unix.SYS_IO_URING_SETUP, ringEntries, uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		return nil, os.NewSyscallError("io_uring_setup", errno)
 	}
@@ -185,7 +182,7 @@ func (r *uring) submit() {
 	var got uint32
 	for got < want {
 		toSubmit := r.tail - atomic.LoadUint32(r.sqHead)
-		_, _, errno := unix.RawSyscall6(sysIOURingEnter, uintptr(r.fd), uintptr(toSubmit), uintptr(want-got), uringEnterGetEvents, 0, 0)
+		_, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(want-got), uringEnterGetEvents, 0, 0)
 		got += r.reap()
 		if errno != 0 && errno != unix.EINTR && errno != unix.EAGAIN && errno != unix.EBUSY {
 			for i := range want {
