@@ -331,3 +331,81 @@ func TestUringLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchWithoutRing: when the kernel refuses the ring, here for want of
+// a descriptor (the open-file limit reached), the batch's reads and sends
+// are made one by one, and the Native does not try again.
+func TestBatchWithoutRing(t *testing.T) {
+	e := testNative(t)
+	socks := addSocks(t, e, 2)
+	// Every descriptor below the highest open one in use, and the limit
+	// just above it: the ring's io_uring_setup gets EMFILE.
+	top := 0
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, d := range entries {
+		var fd int
+		if _, err := fmt.Sscan(d.Name(), &fd); err == nil {
+			top = max(top, fd)
+		}
+	}
+	for {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		if int(f.Fd()) >= top {
+			break
+		}
+	}
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := old
+	lim.Cur = uint64(top + 2) // the /dev/null above top is the last one
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skip(err)
+	}
+	defer unix.Setrlimit(unix.RLIMIT_NOFILE, &old)
+	if f, err := os.Open(os.DevNull); err == nil {
+		f.Close()
+		t.Fatal("a descriptor is still free")
+	}
+
+	for i, s := range socks {
+		s.peer.Write([]byte(fmt.Sprintf("to %d", i)))
+	}
+	for _, s := range socks {
+		awaitQueued(t, s.c.fd, len("to 0"))
+	}
+	if err := e.Wait(0); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range socks {
+		if got := string(s.h.data); got != fmt.Sprintf("to %d", i) {
+			t.Fatalf("socket %d read %q", i, got)
+		}
+		if !e.QueueWrite(s.c, []byte("back")) {
+			t.Fatalf("socket %d's send not queued", i)
+		}
+	}
+	e.WriteQueued()
+	for i, s := range socks {
+		if n, err := e.Written(i); n != 4 || err != nil {
+			t.Fatalf("socket %d's send: %d, %v", i, n, err)
+		}
+		buf := make([]byte, 4)
+		s.peer.SetReadDeadline(time.Now().Add(bound))
+		if _, err := io.ReadFull(s.peer, buf); err != nil || string(buf) != "back" {
+			t.Fatalf("socket %d's peer read %q, %v", i, buf, err)
+		}
+	}
+	if e.batch.ring != nil || !e.batch.failed {
+		t.Fatalf("ring %v, failed %v: want no ring, and no more tries", e.batch.ring, e.batch.failed)
+	}
+}
+
