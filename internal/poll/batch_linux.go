@@ -104,7 +104,12 @@ func (e *Native) readAhead(start, n int) int {
 	}
 	r.submit()
 	for i := start; i < end; i++ {
-		if rc := &e.ready[i]; rc.slot != nil {
+		rc := &e.ready[i]
+		switch {
+		case rc.slot == nil:
+		case r.res[idx[i-start]] == resUnmade:
+			rc.slot = nil // handle reads it
+		default:
 			rc.ahead, rc.res = true, r.res[idx[i-start]]
 		}
 	}
@@ -174,7 +179,7 @@ func (e *Native) sendChunk() {
 		p := bufs[i]
 		var n int
 		var errno unix.Errno
-		if r != nil {
+		if r != nil && r.res[i] != resUnmade {
 			n, errno = result(r.res[i])
 		} else {
 			n, errno = sysSend(c.fd, p)

@@ -409,3 +409,50 @@ func TestBatchWithoutRing(t *testing.T) {
 	}
 }
 
+// TestBatchRingFails: a ring whose io_uring_enter fails (here its
+// descriptor is not one; a seccomp filter that allows io_uring_setup but
+// not io_uring_enter does the same) took none of the batch's reads and
+// sends, so they are made one by one, and the ring is not used again.
+func TestBatchRingFails(t *testing.T) {
+	e := testNative(t)
+	r := e.ringReady()
+	if r == nil {
+		t.Skip("no io_uring here")
+	}
+	fd := r.fd
+	r.fd = -1
+	defer unix.Close(fd)
+	socks := addSocks(t, e, 3)
+	for i, s := range socks {
+		s.peer.Write([]byte(fmt.Sprintf("to %d", i)))
+	}
+	for _, s := range socks {
+		awaitQueued(t, s.c.fd, len("to 0"))
+	}
+	if err := e.Wait(0); err != nil {
+		t.Fatal(err)
+	}
+	if !r.broken {
+		t.Fatal("the ring's failure went unnoticed")
+	}
+	for i, s := range socks {
+		if got := string(s.h.data); got != fmt.Sprintf("to %d", i) || s.h.hangups != 0 {
+			t.Fatalf("socket %d read %q, %d hang-ups (%v)", i, got, s.h.hangups, s.h.hangErr)
+		}
+		if !e.QueueWrite(s.c, []byte("back")) {
+			t.Fatalf("socket %d's send not queued", i)
+		}
+	}
+	e.WriteQueued()
+	for i, s := range socks {
+		if n, err := e.Written(i); n != 4 || err != nil {
+			t.Fatalf("socket %d's send: %d, %v", i, n, err)
+		}
+		buf := make([]byte, 4)
+		s.peer.SetReadDeadline(time.Now().Add(bound))
+		if _, err := io.ReadFull(s.peer, buf); err != nil || string(buf) != "back" {
+			t.Fatalf("socket %d's peer read %q, %v", i, buf, err)
+		}
+	}
+}
+

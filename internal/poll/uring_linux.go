@@ -168,16 +168,21 @@ func (r *uring) queue(op uint8, fd int32, p []byte) int {
 // submit makes every queued operation and leaves each one's result in
 // res[index]: bytes, or a negative errno. Raw, as the plain reads and
 // sends are (sys_linux.go): MSG_DONTWAIT keeps every operation from
-// sleeping, and the caller keeps a batch's bytes small. Should the ring
-// itself fail, which a ring set up right does not, the operations not
-// heard of are given that error: the caller fails their connections
-// rather than guess what was read or sent.
+// sleeping, and the caller keeps a batch's bytes small.
+//
+// Should io_uring_enter itself fail, as it does under a seccomp filter
+// that lets the ring be set up but not entered, the ring is marked broken
+// and the operations the kernel never took are left at resUnmade, for the
+// caller to make one by one. One it took and did not report, which a
+// working kernel does not do, is given the error: the caller fails its
+// connection rather than guess what was read or sent.
 func (r *uring) submit() {
 	want := r.pending
 	r.pending = 0
 	for i := range want {
-		r.res[i] = resUnheard
+		r.res[i] = resUnmade
 	}
+	head := atomic.LoadUint32(r.sqHead)
 	atomic.StoreUint32(r.sqTail, r.tail)
 	var got uint32
 	for got < want {
@@ -185,8 +190,9 @@ func (r *uring) submit() {
 		_, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(want-got), uringEnterGetEvents, 0, 0)
 		got += r.reap()
 		if errno != 0 && errno != unix.EINTR && errno != unix.EAGAIN && errno != unix.EBUSY {
-			for i := range want {
-				if r.res[i] == resUnheard {
+			taken := atomic.LoadUint32(r.sqHead) - head
+			for i := range min(taken, want) {
+				if r.res[i] == resUnmade {
 					r.res[i] = -int32(errno)
 				}
 			}
@@ -196,9 +202,9 @@ func (r *uring) submit() {
 	}
 }
 
-// resUnheard marks a result the kernel has not reported yet; no errno is
-// that large.
-const resUnheard = -1 << 30
+// resUnmade marks an operation the kernel did not take; no errno is that
+// large.
+const resUnmade = -1 << 30
 
 // reap takes every completion in the ring.
 func (r *uring) reap() uint32 {
