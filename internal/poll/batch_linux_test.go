@@ -376,34 +376,7 @@ func TestBatchWithoutRing(t *testing.T) {
 		t.Fatal("a descriptor is still free")
 	}
 
-	for i, s := range socks {
-		s.peer.Write([]byte(fmt.Sprintf("to %d", i)))
-	}
-	for _, s := range socks {
-		awaitQueued(t, s.c.fd, len("to 0"))
-	}
-	if err := e.Wait(0); err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range socks {
-		if got := string(s.h.data); got != fmt.Sprintf("to %d", i) {
-			t.Fatalf("socket %d read %q", i, got)
-		}
-		if !e.QueueWrite(s.c, []byte("back")) {
-			t.Fatalf("socket %d's send not queued", i)
-		}
-	}
-	e.WriteQueued()
-	for i, s := range socks {
-		if n, err := e.Written(i); n != 4 || err != nil {
-			t.Fatalf("socket %d's send: %d, %v", i, n, err)
-		}
-		buf := make([]byte, 4)
-		s.peer.SetReadDeadline(time.Now().Add(bound))
-		if _, err := io.ReadFull(s.peer, buf); err != nil || string(buf) != "back" {
-			t.Fatalf("socket %d's peer read %q, %v", i, buf, err)
-		}
-	}
+	readAndAnswer(t, e, socks)
 	if e.batch.ring != nil || !e.batch.failed {
 		t.Fatalf("ring %v, failed %v: want no ring, and no more tries", e.batch.ring, e.batch.failed)
 	}
@@ -423,6 +396,17 @@ func TestBatchRingFails(t *testing.T) {
 	r.fd = -1
 	defer unix.Close(fd)
 	socks := addSocks(t, e, 3)
+	readAndAnswer(t, e, socks)
+	if !r.broken {
+		t.Fatal("the ring's failure went unnoticed")
+	}
+}
+
+// readAndAnswer has each socket's peer write to it, reads them all in one
+// Wait, and answers each in one batch of sends, checking every byte and
+// result.
+func readAndAnswer(t *testing.T, e *Native, socks []*batchSock) {
+	t.Helper()
 	for i, s := range socks {
 		s.peer.Write([]byte(fmt.Sprintf("to %d", i)))
 	}
@@ -431,9 +415,6 @@ func TestBatchRingFails(t *testing.T) {
 	}
 	if err := e.Wait(0); err != nil {
 		t.Fatal(err)
-	}
-	if !r.broken {
-		t.Fatal("the ring's failure went unnoticed")
 	}
 	for i, s := range socks {
 		if got := string(s.h.data); got != fmt.Sprintf("to %d", i) || s.h.hangups != 0 {
@@ -455,4 +436,3 @@ func TestBatchRingFails(t *testing.T) {
 		}
 	}
 }
-
