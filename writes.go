@@ -42,8 +42,7 @@ func (l *EventLoop) flushDirty() {
 	l.dirty, l.dirtySpare = l.dirtySpare[:0], nil
 	l.hasDirty.Store(false)
 	l.mu.Unlock()
-	b, batched := l.poller.(poll.Batcher)
-	if batched && len(d) >= 2 {
+	if b, ok := l.poller.(poll.Batcher); ok && len(d) >= 2 {
 		l.flushBatch(b, d)
 	} else {
 		for _, ws := range d {

@@ -13,6 +13,8 @@ import (
 // the order epoll reported them, and each send's result is the one
 // send(2) would have given.
 
+var _ Batcher = (*Native)(nil)
+
 // aheadMax is the most sockets read ahead together. Their reads share a
 // buffer of aheadSize: two sockets get readSize each, as a read of their
 // own would, and 16 get 8 KiB each. A socket with more left is reported
