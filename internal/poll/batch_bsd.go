@@ -7,6 +7,8 @@ package poll
 // the Linux side).
 type batch struct{}
 
+func (b *batch) init() {}
+
 // readAhead reads nothing ahead: every socket is read by handle.
 func (e *Native) readAhead(start, n int) int { return n }
 

@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -46,6 +47,12 @@ type batch struct {
 	bytes  int              // the bytes of those not made yet
 	sendN  []int            // each send's result, once made
 	sendE  []error
+}
+
+// init turns batching off when the environment says so
+// (WSLOOP_IOURING=0, see the package documentation).
+func (b *batch) init() {
+	b.failed = os.Getenv("WSLOOP_IOURING") == "0"
 }
 
 // ringReady returns the Native's ring, setting it up first if need be; nil

@@ -436,3 +436,18 @@ func readAndAnswer(t *testing.T, e *Native, socks []*batchSock) {
 		}
 	}
 }
+
+// TestBatchTurnedOff: with WSLOOP_IOURING=0 a new Native makes its batches
+// one by one without setting up a ring; other values leave it on.
+func TestBatchTurnedOff(t *testing.T) {
+	t.Setenv("WSLOOP_IOURING", "0")
+	e := testNative(t)
+	readAndAnswer(t, e, addSocks(t, e, 2))
+	if e.batch.ring != nil || !e.batch.failed {
+		t.Fatalf("WSLOOP_IOURING=0: ring %v, failed %v; want neither tried", e.batch.ring, e.batch.failed)
+	}
+	t.Setenv("WSLOOP_IOURING", "1")
+	if e := testNative(t); e.batch.failed {
+		t.Fatal("WSLOOP_IOURING=1 turned batching off")
+	}
+}

@@ -139,6 +139,7 @@ func NewNative() (*Native, error) {
 	if err := e.sys.open(); err != nil {
 		return nil, err
 	}
+	e.batch.init()
 	e.hub.init(e.Wake)
 	// An epoll descriptor is itself pollable: it is readable while it has
 	// events to report, and nested in the runtime's own epoll it wakes

@@ -21,7 +21,9 @@
 // system call, and makes the sends a Batcher is given together, through an
 // io_uring of its own used as a batch of non-blocking calls (see
 // batch_linux.go); where the kernel refuses io_uring, each call is made on
-// its own, with the same results.
+// its own, with the same results. Setting WSLOOP_IOURING to "0" makes every
+// new Native make its calls one by one without asking the kernel, for a
+// policy that rules io_uring out or to rule it out when chasing a bug.
 //
 // The kqueue backend is compiled and vetted for macOS and each BSD by
 // TestCrossBuild, but this project's CI, on Linux, does not run it; on
