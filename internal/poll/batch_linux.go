@@ -39,7 +39,7 @@ const batchSendMax = 256 << 10
 // that runs Wait.
 type batch struct {
 	ring   *uring
-	failed bool             // no ring could be set up (or a test said so): everything one by one
+	failed bool             // no ring could be set up, or WSLOOP_IOURING=0 (or a test) said not to: everything one by one
 	ahead  *[aheadSize]byte // the buffer of reads made ahead, from aheadBufs
 	sendTo []*nativeConn    // the queued sends' connections, locked
 	bufs   [][]byte         // and their bytes
