@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"testing"
@@ -449,5 +450,90 @@ func TestBatchTurnedOff(t *testing.T) {
 	t.Setenv("WSLOOP_IOURING", "1")
 	if e := testNative(t); e.batch.failed {
 		t.Fatal("WSLOOP_IOURING=1 turned batching off")
+	}
+}
+
+// TestBatchedReadsShuffled: 48 sockets whose peers write 1 byte to 96 KB
+// each, some then finishing and some resetting, while handlers close and
+// pause other sockets at random, several times over. Whatever the batches
+// read, each socket's handler gets a prefix of what its peer wrote, in
+// order, nothing after its hang-up or its Close; a socket left open gets
+// all of it, and the end its peer made.
+func TestBatchedReadsShuffled(t *testing.T) {
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			ringCases(t, func(t *testing.T, e *Native, _ bool) {
+				shuffledReads(t, e, seed)
+			})
+		})
+	}
+}
+
+func shuffledReads(t *testing.T, e *Native, seed uint64) {
+	const n = 48
+	rng := rand.New(rand.NewPCG(seed, 7))
+	socks := addSocks(t, e, n)
+	ends := make([]int, n) // 0: stays open, 1: FIN after the data, 2: RST after it
+	closed := make([]bool, n)
+	paused := make([]bool, n)
+	for i, s := range socks {
+		s.want = randomBytes(1+rng.IntN(96_000), seed*100+uint64(i))
+		ends[i] = [...]int{0, 0, 0, 1, 2}[rng.IntN(5)]
+		s.h.onRead = func([]byte) {
+			if rng.IntN(8) != 0 {
+				return
+			}
+			j := rng.IntN(n)
+			switch {
+			case j == i || closed[j]:
+			case rng.IntN(4) == 0:
+				socks[j].c.Close()
+				socks[j].h.closed = true
+				closed[j] = true
+			default:
+				paused[j] = !paused[j]
+				socks[j].c.SetPaused(paused[j])
+			}
+		}
+		go func(s *batchSock, end int) {
+			s.peer.Write(s.want)
+			switch end {
+			case 1:
+				s.peer.CloseWrite()
+			case 2:
+				s.peer.SetLinger(0)
+				s.peer.Close()
+			}
+		}(s, ends[i])
+	}
+	done := func() bool {
+		for i, s := range socks {
+			if closed[i] {
+				continue
+			}
+			if paused[i] {
+				paused[i] = false
+				s.c.SetPaused(false)
+			}
+			if ends[i] == 0 && len(s.h.data) < len(s.want) || ends[i] != 0 && s.h.hangups == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor(t, e, "every socket's bytes and end", done)
+	for i, s := range socks {
+		if !bytes.HasPrefix(s.want, s.h.data) {
+			t.Fatalf("socket %d: %d bytes that are not the start of the %d written", i, len(s.h.data), len(s.want))
+		}
+		if closed[i] || ends[i] == 2 {
+			continue // a reset may drop what its peer had not sent
+		}
+		if len(s.h.data) != len(s.want) {
+			t.Fatalf("socket %d: %d bytes of %d", i, len(s.h.data), len(s.want))
+		}
+		if ends[i] == 1 && s.h.hangErr != nil {
+			t.Fatalf("socket %d: hang-up %v after a FIN", i, s.h.hangErr)
+		}
 	}
 }
