@@ -100,7 +100,6 @@ func (e *Native) readAhead(start, n int) int {
 		e.batch.ahead = aheadBufs.Get().(*[aheadSize]byte)
 	}
 	size := min(readSize, aheadSize/due)
-	var idx [aheadMax]int
 	j := 0
 	for i := start; i < end; i++ {
 		rc := &e.ready[i]
@@ -108,19 +107,23 @@ func (e *Native) readAhead(start, n int) int {
 			continue
 		}
 		rc.slot = e.batch.ahead[j*size : (j+1)*size : (j+1)*size]
-		idx[i-start] = r.queue(uringOpRecv, rc.c.fd, rc.slot)
+		r.queue(uringOpRecv, rc.c.fd, rc.slot)
 		j++
 	}
 	r.submit()
+	// The j-th socket with a slot is the ring's j-th operation.
+	j = 0
 	for i := start; i < end; i++ {
 		rc := &e.ready[i]
-		switch {
-		case rc.slot == nil:
-		case r.res[idx[i-start]] == resUnmade:
-			rc.slot = nil // handle reads it
-		default:
-			rc.ahead, rc.res = true, r.res[idx[i-start]]
+		if rc.slot == nil {
+			continue
 		}
+		if res := r.res[j]; res == resUnmade {
+			rc.slot = nil // handle reads it
+		} else {
+			rc.ahead, rc.res = true, res
+		}
+		j++
 	}
 	return end
 }

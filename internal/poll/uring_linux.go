@@ -148,11 +148,11 @@ func newUring() (*uring, error) {
 	return r, nil
 }
 
-// queue adds a recv (op uringOpRecv) or send (uringOpSend) of p on fd and
-// returns its index in the batch, under which submit reports its result.
+// queue adds a recv (op uringOpRecv) or send (uringOpSend) of p on fd;
+// submit reports its result under its place in the batch, counted from 0.
 // p must stay alive and untouched until submit returns, which the caller
 // sees to by holding it.
-func (r *uring) queue(op uint8, fd int32, p []byte) int {
+func (r *uring) queue(op uint8, fd int32, p []byte) {
 	i := r.pending
 	s := &r.sqes[r.tail&r.sqMask]
 	*s = uringSQE{opcode: op, fd: fd, addr: uint64(uintptr(unsafe.Pointer(unsafe.SliceData(p)))), len: uint32(len(p)), userData: uint64(i)}
@@ -162,7 +162,6 @@ func (r *uring) queue(op uint8, fd int32, p []byte) int {
 	}
 	r.tail++
 	r.pending++
-	return int(i)
 }
 
 // submit makes every queued operation and leaves each one's result in
