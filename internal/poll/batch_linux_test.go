@@ -174,15 +174,7 @@ func TestBatchedReadHandlers(t *testing.T) {
 				pause.c.SetPaused(true)
 			}
 		}
-		for i, s := range socks {
-			s.peer.Write([]byte(fmt.Sprintf("first %d", i)))
-		}
-		for _, s := range socks {
-			awaitQueued(t, s.c.fd, len("first 0"))
-		}
-		if err := e.Wait(0); err != nil {
-			t.Fatal(err)
-		}
+		writeEach(t, e, socks, "first")
 		paused := socks[(first+2)%4]
 		want := fmt.Sprintf("first %d", (first+2)%4)
 		if !ring {
@@ -408,15 +400,7 @@ func TestBatchRingFails(t *testing.T) {
 // result.
 func readAndAnswer(t *testing.T, e *Native, socks []*batchSock) {
 	t.Helper()
-	for i, s := range socks {
-		s.peer.Write([]byte(fmt.Sprintf("to %d", i)))
-	}
-	for _, s := range socks {
-		awaitQueued(t, s.c.fd, len("to 0"))
-	}
-	if err := e.Wait(0); err != nil {
-		t.Fatal(err)
-	}
+	writeEach(t, e, socks, "to")
 	for i, s := range socks {
 		if got := string(s.h.data); got != fmt.Sprintf("to %d", i) || s.h.hangups != 0 {
 			t.Fatalf("socket %d read %q, %d hang-ups (%v)", i, got, s.h.hangups, s.h.hangErr)
@@ -535,5 +519,20 @@ func shuffledReads(t *testing.T, e *Native, seed uint64) {
 		if ends[i] == 1 && s.h.hangErr != nil {
 			t.Fatalf("socket %d: hang-up %v after a FIN", i, s.h.hangErr)
 		}
+	}
+}
+
+// writeEach has the peer of socket i write "word i", waits until every
+// socket holds its bytes, and runs one Wait, which finds them all ready.
+func writeEach(t *testing.T, e *Native, socks []*batchSock, word string) {
+	t.Helper()
+	for i, s := range socks {
+		s.peer.Write([]byte(fmt.Sprintf("%s %d", word, i)))
+	}
+	for _, s := range socks {
+		awaitQueued(t, s.c.fd, len(word)+2)
+	}
+	if err := e.Wait(0); err != nil {
+		t.Fatal(err)
 	}
 }
