@@ -273,6 +273,18 @@ func (b blib) rounds(url string, msg []byte, binary bool, k int, d time.Duration
 	return res, nil
 }
 
+// warmUp makes the fan's warm-up round trip on c (why: scenario.go).
+func warmUp(c bconn, msg []byte) error {
+	if err := c.Send(false, msg); err != nil {
+		return err
+	}
+	size, err := c.Recv()
+	if err == nil && size != len(msg) {
+		err = fmt.Errorf("warm-up echo of %d bytes, want %d", size, len(msg))
+	}
+	return err
+}
+
 func orTimeout(err error, timedOut *atomic.Bool, phase string, d time.Duration) error {
 	if timedOut.Load() {
 		return timeoutErr(phase, d)
@@ -281,8 +293,9 @@ func orTimeout(err error, timedOut *atomic.Bool, phase string, d time.Duration) 
 }
 
 // fan: a goroutine per connection, as each library's documentation has
-// it. All dial (at most dialWindow at a time), wait for a common start,
-// run their round trips, then wait to be told to close.
+// it. All dial (at most dialWindow at a time) and make the warm-up round
+// trip, wait for a common start, run their round trips, then wait to be
+// told to close.
 func (b blib) fan(urls []string, n, rounds int, msg []byte) (sample, error) {
 	var (
 		conns    = make([]bconn, n)
@@ -296,6 +309,8 @@ func (b blib) fan(urls []string, n, rounds int, msg []byte) (sample, error) {
 		failMu   sync.Mutex
 		fail     error
 		failed   atomic.Bool
+		connsMu  sync.Mutex // conns and killed: a time-out kills while some still dial
+		killed   bool
 	)
 	setFail := func(err error) {
 		failMu.Lock()
@@ -314,7 +329,15 @@ func (b blib) fan(urls []string, n, rounds int, msg []byte) (sample, error) {
 			sem <- struct{}{}
 			c, err := b.dialTimeout(urls[i%len(urls)])
 			<-sem
+			connsMu.Lock()
 			conns[i] = c
+			if c != nil && killed {
+				c.Kill()
+			}
+			connsMu.Unlock()
+			if err == nil {
+				err = warmUp(c, msg)
+			}
 			if err != nil {
 				setFail(fmt.Errorf("conn %d: %w", i, err))
 			}
@@ -347,6 +370,9 @@ func (b blib) fan(urls []string, n, rounds int, msg []byte) (sample, error) {
 		}()
 	}
 	killAll := func() {
+		connsMu.Lock()
+		defer connsMu.Unlock()
+		killed = true
 		for _, c := range conns {
 			if c != nil {
 				c.Kill()

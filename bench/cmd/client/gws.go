@@ -183,6 +183,7 @@ type gwsFanConn struct {
 	f      *gwsFanState
 	i      int
 	k      int
+	warm   bool // the warm-up echo is in
 	sent   time.Time
 	closed chan struct{}
 }
@@ -191,6 +192,7 @@ type gwsFanState struct {
 	msg     []byte
 	rounds  int
 	lat     []time.Duration
+	warm    sync.WaitGroup // the warm-up echoes
 	done    sync.WaitGroup
 	closing atomic.Bool
 	failMu  sync.Mutex
@@ -207,6 +209,16 @@ func (f *gwsFanState) setFail(err error) {
 
 func (h *gwsFanConn) OnMessage(c *gws.Conn, msg *gws.Message) {
 	f := h.f
+	if !h.warm {
+		size := msg.Data.Len()
+		msg.Close()
+		if size != len(f.msg) {
+			f.setFail(fmt.Errorf("warm-up echo of %d bytes, want %d", size, len(f.msg)))
+		}
+		h.warm = true
+		f.warm.Done()
+		return
+	}
 	f.lat[h.i*f.rounds+h.k] = time.Since(h.sent)
 	size := msg.Data.Len()
 	msg.Close()
@@ -323,8 +335,12 @@ func gwsFan(urls []string, n, rounds int, msg []byte) (sample, error) {
 		hs[i] = &gwsFanConn{f: f, i: i, closed: make(chan struct{})}
 	}
 	f.done.Add(n)
+	f.warm.Add(n)
 	conns, err := gwsDialAll(urls, n, func(i int) gws.Event { return hs[i] }, nil, nil)
 	closedCh := func(i int) chan struct{} { return hs[i].closed }
+	if err == nil {
+		err = gwsWarmUp(f, conns)
+	}
 	if err != nil {
 		f.closing.Store(true)
 		gwsCloseAll(conns, closedCh)
@@ -348,6 +364,23 @@ func gwsFan(urls []string, n, rounds int, msg []byte) (sample, error) {
 		f.setFail(timeoutErr("round trips", limit))
 	}
 	return res, f.fail
+}
+
+// gwsWarmUp makes the fan's warm-up round trip on every connection,
+// all at once, and waits for the echoes (why: scenario.go).
+func gwsWarmUp(f *gwsFanState, conns []*gws.Conn) error {
+	for _, c := range conns {
+		if err := c.WriteMessage(gws.OpcodeText, f.msg); err != nil {
+			return err
+		}
+	}
+	limit := phaseTimeout + time.Duration(len(conns))*time.Millisecond
+	if !waitGroup(&f.warm, limit) {
+		return timeoutErr("warm-up", limit)
+	}
+	f.failMu.Lock()
+	defer f.failMu.Unlock()
+	return f.fail
 }
 
 type gwsIdleConn struct {

@@ -384,12 +384,12 @@ func (p *loopPool) maybeGone() {
 var fanLoops = runtime.GOMAXPROCS(0)
 
 // wsloopFan spreads n sockets over fanLoops loops, each on its own
-// goroutine, and once every socket of every loop is open runs rounds
-// sequential round trips on each, all sockets at once.
+// goroutine, and once every socket of every loop is open and warmed up
+// runs rounds sequential round trips on each, all sockets at once.
 func wsloopFan(urls []string, n, rounds int, msg []byte, release bool, cfg websocket.Config) (sample, error) {
 	k := max(1, min(fanLoops, n))
 	var (
-		open    sync.WaitGroup // every loop has all its sockets open
+		open    sync.WaitGroup // every loop has all its sockets open and warmed up
 		running sync.WaitGroup
 		once    sync.Once
 		m       meter
@@ -429,10 +429,10 @@ func wsloopFan(urls []string, n, rounds int, msg []byte, release bool, cfg webso
 }
 
 // fanOnLoop is one loop's part of wsloopFan: it opens n sockets (the
-// first one to the URL after the previous loop's), reports them open,
-// blocks its loop in start until every loop is ready (a harness detail: a
-// program would not block its loop), and returns the round trips'
-// latencies.
+// first one to the URL after the previous loop's), makes the warm-up
+// round trip on each (why: scenario.go), reports them ready, blocks its
+// loop in start until every loop is ready (a harness detail: a program
+// would not block its loop), and returns the round trips' latencies.
 func fanOnLoop(urls []string, first, n, rounds int, msg []byte, release bool, cfg websocket.Config, open *sync.WaitGroup, start func()) ([]time.Duration, error) {
 	p := newLoopPool(append(urls[first%len(urls):], urls[:first%len(urls)]...), n)
 	p.config = &cfg
@@ -440,9 +440,19 @@ func fanOnLoop(urls []string, first, n, rounds int, msg []byte, release bool, cf
 	sent := make([]time.Time, n)
 	done := make([]int, n)
 	lat := make([]time.Duration, 0, n*rounds)
-	finished := 0
+	warm := make([]bool, n)
+	warmed, finished := 0, 0
 	reported := false
 	p.onAllOpen = func() {
+		p.arm("warm-up", phaseTimeout+time.Duration(n)*time.Millisecond)
+		for _, ws := range p.socks {
+			if err := ws.SendText(text); err != nil {
+				p.failWith(err)
+				return
+			}
+		}
+	}
+	begin := func() {
 		open.Done()
 		reported = true
 		start()
@@ -456,6 +466,19 @@ func fanOnLoop(urls []string, first, n, rounds int, msg []byte, release bool, cf
 		}
 	}
 	p.onMessage = func(i int, e websocket.MessageEvent) {
+		if !warm[i] {
+			warm[i] = true
+			if size := len(e.Data); size != len(msg) {
+				p.failWith(fmt.Errorf("warm-up echo of %d bytes, want %d", size, len(msg)))
+			}
+			if release {
+				e.Release()
+			}
+			if warmed++; warmed == n && p.fail == nil {
+				begin()
+			}
+			return
+		}
 		lat = append(lat, time.Since(sent[i]))
 		if release {
 			e.Release()
