@@ -2,6 +2,8 @@ package poll
 
 import (
 	"os"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,6 +24,20 @@ const canPark = true
 
 // waitCall names the wait in its errors.
 const waitCall = "epoll_wait"
+
+// canNap: a busy loop may nap before its poll (nap.go). Measured on
+// Linux only.
+const canNap = true
+
+// sysYield and sysSleep are the nap's calls, raw like the reads
+// (sys_linux.go): neither takes long enough for sysmon to act on, and the
+// runtime's bookkeeping would only wake sysmon for them.
+func sysYield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+
+func sysSleep(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
+}
 
 // wakeBytes is the 8-byte counter increment an eventfd write must carry;
 // any non-zero value will do, so byte order does not matter.

@@ -59,6 +59,13 @@ const canPark = false
 // waitCall names the wait in its errors.
 const waitCall = "kevent"
 
+// canNap is false: the naps of a busy loop (nap.go) were measured on
+// Linux only.
+const canNap = false
+
+func sysYield()              {}
+func sysSleep(time.Duration) {}
+
 // sysPoller is a kqueue and the pipe that wakes it.
 type sysPoller struct {
 	kq     int

@@ -121,6 +121,12 @@ type Native struct {
 	alone   bool                // this Wait has one socket to serve: it may read more than a buffer
 	beat    bool                // this Wait's next poll is booked (see heartbeat)
 	beatAt  time.Time           // when a poll was last booked
+	lastN   int                 // events the last Wait's poll found
+	epoch   uint8               // counts hotEpochs, wrapping (see nap.go)
+	epochAt time.Time           // when this epoch began
+	hotNow  int                 // sockets served in this epoch
+	hotLast int                 // sockets served in the last one
+	naps    int                 // naps taken, for the tests
 	scrap   [8]byte             // what the wake-up descriptor held
 
 	// kicks are TLS connections just taken over, whose tls.Conn may hold
@@ -323,7 +329,11 @@ func (e *Native) Wait(timeout time.Duration) error {
 	}
 	var n int
 	var errno unix.Errno
+	if e.napDue(timeout) {
+		e.nap()
+	}
 	now := time.Now()
+	e.tick(now)
 	e.beat = e.heartbeat(now)
 	if timeout != 0 && e.park != nil {
 		if timeout > 0 {
@@ -371,6 +381,7 @@ func (e *Native) Wait(timeout time.Duration) error {
 	}
 	e.mu.Unlock()
 	e.alone = n == 1
+	e.lastN = n
 	for start := 0; start < n; {
 		// Sockets read ahead in one system call (batch_linux.go) are
 		// handled in the same order as the others.
@@ -381,6 +392,7 @@ func (e *Native) Wait(timeout time.Duration) error {
 				continue
 			}
 			e.ready[i] = readyConn{}
+			e.served(r.c)
 			r.c.handle(r)
 		}
 		start = end
@@ -606,6 +618,10 @@ type nativeConn struct {
 	// closed is set only by Close, on the loop goroutine, so handle reads
 	// it without mu.
 	closed bool
+	// epoch is the Native's epoch in which the loop last served the
+	// socket (nap.go). Loop only; it wraps, and a socket last served 256
+	// epochs ago is then not counted once.
+	epoch uint8
 	// t is the TLS state of a socket taken over from a Bridge, nil for
 	// plain TCP.
 	t *tlsSock
