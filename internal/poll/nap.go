@@ -21,6 +21,10 @@ import "time"
 // napFor. The kernel adds its timer slack (50 µs by default) to the
 // sleep: on the project's VM a 20 µs nap lasts 75–90 µs.
 //
+// A napping loop is not parked, so what would wake it (a task posted, a
+// send made from another goroutine, Stop) waits for the nap's end, as a
+// ready socket does: 75–90 µs here at most.
+//
 // A nap is taken only when it can gather. Many sockets were served in the
 // last millisecond (napHot), so the echoes of others are on their way.
 // The last poll found few ready (napBelow). And the loop has nothing else
