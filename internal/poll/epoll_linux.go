@@ -30,8 +30,11 @@ const waitCall = "epoll_wait"
 const canNap = true
 
 // sysYield and sysSleep are the nap's calls, raw like the reads
-// (sys_linux.go): neither takes long enough for sysmon to act on, and the
-// runtime's bookkeeping would only wake sysmon for them.
+// (sys_linux.go), since the runtime's bookkeeping would wake sysmon for
+// each. So the loop keeps its P through a nap, as it does through a busy
+// turn: a goroutine waiting for that P (with GOMAXPROCS 1, any) waits for
+// the sleep's end, or, when the yield let another thread run, for that
+// thread to give the core back.
 func sysYield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 
 func sysSleep(d time.Duration) {
