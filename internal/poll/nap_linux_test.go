@@ -2,6 +2,8 @@ package poll
 
 import (
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -83,6 +85,19 @@ func TestNapOnlyWhenWaitMayBlock(t *testing.T) {
 	}
 	if e.naps != 1 {
 		t.Fatalf("Wait(1ms) took %d naps, want 1", e.naps)
+	}
+}
+
+// TestNapLetsGoroutinesRun: on one P, a goroutine that is ready when the
+// loop naps runs during the nap, not after it.
+func TestNapLetsGoroutinesRun(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	e := &Native{}
+	var ran atomic.Bool
+	go ran.Store(true)
+	e.nap()
+	if !ran.Load() {
+		t.Fatal("the ready goroutine did not run during the nap")
 	}
 }
 
