@@ -125,9 +125,9 @@ func specFor(o options, name string, urls []string, limit uint64, text bool) (sc
 	case "fan":
 		// Every library makes one round trip on each connection before
 		// the clock starts, the warm-up: the server's first message on a
-		// connection costs it 3 to 5 times a later one (its fresh
+		// connection costs it several times a later one (its fresh
 		// buffers and goroutine stack), so 1000 first messages take it
-		// 30 to 70 ms whoever sends them, and the run's p99 measured
+		// 30 to 90 ms whoever sends them, and the run's p99 measured
 		// that (docs/PERFORMANCE.md, "Fan-out's start").
 		if uint64(o.fanConns+2*dialWindow+200) > limit {
 			return scenarioSpec{}, fmt.Errorf("fd limit too low: %d connections need about %d descriptors, the limit is %d", o.fanConns, o.fanConns+2*dialWindow+200, limit)
