@@ -118,10 +118,9 @@ type Native struct {
 	buf     *[readSize]byte     // from readBufs, kept until Close
 	plain   *[tlsPlainSize]byte // from plainBufs, for TLS, kept until Close
 	waiting bool                // a Wait is running: Close leaves the buffers to it
-	alone   bool                // this Wait has one socket to serve: it may read more than a buffer
 	beat    bool                // this Wait's next poll is booked (see heartbeat)
 	beatAt  time.Time           // when a poll was last booked
-	lastN   int                 // events the last Wait's poll found
+	lastN   int                 // events this Wait's poll found: 1, a socket alone may read on (read); few, the next Wait may nap (nap.go)
 	epoch   uint8               // counts hotEpochs, wrapping (see nap.go)
 	epochAt time.Time           // when this epoch began
 	hotNow  int                 // sockets served in this epoch
@@ -380,7 +379,6 @@ func (e *Native) Wait(timeout time.Duration) error {
 		e.ready[i] = readyConn{c: c, mask: mask}
 	}
 	e.mu.Unlock()
-	e.alone = n == 1
 	e.lastN = n
 	for start := 0; start < n; {
 		// Sockets read ahead in one system call (batch_linux.go) are
@@ -703,7 +701,7 @@ func (c *nativeConn) read(ev uint32) {
 	}
 	buf := c.e.readBuf()
 	turn := 1
-	if c.e.alone {
+	if c.e.lastN == 1 {
 		turn = aloneReads
 	}
 	n, errno := sysRead(c.fd, buf)
