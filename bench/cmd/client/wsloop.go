@@ -440,34 +440,29 @@ func fanOnLoop(urls []string, first, n, rounds int, msg []byte, release bool, cf
 	sent := make([]time.Time, n)
 	done := make([]int, n)
 	lat := make([]time.Duration, 0, n*rounds)
-	warm := make([]bool, n)
 	warmed, finished := 0, 0
 	reported := false
+	// sendAll sends on every socket; stamp notes the time of each send
+	// for its round trip.
+	sendAll := func(stamp bool) {
+		for i, ws := range p.socks {
+			if stamp {
+				sent[i] = time.Now()
+			}
+			if err := ws.SendText(text); err != nil {
+				p.failWith(err)
+				return
+			}
+		}
+	}
 	p.onAllOpen = func() {
 		p.arm("warm-up", phaseTimeout+time.Duration(n)*time.Millisecond)
-		for _, ws := range p.socks {
-			if err := ws.SendText(text); err != nil {
-				p.failWith(err)
-				return
-			}
-		}
-	}
-	begin := func() {
-		open.Done()
-		reported = true
-		start()
-		p.arm("round trips", phaseTimeout+time.Duration(n*rounds)*time.Millisecond)
-		for i, ws := range p.socks {
-			sent[i] = time.Now()
-			if err := ws.SendText(text); err != nil {
-				p.failWith(err)
-				return
-			}
-		}
+		sendAll(false)
 	}
 	p.onMessage = func(i int, e websocket.MessageEvent) {
-		if !warm[i] {
-			warm[i] = true
+		// No socket sends its first round before every warm-up echo of
+		// the loop is in, so until then every message is one.
+		if warmed < n {
 			if size := len(e.Data); size != len(msg) {
 				p.failWith(fmt.Errorf("warm-up echo of %d bytes, want %d", size, len(msg)))
 			}
@@ -475,7 +470,11 @@ func fanOnLoop(urls []string, first, n, rounds int, msg []byte, release bool, cf
 				e.Release()
 			}
 			if warmed++; warmed == n && p.fail == nil {
-				begin()
+				open.Done()
+				reported = true
+				start()
+				p.arm("round trips", phaseTimeout+time.Duration(n*rounds)*time.Millisecond)
+				sendAll(true)
 			}
 			return
 		}
