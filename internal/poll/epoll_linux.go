@@ -2,8 +2,6 @@ package poll
 
 import (
 	"os"
-	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,19 +26,6 @@ const waitCall = "epoll_wait"
 // canNap: a busy loop may nap before its poll (nap.go). Measured on
 // Linux only.
 const canNap = true
-
-// sysYield and sysSleep are the nap's calls, raw like the reads
-// (sys_linux.go), since the runtime's bookkeeping would wake sysmon for
-// each. So the loop keeps its P through a nap, as it does through a busy
-// turn: a goroutine waiting for that P (with GOMAXPROCS 1, any) waits for
-// the sleep's end, or, when the yield let another thread run, for that
-// thread to give the core back.
-func sysYield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
-
-func sysSleep(d time.Duration) {
-	ts := unix.NsecToTimespec(int64(d))
-	unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
-}
 
 // wakeBytes is the 8-byte counter increment an eventfd write must carry;
 // any non-zero value will do, so byte order does not matter.

@@ -63,9 +63,6 @@ const waitCall = "kevent"
 // Linux only.
 const canNap = false
 
-func sysYield()              {}
-func sysSleep(time.Duration) {}
-
 // sysPoller is a kqueue and the pipe that wakes it.
 type sysPoller struct {
 	kq     int

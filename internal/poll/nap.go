@@ -23,8 +23,9 @@ import (
 // the nap ends when they are done, and the loop's sockets gathered
 // meanwhile: sleeping on would leave the core idle, or keep those
 // goroutines waiting. Only when both yields come back at once
-// (napYielded: nobody else wanted either) does the loop sleep napFor. The kernel adds its timer slack (50 µs by default) to the
-// sleep: on the project's VM a 20 µs nap lasts 75–90 µs.
+// (napYielded: nobody else wanted either) does the loop sleep napFor.
+// The kernel adds its timer slack (50 µs by default) to the sleep: on
+// the project's VM a 20 µs nap lasts 75–90 µs.
 //
 // A napping loop is not parked, so what would wake it (a task posted, a
 // send made from another goroutine, Stop) waits for the nap's end, as a
@@ -48,10 +49,11 @@ import (
 //     without the Gosched, 74.4–76.2 k at 9.5–9.6 µs but p99 23.5–24.1 ms;
 //     with it, 77.5–79.2 k at 11.7–11.8 µs, p99 16.4–17.5 ms.
 const (
-	// napFor is how long a nap sleeps when the yield found the core free.
+	// napFor is how long a nap sleeps when nobody took the P or the core.
 	napFor = 20 * time.Microsecond
-	// napYielded is how long a yield takes when no other thread wanted the
-	// core: one system call, 1.4 µs here. A longer one ran somebody else.
+	// napYielded bounds the two yields when nobody wanted the P or the
+	// core: about the one system call, 1.4 µs here. Longer, they ran
+	// somebody else.
 	napYielded = 5 * time.Microsecond
 	// napHot is how many distinct sockets one hotEpoch must serve for the
 	// next Waits to nap: 32 000 sockets' worth of events a second.

@@ -3,6 +3,8 @@
 package poll
 
 import (
+	"time"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -65,3 +67,7 @@ func sysDiscard(fd int32, max int) (int, unix.Errno) {
 // FIONWRITE on FreeBSD); not asked here, it is unknown (-1), and callers
 // fall back to what they know.
 func sysUnsent(int) int { return -1 }
+
+// sysYield and sysSleep are never called here (canNap is false).
+func sysYield()              {}
+func sysSleep(time.Duration) {}

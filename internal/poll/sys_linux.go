@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -108,4 +109,17 @@ func sysUnsent(fd int) int {
 		return -1
 	}
 	return n
+}
+
+// sysYield and sysSleep are the nap's calls (nap.go), raw like the reads
+// above, since the runtime's bookkeeping would wake sysmon for each. So
+// the loop keeps its P through them, as it does through a busy turn: a
+// goroutine that becomes ready meanwhile and needs that P (with
+// GOMAXPROCS 1, any) waits for the sleep's end, or, when the yield let
+// another thread run, for that thread to give the core back.
+func sysYield() { unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+
+func sysSleep(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 }
